@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Health state reference (HSR): per site, a monotonically increasing revision, the SHA-256
+ * digest of the canonical policy set in force, the policies themselves and an Ed25519 signature
+ * by the site key. The same JSON document is the lab file that napvd's file source reads and the
+ * value napsited publishes to LDAP. Format: doc/formats.md. Handles untrusted input (files,
+ * directory values).
+ *
+ * Canonical form: JSON with sorted keys and no whitespace (jansson JSON_COMPACT|JSON_SORT_KEYS).
+ * digest    = SHA-256 over the canonical form of the "policies" array, sorted by policy id.
+ * signature = Ed25519 over the canonical form of the whole object without its "signature" member.
+ */
+#ifndef NAP_HSR_H
+#define NAP_HSR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nap/error.h"
+#include "nap/health.h"
+
+#define NAP_HSR_MAX_LEN      (1024 * 1024) /* one HSR document */
+#define NAP_HSR_MAX_POLICIES 10000
+#define NAP_HSR_MAX_SITES    256
+#define NAP_KEY_ID_LEN       16 /* hex chars: first 8 bytes of SHA-256 of the raw public key */
+
+enum nap_version_scheme { NAP_SCHEME_DPKG, NAP_SCHEME_RPM };
+
+struct nap_hsr_policy {
+	char *id;          /* unique within the site */
+	char *package;     /* package name, or NULL for an advisory-only policy */
+	char *min_version; /* minimum version in scheme's semantics */
+	enum nap_version_scheme scheme;
+	char *severity;    /* "critical", "important", "moderate", "low" */
+	int64_t effective; /* Unix seconds; 0 = as soon as possible */
+	char *reason;      /* free text, may be NULL */
+};
+
+struct nap_hsr {
+	char site[NAP_SITE_MAX + 1];
+	uint64_t revision;
+	int64_t issued; /* Unix seconds */
+	uint8_t digest[NAP_HSR_DIGEST_LEN];
+	size_t n_policies;
+	struct nap_hsr_policy *policies;
+	char key_id[NAP_KEY_ID_LEN + 1]; /* key that signed it */
+};
+
+struct nap_hsr_set {
+	size_t n;
+	struct nap_hsr *v;
+};
+
+/* Ed25519 public keys napvd trusts, loaded from PEM files. */
+struct nap_keyring;
+int nap_keyring_new(struct nap_keyring **out);
+/* Add every public key found in a PEM file (one or more "PUBLIC KEY" blocks). */
+int nap_keyring_add_file(struct nap_keyring *kr, const char *path);
+size_t nap_keyring_count(const struct nap_keyring *kr);
+void nap_keyring_free(struct nap_keyring *kr);
+
+/*
+ * Parse a document holding one HSR object or an array of them (at most one per site), check
+ * the digest against the policies and the signature against the keyring (kr == NULL skips the
+ * signature check: labs only, never napvd). Returns 0 or a negative errno with err filled
+ * (-EBADMSG malformed, -EPERM bad signature or unknown key, -EMSGSIZE over a limit).
+ */
+int nap_hsr_set_parse(const uint8_t *text, size_t len, const struct nap_keyring *kr,
+		      struct nap_hsr_set **out, struct nap_err *err);
+void nap_hsr_set_free(struct nap_hsr_set *set);
+const struct nap_hsr *nap_hsr_set_find(const struct nap_hsr_set *set, const char *site);
+
+/*
+ * Producer side (napctl, napsited, tests): take an unsigned HSR document (site, revision,
+ * issued, policies), compute the digest, sign with the Ed25519 private key in key_pem_path and
+ * return the signed canonical JSON (malloc'ed, NUL-terminated).
+ */
+int nap_hsr_sign(const uint8_t *text, size_t len, const char *key_pem_path, char **out,
+		 struct nap_err *err);
+/* Generate an Ed25519 key pair as PEM files (private 0600). */
+int nap_key_generate(const char *priv_path, const char *pub_path);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Small helpers shared by libnap and the programs: hex text, escaping wire bytes for logs,
+ * time conversion (Unix seconds <-> FILETIME), constant-time compare and key wiping.
+ */
+#ifndef NAP_UTIL_H
+#define NAP_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NAP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* 100-ns intervals between 1601-01-01 and 1970-01-01. */
+#define NAP_FILETIME_UNIX_EPOCH 116444736000000000ULL
+
+uint64_t nap_unix_to_filetime(int64_t unix_seconds);
+int64_t nap_filetime_to_unix(uint64_t filetime);
+
+/*
+ * Decode hex text: whitespace (spaces, tabs, newlines) and lines starting with '#' are skipped;
+ * an optional "0x" prefix per token is accepted. Returns the byte count or a negative error;
+ * *bad_at receives the offset in the text of the first offending character.
+ */
+long nap_hex_decode(const char *text, size_t text_len, uint8_t *out, size_t out_cap,
+		    size_t *bad_at);
+/* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+void nap_hex_encode(const uint8_t *p, size_t n, char *out);
+
+/* Escape bytes for a log line: printable ASCII kept, everything else \xNN; always NUL-terminates. */
+void nap_escape(const uint8_t *p, size_t n, char *out, size_t out_cap);
+
+bool nap_consttime_eq(const void *a, const void *b, size_t n);
+void nap_wipe(void *p, size_t n);
+
+/* Read a whole file (at most max bytes). Returns 0 or a negative errno. Caller frees *out. */
+int nap_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len);
+/* Write a file atomically (tmp + fsync + rename + fsync dir). */
+int nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode);
+
+/* Parse a duration such as "90", "90s", "15m", "26h", "7d" into seconds. */
+int nap_parse_duration(const char *s, int64_t *seconds);
+/* Parse an RFC 3339 UTC time "2026-11-25T10:00:00Z" (or date only) into Unix seconds. */
+int nap_parse_time(const char *s, int64_t *unix_seconds);
+/* Format Unix seconds as RFC 3339 UTC into out (at least 21 bytes). */
+void nap_format_time(int64_t unix_seconds, char *out, size_t out_cap);
+
+#endif

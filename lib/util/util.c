@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * Hex text, log escaping, FILETIME conversion, constant-time compare, durable file writes and
+ * duration/time parsing. The hex decoder and the parsers see untrusted text (files, CLI).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "nap/util.h"
+
+uint64_t
+nap_unix_to_filetime(int64_t unix_seconds)
+{
+	if (unix_seconds < 0)
+		return NAP_FILETIME_UNIX_EPOCH;
+	return (uint64_t)unix_seconds * 10000000ULL + NAP_FILETIME_UNIX_EPOCH;
+}
+
+int64_t
+nap_filetime_to_unix(uint64_t filetime)
+{
+	if (filetime < NAP_FILETIME_UNIX_EPOCH)
+		return -(int64_t)((NAP_FILETIME_UNIX_EPOCH - filetime) / 10000000ULL);
+	return (int64_t)((filetime - NAP_FILETIME_UNIX_EPOCH) / 10000000ULL);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long
+nap_hex_decode(const char *text, size_t text_len, uint8_t *out, size_t out_cap, size_t *bad_at)
+{
+	size_t i = 0, n = 0;
+	bool line_start = true;
+
+	while (i < text_len) {
+		int c = (unsigned char)text[i];
+		int hi, lo;
+
+		if (c == '\n') {
+			line_start = true;
+			i++;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == ':' || c == ',') {
+			i++;
+			continue;
+		}
+		if (line_start && c == '#') {
+			while (i < text_len && text[i] != '\n')
+				i++;
+			continue;
+		}
+		line_start = false;
+		if (c == '0' && i + 1 < text_len && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
+			i += 2;
+			continue;
+		}
+		hi = hexval(c);
+		if (hi < 0 || i + 1 >= text_len || (lo = hexval((unsigned char)text[i + 1])) < 0) {
+			if (bad_at != NULL)
+				*bad_at = hi < 0 ? i : i + 1;
+			return -EINVAL;
+		}
+		if (n >= out_cap) {
+			if (bad_at != NULL)
+				*bad_at = i;
+			return -EMSGSIZE;
+		}
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		i += 2;
+	}
+	return (long)n;
+}
+
+void
+nap_hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+void
+nap_escape(const uint8_t *p, size_t n, char *out, size_t out_cap)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (out_cap == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= out_cap)
+				break;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= out_cap)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = digits[c >> 4];
+			out[o++] = digits[c & 0xf];
+		}
+	}
+	out[o] = '\0';
+}
+
+bool
+nap_consttime_eq(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void
+nap_wipe(void *p, size_t n)
+{
+	OPENSSL_cleanse(p, n);
+}
+
+int
+nap_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r;
+
+		if (cap - len < 4096) {
+			size_t ncap = cap == 0 ? 8192 : cap * 2;
+			uint8_t *nb;
+
+			if (ncap > max + 1)
+				ncap = max + 1;
+			if (ncap <= len) {
+				free(buf);
+				close(fd);
+				return -EFBIG;
+			}
+			nb = realloc(buf, ncap + 1);
+			if (nb == NULL) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			free(buf);
+			close(fd);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			free(buf);
+			close(fd);
+			return -EFBIG;
+		}
+	}
+	close(fd);
+	if (buf == NULL) {
+		buf = malloc(1);
+		if (buf == NULL)
+			return -ENOMEM;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+int
+nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	const uint8_t *b = p;
+	char *slash;
+	int fd, dfd, r = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		if (fsync(dfd) < 0)
+			r = -errno;
+		close(dfd);
+	}
+	return r;
+}
+
+int
+nap_parse_duration(const char *s, int64_t *seconds)
+{
+	char *end;
+	long long v;
+	int64_t mult = 1;
+
+	if (s == NULL || *s == '\0' || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s)
+		return -EINVAL;
+	if (*end != '\0') {
+		switch (*end) {
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (end[1] != '\0')
+			return -EINVAL;
+	}
+	if (v < 0 || v > INT64_MAX / mult)
+		return -ERANGE;
+	*seconds = (int64_t)v * mult;
+	return 0;
+}
+
+int
+nap_parse_time(const char *s, int64_t *unix_seconds)
+{
+	struct tm tm;
+	const char *end;
+	time_t t;
+
+	if (s == NULL)
+		return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+		if (end == NULL || *end != '\0')
+			return -EINVAL;
+	} else if (*end == 'Z') {
+		end++;
+	}
+	if (*end != '\0')
+		return -EINVAL;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*unix_seconds = (int64_t)t;
+	return 0;
+}
+
+void
+nap_format_time(int64_t unix_seconds, char *out, size_t out_cap)
+{
+	time_t t = (time_t)unix_seconds;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, out_cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, out_cap, "%lld", (long long)unix_seconds);
+}
