@@ -85,7 +85,7 @@ bool nap_cbb_close(struct nap_cbb *cbb);
 size_t nap_cbb_len(const struct nap_cbb *cbb);
 const uint8_t *nap_cbb_data(const struct nap_cbb *cbb);
 /*
- * Finish: all children must be closed and no error seen. On success *out/*out_len describe the
+ * Finish: all children must be closed and no error seen. On success *out and *out_len describe the
  * bytes; for a growable builder ownership passes to the caller (free()), for a fixed one *out
  * points into the caller's buffer. Returns 0 or -ENOSPC / -EINVAL / -ENOMEM.
  */
