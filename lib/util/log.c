@@ -29,7 +29,7 @@ log_setverbose(int verbosity)
 	log_verbosity = verbosity;
 }
 
-static void
+__attribute__((format(printf, 2, 0))) static void
 vlog(int prio, const char *fmt, va_list ap)
 {
 	if (prio == LOG_DEBUG && log_verbosity < 1)
