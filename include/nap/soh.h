@@ -216,6 +216,8 @@ int nap_soh_add_u32(struct nap_soh *soh, uint16_t type, uint32_t v);
 const uint8_t *nap_soh_store(struct nap_soh *soh, const void *p, size_t n);
 
 const char *nap_soh_attr_name(uint16_t type);
+/* True when len is a value length the attribute table allows for this (masked) type. */
+bool nap_soh_attr_len_valid(uint16_t type, size_t len);
 const char *nap_failure_category_name(uint8_t category);
 
 /*
