@@ -36,7 +36,15 @@ enum nap_radius_code {
 	NAP_RADIUS_ACCESS_CHALLENGE = 11,
 	NAP_RADIUS_STATUS_SERVER = 12,
 	NAP_RADIUS_STATUS_CLIENT = 13,
+	NAP_RADIUS_DISCONNECT_REQUEST = 40, /* RFC 5176 */
+	NAP_RADIUS_DISCONNECT_ACK = 41,
+	NAP_RADIUS_DISCONNECT_NAK = 42,
+	NAP_RADIUS_COA_REQUEST = 43,
+	NAP_RADIUS_COA_ACK = 44,
+	NAP_RADIUS_COA_NAK = 45,
 };
+
+#define NAP_RADIUS_VENDOR_MS 311 /* Microsoft SMI network management private enterprise code */
 
 enum nap_radius_attr_type {
 	NAP_RADIUS_USER_NAME = 1,
@@ -50,6 +58,8 @@ enum nap_radius_attr_type {
 	NAP_RADIUS_CLASS = 25,
 	NAP_RADIUS_VENDOR_SPECIFIC = 26,
 	NAP_RADIUS_SESSION_TIMEOUT = 27,
+	NAP_RADIUS_ACCT_SESSION_ID = 44,
+	NAP_RADIUS_EVENT_TIMESTAMP = 55,
 	NAP_RADIUS_CALLED_STATION_ID = 30,
 	NAP_RADIUS_CALLING_STATION_ID = 31,
 	NAP_RADIUS_NAS_IDENTIFIER = 32,
@@ -111,11 +121,17 @@ enum nap_ms_vsa {
 #define NAP_MS_NAS_HRA         5
 #define NAP_MS_NAS_HCAP        6
 
+/*
+ * One attribute, or one sub-attribute of a Vendor-Specific attribute. A Vendor-Specific value
+ * that is not well formed in the RFC 2865 style (or uses vendor-type 0) is kept opaque:
+ * vendor_type 0, vendor = its first four bytes when present (else 0), and value/len the whole
+ * attribute value including the vendor id, so it can be forwarded unchanged.
+ */
 struct nap_radius_attr {
 	uint8_t type;        /* RADIUS attribute type */
 	uint32_t vendor;     /* for type 26: vendor id; else 0 */
 	uint8_t vendor_type; /* for type 26 with a well-formed RFC 2865 sub-attribute; else 0 */
-	uint8_t len;         /* value length */
+	uint8_t len;         /* value length (sub-attribute value for a split VSA) */
 	const uint8_t *value;
 	size_t offset;       /* of the attribute header in the packet */
 };
@@ -143,6 +159,9 @@ int nap_radius_decode(const uint8_t *p, size_t len, struct nap_radius_packet *pk
 /*
  * Verify an Access-Request or Status-Server: Message-Authenticator (required when
  * require_msg_auth). Returns 0, -ENOMSG when it is missing, -EPERM when it is wrong.
+ * Accounting-Request, Disconnect-Request and CoA-Request also have their MD5 Request
+ * Authenticator checked (RFC 2866 §3, RFC 5176 §3.5; -EPERM when wrong). -EINVAL for an empty
+ * secret or an undecoded packet.
  */
 int nap_radius_verify_request(const struct nap_radius_packet *pkt, const uint8_t *secret,
 			      size_t secret_len, bool require_msg_auth);
@@ -173,7 +192,14 @@ struct nap_radius_builder {
 	bool error;
 };
 
-/* Start a packet. For requests pass a fresh random authenticator (or NULL to draw one). */
+/*
+ * Start a packet. For requests pass a fresh random authenticator (or NULL to draw one); for
+ * responses the value is overwritten by nap_radius_finish_response() (NULL is fine).
+ * The add functions return 0, -EMSGSIZE past 4096 bytes / 100 attributes / a too long value,
+ * or -EINVAL; any failure poisons the builder so that the finish functions fail too.
+ * Accounting-Request, Disconnect-Request and CoA-Request get their MD5 Request Authenticator
+ * from nap_radius_finish_request().
+ */
 void nap_radius_build_init(struct nap_radius_builder *b, uint8_t code, uint8_t id,
 			   const uint8_t authenticator[NAP_RADIUS_AUTH_LEN]);
 int nap_radius_add_attr(struct nap_radius_builder *b, uint8_t type, const void *value, size_t len);
@@ -181,10 +207,13 @@ int nap_radius_add_u32(struct nap_radius_builder *b, uint8_t type, uint32_t v);
 int nap_radius_add_vsa(struct nap_radius_builder *b, uint32_t vendor, uint8_t vendor_type,
 		       const void *value, size_t len);
 int nap_radius_add_ms_u32(struct nap_radius_builder *b, uint8_t vendor_type, uint32_t v);
-/* Split a long value over consecutive MS VSAs of at most 247 bytes each. */
+/*
+ * Split a long value over consecutive MS VSAs of at most 247 bytes each (order preserved; an
+ * empty value yields one empty VSA). All or nothing: on -EMSGSIZE nothing was written.
+ */
 int nap_radius_add_ms_split(struct nap_radius_builder *b, uint8_t vendor_type, const void *value,
 			    size_t len);
-/* Reserve a Message-Authenticator (computed by the finish function). */
+/* Reserve a Message-Authenticator (computed by the finish function). At most one (-EEXIST). */
 int nap_radius_add_message_authenticator(struct nap_radius_builder *b);
 /* Finish a request: fill Length and Message-Authenticator. *out points into b->buf. */
 int nap_radius_finish_request(struct nap_radius_builder *b, const uint8_t *secret,
@@ -207,17 +236,39 @@ enum nap_radius_vtype {
 	NAP_RV_SOH,      /* MS-Quarantine-SoH: SoH or SoHR, possibly split */
 	NAP_RV_REMEDIATION4,
 	NAP_RV_REMEDIATION6,
+	NAP_RV_PASSWORD,   /* User-Password: 16..128 bytes, a multiple of 16 */
+	NAP_RV_IPV6PREFIX, /* RFC 3162 Framed-IPv6-Prefix: reserved, prefix-length, prefix */
+	NAP_RV_FILTER,     /* MS filter structure, possibly split over several VSAs */
 };
+/* min_len/max_len bound the value (for VSAs the sub-attribute value: Vendor-Length - 2). */
 struct nap_radius_attr_def {
 	uint32_t vendor; /* 0 for standard attributes */
 	uint8_t type;
 	const char *name;
 	enum nap_radius_vtype vtype;
 	uint8_t min_len, max_len;
+	const char *fr_name; /* FreeRADIUS dictionary name when it differs, else NULL */
+	bool split;          /* may be split over consecutive VSAs; min_len applies to the whole */
 };
+/* NULL when the attribute is not in the table. */
 const struct nap_radius_attr_def *nap_radius_attr_def(uint32_t vendor, uint8_t type);
+/* Look up by name (RNAP/RFC name or FreeRADIUS name, case-insensitive); NULL if unknown. */
+const struct nap_radius_attr_def *nap_radius_attr_def_by_name(const char *name);
+/* Definition for a decoded attribute (VSA sub-attribute or standard), NULL if unknown. */
+const struct nap_radius_attr_def *nap_radius_attr_lookup(const struct nap_radius_attr *a);
+/* "Access-Request", ...; "Unknown" for codes not in the table (never NULL). */
 const char *nap_radius_code_name(uint8_t code);
-/* Check an attribute's value length/format against the dictionary (0 or -EBADMSG). */
+/*
+ * Check one attribute's value length/format against the dictionary (0 or -EBADMSG). Unknown
+ * attributes pass. For attributes that may be split (MS-Quarantine-SoH, the filters) this checks
+ * the attribute on its own, i.e. as if unsplit; use nap_radius_packet_check() for a packet.
+ */
 int nap_radius_attr_check(const struct nap_radius_attr *a);
+/*
+ * Check every attribute of a decoded packet against the dictionary. Split attributes are checked
+ * as the concatenation of their VSAs in packet order (each piece must be non-empty), so a long
+ * SoH split by nap_radius_add_ms_split() passes. Returns 0 or -EBADMSG with err set.
+ */
+int nap_radius_packet_check(const struct nap_radius_packet *pkt, struct nap_err *err);
 
 #endif
