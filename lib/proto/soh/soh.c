@@ -269,6 +269,12 @@ soh_decode_header(struct nap_cbs *msg, struct nap_soh *soh, struct nap_cbs *body
 	return 0;
 }
 
+static uint32_t
+a_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static int
 soh_decode_tlvs(struct nap_cbs *body, struct nap_soh *soh, struct nap_err *err)
 {
@@ -295,7 +301,7 @@ soh_decode_tlvs(struct nap_cbs *body, struct nap_soh *soh, struct nap_err *err)
 						   -EBADMSG);
 			if (soh->n_entries >= NAP_SOH_MAX_ENTRIES)
 				return nap_err_set(err, off, "more than 20 health entries", -EMSGSIZE);
-			(void)nap_cbs_get_u32(&val, &shid);
+			shid = (uint32_t)a_be32(nap_cbs_data(&val));
 			e = &soh->entries[soh->n_entries++];
 			e->system_health_id = shid;
 			e->first_attr = soh->n_attrs;
