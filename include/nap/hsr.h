@@ -3,7 +3,7 @@
  * Health state reference (HSR): per site, a monotonically increasing revision, the SHA-256
  * digest of the canonical policy set in force, the policies themselves and an Ed25519 signature
  * by the site key. The same JSON document is the lab file that napvd's file source reads and the
- * value napsited publishes to LDAP. Format: doc/formats.md. Handles untrusted input (files,
+ * value napsited publishes to LDAP. Format: doc/hsr.md. Handles untrusted input (files,
  * directory values).
  *
  * Canonical form: JSON with sorted keys and no whitespace (jansson JSON_COMPACT|JSON_SORT_KEYS).
@@ -24,6 +24,10 @@
 #define NAP_HSR_MAX_POLICIES 10000
 #define NAP_HSR_MAX_SITES    256
 #define NAP_KEY_ID_LEN       16 /* hex chars: first 8 bytes of SHA-256 of the raw public key */
+#define NAP_HSR_VERSION      1    /* the "version" member this code reads and writes */
+#define NAP_HSR_MAX_FIELD    255  /* package, min_version */
+#define NAP_HSR_MAX_REASON   1024 /* policy reason text, bytes */
+#define NAP_KEYRING_MAX      64   /* trusted public keys */
 
 enum nap_version_scheme { NAP_SCHEME_DPKG, NAP_SCHEME_RPM };
 
@@ -57,6 +61,8 @@ struct nap_keyring;
 int nap_keyring_new(struct nap_keyring **out);
 /* Add every public key found in a PEM file (one or more "PUBLIC KEY" blocks). */
 int nap_keyring_add_file(struct nap_keyring *kr, const char *path);
+/* Same from PEM text in memory. -ENOENT when it holds no key, -ENOTSUP for a non-Ed25519 key. */
+int nap_keyring_add_pem(struct nap_keyring *kr, const uint8_t *pem, size_t len);
 size_t nap_keyring_count(const struct nap_keyring *kr);
 void nap_keyring_free(struct nap_keyring *kr);
 
@@ -80,5 +86,7 @@ int nap_hsr_sign(const uint8_t *text, size_t len, const char *key_pem_path, char
 		 struct nap_err *err);
 /* Generate an Ed25519 key pair as PEM files (private 0600). */
 int nap_key_generate(const char *priv_path, const char *pub_path);
+/* Key id (NAP_KEY_ID_LEN lowercase hex + NUL) of the first public key in a PEM file. */
+int nap_key_id_file(const char *pub_path, char id[NAP_KEY_ID_LEN + 1]);
 
 #endif
