@@ -289,6 +289,32 @@ check_truncations(const uint8_t *p, size_t len)
 	}
 }
 
+/* A request whose Message-Authenticator radclient (FreeRADIUS) computed. */
+static void
+test_radclient_request(void **state)
+{
+	uint8_t p[256], copy[256], soh[64];
+	size_t n = load_vector("radclient-access-request-soh.hex", p, sizeof(p));
+	static const uint8_t key[] = "nap-interop-secret";
+	struct nap_radius_packet pkt;
+	struct nap_err err;
+
+	(void)state;
+	assert_int_equal(nap_radius_decode(p, n, &pkt, &err), 0);
+	assert_int_equal(pkt.n_attrs, 3);
+	assert_int_equal(pkt.msg_auth_offset, n - 16);
+	assert_int_equal(nap_radius_verify_request(&pkt, key, sizeof(key) - 1, true), 0);
+	assert_int_equal(nap_radius_verify_request(&pkt, key, sizeof(key) - 2, true), -EPERM);
+	assert_int_equal(nap_radius_ms_concat(&pkt, NAP_MS_QUARANTINE_SOH, soh, sizeof(soh)), 33);
+	assert_memory_equal(soh, "\x00\x07\x00\x20\x00\x00\x01\x37", 8);
+	assert_int_equal(nap_radius_packet_check(&pkt, &err), 0);
+	check_truncations(p, n);
+	memcpy(copy, p, n);
+	copy[5] ^= 0x01; /* the Request Authenticator is covered too */
+	assert_int_equal(nap_radius_decode(copy, n, &pkt, &err), 0);
+	assert_int_equal(nap_radius_verify_request(&pkt, key, sizeof(key) - 1, true), -EPERM);
+}
+
 static void
 test_truncations(void **state)
 {
@@ -867,6 +893,7 @@ main(void)
 		cmocka_unit_test(test_v5_build_and_decode),
 		cmocka_unit_test(test_v5_soh_header),
 		cmocka_unit_test(test_rfc2865_example),
+		cmocka_unit_test(test_radclient_request),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_framing_errors),
 		cmocka_unit_test(test_attr_limit),
