@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * napctl key generate, hsr sign, hsr show: site keys and signed health state references. The
+ * HSR files are untrusted input; parsing and checking is libnap's (nap_hsr_set_parse).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "nap/hsr.h"
+#include "nap/util.h"
+
+#include "dump.h"
+#include "napctl.h"
+
+#define HELP_OPTION {"help", no_argument, NULL, 'h'}
+
+int
+cmd_key_generate(const struct ctl_cmd *cmd, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"private", required_argument, NULL, 'p'},
+		{"public", required_argument, NULL, 'P'},
+		HELP_OPTION,
+		{NULL, 0, NULL, 0},
+	};
+	const char *priv = NULL, *pub = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			priv = optarg;
+			break;
+		case 'P':
+			pub = optarg;
+			break;
+		case 'h':
+			ctl_help(cmd);
+			return 0;
+		default:
+			return ctl_usage_error(cmd, "bad option");
+		}
+	}
+	if (optind != argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (priv == NULL || pub == NULL)
+		return ctl_usage_error(cmd, "--private and --public are required");
+	if ((r = nap_key_generate(priv, pub)) < 0)
+		return ctl_error("key generate: %s", strerror(-r));
+	printf("private key: %s\npublic key: %s\n", priv, pub);
+	return 0;
+}
+
+int
+cmd_hsr_sign(const struct ctl_cmd *cmd, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"key", required_argument, NULL, 'k'},
+		{"output", required_argument, NULL, 'o'},
+		HELP_OPTION,
+		{NULL, 0, NULL, 0},
+	};
+	const char *key = NULL, *in = NULL, *outp = NULL;
+	struct nap_err err = {0, NULL};
+	uint8_t *text = NULL;
+	size_t len = 0;
+	char *signed_doc = NULL;
+	int c, r, ret = NAPCTL_EXIT_ERROR;
+
+	while ((c = getopt_long(argc, argv, "k:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			key = optarg;
+			break;
+		case 'o':
+			outp = optarg;
+			break;
+		case 'h':
+			ctl_help(cmd);
+			return 0;
+		default:
+			return ctl_usage_error(cmd, "bad option");
+		}
+	}
+	if (optind < argc)
+		in = argv[optind++];
+	if (optind != argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (key == NULL)
+		return ctl_usage_error(cmd, "--key is required");
+	if ((r = nap_read_file(in != NULL ? in : "/dev/stdin", NAP_HSR_MAX_LEN, &text, &len)) < 0)
+		return ctl_error("hsr sign: %s: %s", in != NULL ? in : "stdin", strerror(-r));
+	if ((r = nap_hsr_sign(text, len, key, &signed_doc, &err)) < 0) {
+		if (err.what != NULL)
+			ctl_error("hsr sign: %s: %s at offset %zu", in != NULL ? in : "stdin",
+				  err.what, err.offset);
+		else
+			ctl_error("hsr sign: %s", strerror(-r));
+		goto out;
+	}
+	if (outp != NULL) {
+		size_t n = strlen(signed_doc);
+		char *withnl = malloc(n + 2);
+
+		if (withnl == NULL) {
+			ctl_error("hsr sign: out of memory");
+			goto out;
+		}
+		memcpy(withnl, signed_doc, n);
+		withnl[n] = '\n';
+		r = nap_write_file_atomic(outp, withnl, n + 1, 0644);
+		free(withnl);
+		if (r < 0) {
+			ctl_error("hsr sign: %s: %s", outp, strerror(-r));
+			goto out;
+		}
+	} else {
+		printf("%s\n", signed_doc);
+		if (fflush(stdout) != 0) {
+			ctl_error("hsr sign: writing stdout failed");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(signed_doc);
+	free(text);
+	return ret;
+}
+
+static const char *
+scheme_name(enum nap_version_scheme s)
+{
+	return s == NAP_SCHEME_RPM ? "rpm" : "dpkg";
+}
+
+static json_t *
+hsr_json(const struct nap_hsr *h)
+{
+	json_t *o = json_object(), *pols = json_array();
+
+	json_object_set_new(o, "site", json_string(h->site));
+	json_object_set_new(o, "revision", json_integer((json_int_t)h->revision));
+	json_object_set_new(o, "issued", dump_time(h->issued));
+	json_object_set_new(o, "digest", dump_hex(h->digest, sizeof(h->digest)));
+	json_object_set_new(o, "key_id", json_string(h->key_id));
+	json_object_set_new(o, "policy_count", json_integer((json_int_t)h->n_policies));
+	for (size_t i = 0; i < h->n_policies; i++) {
+		const struct nap_hsr_policy *p = &h->policies[i];
+		json_t *j = json_object();
+
+		json_object_set_new(j, "id", json_string(p->id));
+		if (p->package != NULL)
+			json_object_set_new(j, "package", json_string(p->package));
+		if (p->min_version != NULL)
+			json_object_set_new(j, "min_version", json_string(p->min_version));
+		json_object_set_new(j, "scheme", json_string(scheme_name(p->scheme)));
+		if (p->severity != NULL)
+			json_object_set_new(j, "severity", json_string(p->severity));
+		if (p->effective != 0)
+			json_object_set_new(j, "effective", dump_time(p->effective));
+		json_array_append_new(pols, j);
+	}
+	json_object_set_new(o, "policies", pols);
+	return o;
+}
+
+int
+cmd_hsr_show(const struct ctl_cmd *cmd, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"keys", required_argument, NULL, 'k'},
+		{"json", no_argument, NULL, 'j'},
+		HELP_OPTION,
+		{NULL, 0, NULL, 0},
+	};
+	const char *keys = NULL, *path;
+	struct nap_keyring *kr = NULL;
+	struct nap_hsr_set *set = NULL;
+	struct nap_err err = {0, NULL};
+	bool json = false;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	json_t *root = NULL, *arr;
+	int c, r, ret = NAPCTL_EXIT_ERROR;
+
+	while ((c = getopt_long(argc, argv, "k:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			keys = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			ctl_help(cmd);
+			return 0;
+		default:
+			return ctl_usage_error(cmd, "bad option");
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_error(cmd, "missing FILE");
+	path = argv[optind++];
+	if (optind != argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+
+	if (keys != NULL) {
+		if ((r = nap_keyring_new(&kr)) < 0 || (r = nap_keyring_add_file(kr, keys)) < 0) {
+			ctl_error("hsr show: %s: cannot load public keys: %s", keys, strerror(-r));
+			goto out;
+		}
+	}
+	if ((r = nap_read_file(path, NAP_HSR_MAX_LEN, &text, &len)) < 0) {
+		ctl_error("hsr show: %s: %s", path, strerror(-r));
+		goto out;
+	}
+	if ((r = nap_hsr_set_parse(text, len, kr, &set, &err)) < 0) {
+		const char *why = r == -EPERM	 ? "signature check failed"
+				  : r == -EMSGSIZE ? "over a limit"
+						   : "malformed";
+
+		if (err.offset > 0)
+			ctl_error("hsr show: %s: %s: %s at offset %zu", path, why,
+				  err.what != NULL ? err.what : strerror(-r), err.offset);
+		else
+			ctl_error("hsr show: %s: %s: %s", path, why,
+				  err.what != NULL ? err.what : strerror(-r));
+		goto out;
+	}
+	root = json_object();
+	json_object_set_new(root, "file", json_string(path));
+	json_object_set_new(root, "signature",
+			    json_string(kr != NULL ? "verified" : "not checked (no --keys)"));
+	arr = json_array();
+	for (size_t i = 0; i < set->n; i++)
+		json_array_append_new(arr, hsr_json(&set->v[i]));
+	json_object_set_new(root, "hsrs", arr);
+	if (json) {
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else {
+		dump_text(stdout, root);
+	}
+	ret = fflush(stdout) == 0 ? 0 : NAPCTL_EXIT_ERROR;
+out:
+	json_decref(root);
+	nap_hsr_set_free(set);
+	nap_keyring_free(kr);
+	free(text);
+	return ret;
+}
