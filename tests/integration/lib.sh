@@ -134,6 +134,7 @@ make_site() {
 write_hsr() {
 	cat <<EOF
 {
+  "version": 1,
   "site": "$1",
   "revision": $2,
   "issued": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
@@ -394,7 +395,7 @@ sohr_json() {
 
 # Where things are in the tools' JSON output.
 JQ_CORRELATION='j["correlation_id"]'
-JQ_HSR_DIGEST='j["digest"]'
+JQ_HSR_DIGEST='j["hsrs"][0]["digest"]'
 JQ_SOHR_QSTATE='j["quarantine_state"]["flags"]'
 # napvd metric names and labels
 M_DROPS=napvd_drops_total
