@@ -184,6 +184,7 @@ bool nap_radius_attr_u32(const struct nap_radius_attr *a, uint32_t *v);
 long nap_radius_ms_concat(const struct nap_radius_packet *pkt, uint8_t vendor_type, uint8_t *out,
 			  size_t cap);
 
+/* The builder's cbb points into its own buf: initialise it in place, never copy it. */
 struct nap_radius_builder {
 	uint8_t buf[NAP_RADIUS_MAX_LEN];
 	struct nap_cbb cbb;

@@ -225,26 +225,42 @@ nap_radius_ms_concat(const struct nap_radius_packet *pkt, uint8_t vendor_type, u
 /* Authenticators                                                                            */
 
 /*
- * The fetched algorithms are cached for the life of the process: fetching is a locked lookup
- * in the provider store, too slow to repeat for every packet. The first caller to publish wins.
+ * Fetching an algorithm is a locked lookup in the provider store, and setting the HMAC digest
+ * fetches MD5 again: too slow to repeat for every packet. A keyless HMAC-MD5 context and the
+ * MD5 algorithm are therefore prepared once and kept for the life of the process (the first
+ * thread to publish wins); each computation works on a duplicate of the template.
  */
-static _Atomic(EVP_MAC *) radius_hmac_alg;
+static _Atomic(EVP_MAC_CTX *) radius_hmac_template;
 static _Atomic(EVP_MD *) radius_md5_alg;
 
-static EVP_MAC *
-radius_hmac_fetch(void)
+static EVP_MAC_CTX *
+radius_hmac_new(void)
 {
-	EVP_MAC *m = atomic_load(&radius_hmac_alg), *none = NULL;
+	EVP_MAC_CTX *t = atomic_load(&radius_hmac_template), *none = NULL;
 
-	if (m != NULL)
-		return m;
-	if ((m = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-		return NULL;
-	if (!atomic_compare_exchange_strong(&radius_hmac_alg, &none, m)) {
-		EVP_MAC_free(m);
-		m = none;
+	if (t == NULL) {
+		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		OSSL_PARAM params[2];
+
+		if (mac == NULL)
+			return NULL;
+		t = EVP_MAC_CTX_new(mac);
+		EVP_MAC_free(mac); /* the context holds its own reference */
+		if (t == NULL)
+			return NULL;
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"MD5",
+							     0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (!EVP_MAC_CTX_set_params(t, params)) {
+			EVP_MAC_CTX_free(t);
+			return NULL;
+		}
+		if (!atomic_compare_exchange_strong(&radius_hmac_template, &none, t)) {
+			EVP_MAC_CTX_free(t);
+			t = none;
+		}
 	}
-	return m;
+	return EVP_MAC_CTX_dup(t);
 }
 
 static EVP_MD *
@@ -274,17 +290,13 @@ static int
 radius_hmac(const uint8_t *p, size_t len, const uint8_t *auth, size_t ma_off,
 	    const uint8_t *secret, size_t secret_len, uint8_t out[NAP_RADIUS_AUTH_LEN])
 {
-	EVP_MAC *alg = radius_hmac_fetch();
-	EVP_MAC_CTX *ctx;
-	OSSL_PARAM params[2];
+	EVP_MAC_CTX *ctx = radius_hmac_new();
 	size_t out_len = 0;
 	int ok;
 
-	if (alg == NULL || (ctx = EVP_MAC_CTX_new(alg)) == NULL)
+	if (ctx == NULL)
 		return -ENOMEM;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"MD5", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	ok = EVP_MAC_init(ctx, secret, secret_len, params) && EVP_MAC_update(ctx, p, 4) &&
+	ok = EVP_MAC_init(ctx, secret, secret_len, NULL) && EVP_MAC_update(ctx, p, 4) &&
 	     EVP_MAC_update(ctx, auth != NULL ? auth : p + 4, NAP_RADIUS_AUTH_LEN) &&
 	     EVP_MAC_update(ctx, p + NAP_RADIUS_HDR_LEN, ma_off - NAP_RADIUS_HDR_LEN) &&
 	     EVP_MAC_update(ctx, radius_zero16, NAP_RADIUS_AUTH_LEN) &&
