@@ -32,6 +32,33 @@ static const char shv_golden[] =
 	"0004 0004 00000001";
 
 static struct nap_soh soh, dec;
+
+/* The bytes of the fenced block "```hex <tag>" in doc/formats.md. */
+static size_t
+doc_block(const char *tag, uint8_t *out)
+{
+	const char *path = getenv("NAP_FORMATS_DOC");
+	char open[64], *start, *end;
+	uint8_t *text;
+	size_t len, bad;
+	long n;
+
+	assert_non_null(path);
+	assert_int_equal(nap_read_file(path, 1 << 20, &text, &len), 0);
+	snprintf(open, sizeof(open), "```hex %s\n", tag);
+	text = realloc(text, len + 1);
+	assert_non_null(text);
+	text[len] = '\0';
+	start = strstr((char *)text, open);
+	assert_non_null(start);
+	start += strlen(open);
+	end = strstr(start, "```");
+	assert_non_null(end);
+	n = nap_hex_decode(start, (size_t)(end - start), out, 512, &bad);
+	free(text);
+	assert_true(n > 0);
+	return (size_t)n;
+}
 static uint8_t buf[VEC_MAX];
 
 static void
@@ -81,7 +108,7 @@ static void
 test_sha_golden(void **state)
 {
 	struct nap_health h, got;
-	uint8_t want[256];
+	uint8_t want[512];
 	size_t n, m;
 
 	(void)state;
@@ -91,6 +118,8 @@ test_sha_golden(void **state)
 	n = last_entry_bytes(&soh, buf);
 	m = hex(sha_golden, want);
 	assert_int_equal(n, m);
+	assert_memory_equal(buf, want, m);
+	assert_int_equal(doc_block("nap-sha-entry", want), m);
 	assert_memory_equal(buf, want, m);
 
 	uint8_t *keep;
@@ -156,7 +185,7 @@ static void
 test_shv_golden(void **state)
 {
 	struct nap_health_response r, got;
-	uint8_t want[128], *keep;
+	uint8_t want[512], *keep;
 	size_t n, m;
 	const struct nap_soh_entry *e;
 
@@ -172,6 +201,8 @@ test_shv_golden(void **state)
 	n = last_entry_bytes(&soh, buf);
 	m = hex(shv_golden, want);
 	assert_int_equal(n, m);
+	assert_memory_equal(buf, want, m);
+	assert_int_equal(doc_block("nap-shv-entry", want), m);
 	assert_memory_equal(buf, want, m);
 
 	r.has_digest = true;
