@@ -72,6 +72,13 @@ enum nap_action {
 #define NAP_WSH_CHECK_SECURITY_UPDATES 0x08u
 #define NAP_WSH_CHECK_ANTISPYWARE  0x10u
 
+/* An SoH created more than this many seconds after "now" is invalid (clock skew allowance). */
+#define NAP_VALIDATE_MAX_CLOCK_SKEW      600
+#define NAP_VALIDATE_DEFAULT_VALIDITY    (26 * 3600) /* ConfigMgr's widely quoted default */
+#define NAP_VALIDATE_DEFAULT_HSR_MAX_AGE (24 * 3600)
+/* Compliance-Result-Codes value of the nap SHV entry when the verdict is non-compliant. */
+#define NAP_COMPLIANCE_E_NONCOMPLIANT 0xC07ED901u
+
 struct nap_validate_config {
 	int64_t validity_period;   /* seconds; 0 = no TTL check */
 	int64_t absolute_cutoff;   /* Unix seconds; 0 = none */
