@@ -44,6 +44,7 @@
 #define RM_MAX_SOH      4000
 #define RM_MS_VENDOR    311
 #define RM_BATCH        8 /* mutants between two valid requests: keeps the socket buffer small */
+#define RM_MAX_MISSED   3 /* consecutive unanswered valid requests that end the run */
 
 enum rm_attr {
 	RM_USER_NAME = 1,
@@ -382,7 +383,7 @@ rm_mutate_soh(const uint8_t *soh, size_t len, uint8_t *out)
 }
 
 struct rm_stats {
-	unsigned valid, valid_answered;
+	unsigned valid, valid_answered, valid_missed_in_row;
 	unsigned unsigned_mutants;
 	unsigned signed_frame;
 	unsigned signed_soh, signed_soh_answered;
@@ -397,11 +398,16 @@ rm_valid(struct rm_ctx *c, struct rm_stats *st)
 	if (rm_build(c, c->soh, c->soh_len, &pkt) < 0)
 		return -EIO;
 	st->valid++;
-	if (rm_roundtrip(c, &pkt))
+	if (rm_roundtrip(c, &pkt)) {
 		st->valid_answered++;
-	else
-		fprintf(stderr, "radmutate: valid request %u (id %u) not answered\n", st->valid,
-			pkt.buf[1]);
+		st->valid_missed_in_row = 0;
+		return 0;
+	}
+	fprintf(stderr, "radmutate: valid request %u (id %u) not answered\n", st->valid,
+		pkt.buf[1]);
+	/* the server is gone or wedged: stop instead of timing out thousands of times */
+	if (++st->valid_missed_in_row >= RM_MAX_MISSED)
+		return -ETIMEDOUT;
 	return 0;
 }
 
@@ -412,9 +418,10 @@ rm_run_mutate(struct rm_ctx *c, unsigned iterations)
 	struct rm_pkt orig, pkt;
 	uint8_t garbage[RM_MAX_SOH];
 	unsigned i;
+	int r;
 
-	if (rm_valid(c, &st) < 0)
-		return 2;
+	if ((r = rm_valid(c, &st)) < 0)
+		return r == -ETIMEDOUT ? 1 : 2;
 	for (i = 0; i < iterations; i++) {
 		unsigned kind = rm_rand_below(3);
 
@@ -447,10 +454,15 @@ rm_run_mutate(struct rm_ctx *c, unsigned iterations)
 			}
 			(void)rm_send(c, &pkt);
 		}
-		if ((i + 1) % RM_BATCH == 0 && rm_valid(c, &st) < 0)
-			return 2;
+		if ((i + 1) % RM_BATCH == 0 && (r = rm_valid(c, &st)) < 0) {
+			if (r != -ETIMEDOUT)
+				return 2;
+			fprintf(stderr, "radmutate: %u valid requests in a row unanswered, "
+					"stopping after %u iterations\n", RM_MAX_MISSED, i + 1);
+			break;
+		}
 	}
-	if (rm_valid(c, &st) < 0)
+	if (r == 0 && (r = rm_valid(c, &st)) < 0 && r != -ETIMEDOUT)
 		return 2;
 	for (i = 0; i < RM_FRAME_COUNT; i++)
 		printf("unsigned_%s=%u\n", rm_frame_names[i], st.per_kind[i]);
