@@ -164,6 +164,8 @@ summarise(const json_t *reply, double rtt_ms)
 	copy_attr(s, "remediation_servers_v6", attrs, "MS-IPv6-Remediation-Servers", "servers");
 	copy_attr(s, "user_class", attrs, "MS-Quarantine-User-Class", "value");
 	copy_attr(s, "reply_message", attrs, "Reply-Message", "value");
+	if (json_object_get(reply, "soh_error") != NULL)
+		json_object_set(s, "sohr_error", json_object_get(reply, "soh_error"));
 	if (soh != NULL) {
 		json_array_foreach(json_object_get(soh, "entries"), i, e) {
 			json_t *nap = json_object_get(e, "nap");
@@ -364,9 +366,9 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 			}
 			{
 				struct nap_err derr = {0, NULL};
-				bool unused;
+				bool problem;
 
-				if (dump_radius(reply, (size_t)n, NULL, &dumped, &unused, &derr) <
+				if (dump_radius(reply, (size_t)n, NULL, &dumped, &problem, &derr) <
 				    0) {
 					ctl_error("radius query: reply from %s: %s at offset %zu",
 						  server, derr.what != NULL ? derr.what : "bad",

@@ -667,7 +667,7 @@ soh_offset_in_packet(const struct nap_radius_packet *pkt, size_t off)
 }
 
 int
-dump_radius(const uint8_t *p, size_t len, const char *secret, json_t **out, bool *msg_auth_bad,
+dump_radius(const uint8_t *p, size_t len, const char *secret, json_t **out, bool *problem,
 	    struct nap_err *err)
 {
 	struct nap_radius_packet *pkt = malloc(sizeof(*pkt));
@@ -677,7 +677,7 @@ dump_radius(const uint8_t *p, size_t len, const char *secret, json_t **out, bool
 	long soh_len;
 	int r;
 
-	*msg_auth_bad = false;
+	*problem = false;
 	if (pkt == NULL)
 		return nap_err_set(err, 0, "out of memory", -ENOMEM);
 	if ((r = nap_radius_decode(p, len, pkt, err)) < 0)
@@ -719,7 +719,7 @@ dump_radius(const uint8_t *p, size_t len, const char *secret, json_t **out, bool
 						      true);
 			res = r == 0 ? "ok" : r == -ENOMSG ? "absent" : "bad";
 			if (r == -EPERM) {
-				*msg_auth_bad = true;
+				*problem = true;
 				nap_err_set(err, pkt->msg_auth_offset,
 					    "Message-Authenticator does not verify", 0);
 			}
@@ -735,16 +735,32 @@ dump_radius(const uint8_t *p, size_t len, const char *secret, json_t **out, bool
 		goto fail;
 	}
 	soh_len = nap_radius_ms_concat(pkt, NAP_MS_QUARANTINE_SOH, soh, NAP_RADIUS_MAX_LEN);
-	if (soh_len > 0) {
+	if (soh_len < 0) {
+		/* Too long to be an SoH: report it, the packet itself is fine. */
+		if (!*problem) {
+			*problem = true;
+			nap_err_set(err, pkt->length, "MS-Quarantine-SoH too long", 0);
+		}
+		json_object_set_new(o, "soh_error", json_string("MS-Quarantine-SoH too long"));
+	} else if (soh_len > 0) {
+		struct nap_err serr = {0, NULL};
 		json_t *s;
 		enum dump_kind kind = pkt->code == NAP_RADIUS_ACCESS_REQUEST ? DUMP_SOH : DUMP_SOHR;
 
-		if ((r = dump_soh(soh, (size_t)soh_len, kind, &s, err)) < 0) {
-			if (err != NULL)
-				err->offset = soh_offset_in_packet(pkt, err->offset);
-			goto fail;
+		if (dump_soh(soh, (size_t)soh_len, kind, &s, &serr) < 0) {
+			char buf[256];
+			size_t at = soh_offset_in_packet(pkt, serr.offset);
+			const char *what = serr.what != NULL ? serr.what : "malformed SoH";
+
+			snprintf(buf, sizeof(buf), "%s at offset %zu", what, at);
+			json_object_set_new(o, "soh_error", json_string(buf));
+			if (!*problem) {
+				*problem = true;
+				nap_err_set(err, at, what, 0);
+			}
+		} else {
+			json_object_set_new(o, "soh", s);
 		}
-		json_object_set_new(o, "soh", s);
 	}
 	*out = o;
 	r = 0;

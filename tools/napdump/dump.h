@@ -29,11 +29,13 @@ int dump_soh(const uint8_t *p, size_t len, enum dump_kind kind, json_t **out, st
 
 /*
  * Decode a RADIUS packet and describe it, including a nested SoH/SoHR carried in
- * MS-Quarantine-SoH. With a secret, the Message-Authenticator of a request is checked and
- * *msg_auth_bad is set when it does not verify. Errors in the nested SoH are reported with the
- * offset of the offending byte in the RADIUS packet.
+ * MS-Quarantine-SoH. Returns a negative errno with err filled when the packet itself is
+ * malformed. Otherwise returns 0 with *out set; *problem is set (and err filled) when the packet
+ * decodes but something inside is wrong: with a secret, a request's Message-Authenticator does
+ * not verify, or the nested SoH is malformed (offset of the offending byte in the packet; the
+ * description then carries "soh_error" instead of "soh").
  */
-int dump_radius(const uint8_t *p, size_t len, const char *secret, json_t **out, bool *msg_auth_bad,
+int dump_radius(const uint8_t *p, size_t len, const char *secret, json_t **out, bool *problem,
 		struct nap_err *err);
 
 /* Render a JSON tree as indented "key: value" lines. */

@@ -95,7 +95,7 @@ main(int argc, char *argv[])
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	bool raw = false, json = false, msg_auth_bad = false;
+	bool raw = false, json = false, problem = false;
 	const char *secret = NULL, *what, *path = NULL;
 	uint8_t *text = NULL, *bytes = NULL;
 	size_t text_len = 0, bytes_len;
@@ -179,7 +179,7 @@ main(int argc, char *argv[])
 	}
 
 	if (strcmp(what, "radius") == 0)
-		r = dump_radius(bytes, bytes_len, secret, &root, &msg_auth_bad, &err);
+		r = dump_radius(bytes, bytes_len, secret, &root, &problem, &err);
 	else
 		r = dump_soh(bytes, bytes_len, strcmp(what, "soh") == 0 ? DUMP_SOH : DUMP_SOHR,
 			     &root, &err);
@@ -197,7 +197,7 @@ main(int argc, char *argv[])
 		dump_text(stdout, root);
 	}
 	r = 0;
-	if (msg_auth_bad) {
+	if (problem) {
 		fprintf(stderr, "error: %s at offset %zu\n", err.what, err.offset);
 		r = EXIT_MALFORMED;
 	}
