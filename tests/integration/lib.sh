@@ -81,7 +81,7 @@ _nap_cleanup() {
 		local f
 		for f in "$T"/*.log; do
 			[[ -f $f ]] || continue
-			printf '----- %s (last 40 lines) -----\n' "$f" >&2
+			printf '%s %s (last 40 lines)\n' '-----' "$f" >&2
 			tail -n 40 "$f" >&2
 		done
 	fi
@@ -125,7 +125,8 @@ free_port() {
 # make_site [SITE] [REVISION]: key pair + signed HSR in $T (hsr.json, site.key, site.pub).
 make_site() {
 	local site=${1:-S01} rev=${2:-5}
-	[[ -f $T/site.key ]] || "$NAPCTL" key generate --private "$T/site.key" --public "$T/site.pub"
+	[[ -f $T/site.key ]] ||
+		"$NAPCTL" key generate --private "$T/site.key" --public "$T/site.pub" >/dev/null
 	write_hsr "$site" "$rev" >"$T/hsr-unsigned.json"
 	"$NAPCTL" hsr sign --key "$T/site.key" "$T/hsr-unsigned.json" -o "$T/hsr.json"
 }
@@ -206,7 +207,6 @@ sites = S01
 
 [validation]
 validity_period = 26h
-absolute_cutoff =
 known_client_errors = 0x80070005 0x8024402c
 $NAPVD_VALIDATION
 
@@ -236,7 +236,7 @@ wait_napvd() {
 		_nap_dead "$NAPVD_PID" && fail "napvd (pid $NAPVD_PID) exited during startup"
 		rc=0
 		"$NAPCTL" radius query --server "$server" --secret "$SECRET" --no-soh \
-			--timeout 0.2s >/dev/null 2>&1 || rc=$?
+			--timeout 200ms >/dev/null 2>&1 || rc=$?
 		if ((rc == 0 || rc == 2)); then
 			return 0
 		fi
@@ -333,12 +333,18 @@ rc_send() {
 	return "$rc"
 }
 
-# soh_request HEX [NAS-TYPE]: an attribute list for radclient carrying HEX as MS-Quarantine-SOH.
+# soh_request HEX [NAS-TYPE]: an attribute list for radclient carrying HEX in MS-Quarantine-SOH
+# attributes of at most 247 bytes each.
 soh_request() {
 	printf 'User-Name = "host/client.example", Service-Type = Authorize-Only, '
 	printf 'MS-Network-Access-Server-Type = %s, MS-Machine-Name = "client.example", ' \
 		"${2:-DHCP-Server}"
-	[[ -n $1 ]] && printf 'MS-Quarantine-SOH = 0x%s, ' "$1"
+	# radclient truncates a value at 247 bytes: split like nap does, one VSA per 247 bytes
+	local h=$1
+	while [[ -n $h ]]; do
+		printf 'MS-Quarantine-SOH = 0x%s, ' "${h:0:494}"
+		h=${h:494}
+	done
 	printf 'Message-Authenticator = 0x00\n'
 }
 
@@ -374,8 +380,16 @@ jget() {
 import json, sys
 src = sys.argv[1]
 j = json.load(sys.stdin if src == "-" else open(src))
+RES = ["compliant", "noncompliant", "client_component", "client_communication",
+       "server_component", "server_communication", "other"]
+BR = ["matches", "newer", "out_of_date", "expired_ttl", "expired_absolute", "invalid",
+      "unknown_site", "no_policies", "client_failure", "server_failure", "no_nap_entry",
+      "wsh_failed", "no_soh"]
+def nm(v, t):
+    """result/branch as a name whether the tool printed the name or the number"""
+    return t[v] if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(t) else v
 try:
-    v = eval(sys.argv[2], {"j": j})
+    v = eval(sys.argv[2], {"j": j, "nm": nm, "RES": RES, "BR": BR})
 except (KeyError, IndexError, TypeError):
     v = None
 if v is None:
@@ -409,8 +423,8 @@ M_DUPLICATES=napvd_duplicates_total
 # napctl radius query --json
 JQ_Q_CODE='j["code"]'
 JQ_Q_STATE='j["quarantine_state"]'
-JQ_Q_BRANCH='j["sohr_nap"]["branch"]'
-JQ_Q_RESULT='j["sohr_nap"]["result"]'
+JQ_Q_BRANCH='nm(j["sohr_nap"]["branch"], BR)'
+JQ_Q_RESULT='nm(j["sohr_nap"]["result"], RES)'
 # napbench --json (last line)
 JQ_B_ANSWERED='j["answered"]'
 JQ_B_TIMEOUTS='j["timeouts"]'
@@ -420,7 +434,10 @@ _JQ_NAP='[e["nap"] for e in j["entries"] if "nap" in e][0]'
 
 # sohr_nap FILE KEY: a field of the nap entry of a decoded SoHR (lists joined with commas).
 sohr_nap() {
-	jget "$1" "(lambda v: ','.join(v) if isinstance(v, list) else v)($_JQ_NAP[\"$2\"])"
+	local conv='v'
+	[[ $2 == result ]] && conv='nm(v, RES)'
+	[[ $2 == branch ]] && conv='nm(v, BR)'
+	jget "$1" "(lambda v: ','.join(v) if isinstance(v, list) else $conv)($_JQ_NAP[\"$2\"])"
 }
 
 sohr_qstate() {

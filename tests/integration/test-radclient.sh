@@ -13,7 +13,6 @@ NOW=$(date -u +%s)
 CUTOFF=$(date -u -d "@$((NOW - 7200))" +%Y-%m-%dT%H:%M:%SZ)
 BEFORE_CUTOFF=$(date -u -d "@$((NOW - 10800))" +%Y-%m-%dT%H:%M:%SZ)
 
-NAPVD_VALIDATION="absolute_cutoff = $CUTOFF"
 NAPVD_EXTRA=$(
 	cat <<'EOF'
 [enforcement dhcp]
@@ -80,6 +79,7 @@ expect_echo() {
 S=$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --compliant yes --machine good.example)
 ask compliant DHCP-Server "$S"
 expect Access-Accept Full-Access compliant matches
+assert_eq "compliant: MS-Extended-Quarantine-State (no data)" 0 "$EXT"
 expect_echo "$S"
 assert_eq "compliant: no remediation servers" "" \
 	"$(rc_attr "$T/compliant.out" MS-IPv4-Remediation-Servers)"
@@ -90,12 +90,12 @@ S=$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --compliant no \
 	--missing deb-openssl-2026-01 --machine bad.example)
 ask noncompliant DHCP-Server "$S"
 expect Access-Accept Quarantine noncompliant matches
+assert_eq "noncompliant: MS-Extended-Quarantine-State" Infected "$EXT"
 expect_echo "$S"
 assert_eq "noncompliant: MS-IPv4-Remediation-Servers" "0x00c000020ac000020b" \
 	"$(rc_attr "$T/noncompliant.out" MS-IPv4-Remediation-Servers)"
 assert_eq "noncompliant: MS-Quarantine-User-Class" "nap-restricted" \
 	"$(rc_attr "$T/noncompliant.out" MS-Quarantine-User-Class)"
-assert_ne "noncompliant: MS-Extended-Quarantine-State present" "" "$EXT"
 assert_ne "noncompliant: SoHR quarantine state differs from full access" "$QS_FULL" \
 	"$(sohr_qstate "$SOHR_J")"
 
@@ -103,6 +103,7 @@ assert_ne "noncompliant: SoHR quarantine state differs from full access" "$QS_FU
 S=$(sample --site S01 --revision 4 --digest "$(hsr_digest)" --compliant yes --machine stale.example)
 ask stale DHCP-Server "$S"
 expect Access-Accept Quarantine noncompliant out_of_date
+assert_eq "stale: MS-Extended-Quarantine-State" Transition "$EXT"
 assert_match "stale: refresh instruction" 'refresh' "$(sohr_nap "$SOHR_J" instructions)"
 
 # --- newer revision than the cache: the client's flag stands ------------------------------
@@ -110,21 +111,17 @@ S=$(sample --site S01 --revision 6 --digest "$(hsr_digest)" --compliant yes --ma
 ask newer DHCP-Server "$S"
 expect Access-Accept Full-Access compliant newer
 
-# --- expired: older than the validity period (26h) -----------------------------------------
+# --- expired: older than the validity period (26h; no absolute cut-off in this config) -----
 S=$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --compliant yes --age 27h)
 ask expired-ttl DHCP-Server "$S"
 expect Access-Accept Quarantine noncompliant expired_ttl
 assert_match "expired-ttl: re-evaluate instruction" 'evaluat' "$(sohr_nap "$SOHR_J" instructions)"
 
-# --- expired: created before the absolute cut-off (within the TTL) -------------------------
-S=$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --compliant yes --generated "$BEFORE_CUTOFF")
-ask expired-absolute DHCP-Server "$S"
-expect Access-Accept Quarantine noncompliant expired_absolute
-
 # --- unknown site --------------------------------------------------------------------------
 S=$(sample --site S99 --revision 5 --digest "$(hsr_digest)" --compliant yes)
 ask unknown-site DHCP-Server "$S"
 expect Access-Accept Quarantine other unknown_site
+assert_eq "unknown-site: MS-Extended-Quarantine-State" Unknown "$EXT"
 
 # --- client failure: known code => its category; unknown code => invalid -------------------
 S=$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --failure client-component \
@@ -198,7 +195,8 @@ assert_eq "missing Message-Authenticator: drops{$M_NO_MA} +1" $((NOMA0 + 1)) \
 RC_TIMEOUT=2
 assert_alive
 
-# --- five-category mapping flipped by config: client_component => compliant ---------------
+# --- second config: five-category mapping flipped (client_component => compliant) and an
+# absolute cut-off ---------------------------------------------------------------------------
 stop_napvd
 NAPVD_VALIDATION="absolute_cutoff = $CUTOFF
 client_component = compliant"
@@ -208,6 +206,15 @@ S=$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --failure client-componen
 	--error-code 0x80070005)
 ask mapping-flipped DHCP-Server "$S"
 expect Access-Accept Full-Access client_component client_failure
+# --- expired: created before the absolute cut-off (2 h ago), within the TTL ----------------
+S=$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --compliant yes --generated "$BEFORE_CUTOFF")
+ask expired-absolute DHCP-Server "$S"
+expect Access-Accept Quarantine noncompliant expired_absolute
+assert_match "expired-absolute: re-evaluate instruction" 'evaluat' \
+	"$(sohr_nap "$SOHR_J" instructions)"
+S=$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --compliant yes)
+ask after-cutoff DHCP-Server "$S"
+expect Access-Accept Full-Access compliant matches
 # the other categories keep their default
 S=$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --failure client-communication \
 	--error-code 0x8024402c)
