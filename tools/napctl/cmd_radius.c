@@ -22,21 +22,12 @@
 #include "nap/radius.h"
 #include "nap/soh.h"
 #include "nap/util.h"
+#include "nap/validate.h"
 
 #include "dump.h"
 #include "napctl.h"
 
 #define QUERY_MAX_SOH_TEXT (64 * 1024)
-
-static const struct {
-	const char *name;
-	uint32_t value;
-} nas_types[] = {
-	{"unspecified", NAP_MS_NAS_UNSPECIFIED}, {"ts-gateway", NAP_MS_NAS_TS_GATEWAY},
-	{"vpn", NAP_MS_NAS_RAS},                 {"ras", NAP_MS_NAS_RAS},
-	{"dhcp", NAP_MS_NAS_DHCP},               {"wireless", NAP_MS_NAS_WIRELESS},
-	{"hra", NAP_MS_NAS_HRA},                 {"hcap", NAP_MS_NAS_HCAP},
-};
 
 static int64_t
 now_ms(void)
@@ -228,14 +219,12 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 			secret = optarg;
 			break;
 		case O_NAS: {
-			size_t i;
+			enum nap_enforcement ep;
 
-			for (i = 0; i < NAP_ARRAY_SIZE(nas_types); i++)
-				if (strcmp(optarg, nas_types[i].name) == 0)
-					break;
-			if (i == NAP_ARRAY_SIZE(nas_types))
+			/* Enforcement points are numbered as MS-Network-Access-Server-Type. */
+			if (nap_enforcement_from_name(optarg, &ep) < 0)
 				return ctl_usage_error(cmd, "unknown --nas-type '%s'", optarg);
-			nas = nas_types[i].value;
+			nas = (uint32_t)ep;
 			break;
 		}
 		case O_SOH:

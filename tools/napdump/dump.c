@@ -439,8 +439,12 @@ dump_health_response(const struct nap_health_response *r)
 {
 	json_t *o = json_object(), *ins = json_array();
 
-	json_object_set_new(o, "result", json_integer(r->result));
-	json_object_set_new(o, "branch", json_integer(r->branch));
+	json_object_set_new(o, "result", r->result < NAP_RESULT_COUNT
+						 ? json_string(nap_result_name(r->result))
+						 : json_integer(r->result));
+	json_object_set_new(o, "branch", r->branch < NAP_BRANCH_COUNT
+						 ? json_string(nap_branch_name(r->branch))
+						 : json_integer(r->branch));
 	if ((r->instructions & NAP_INSTRUCT_REEVALUATE) != 0)
 		json_array_append_new(ins, json_string("reevaluate"));
 	if ((r->instructions & NAP_INSTRUCT_REFRESH_POLICY) != 0)

@@ -134,6 +134,8 @@ field $n soh .machine_name pc1.example
 field sohr-nap-wsh.hex sohr .packet_info response
 field sohr-nap-wsh.hex sohr '.entries[1].nap.instructions[0]' refresh-policy
 field sohr-nap-wsh.hex sohr '.entries[1].nap.hsr_revision' 8
+field sohr-nap-wsh.hex sohr '.entries[1].nap.result' noncompliant
+field sohr-nap-wsh.hex sohr '.entries[1].nap.branch' out_of_date
 r=radius-access-request-split-soh.hex
 field $r radius .code_name Access-Request
 field $r radius .id 42
