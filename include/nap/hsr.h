@@ -48,7 +48,7 @@ struct nap_hsr {
 	uint8_t digest[NAP_HSR_DIGEST_LEN];
 	size_t n_policies;
 	struct nap_hsr_policy *policies;
-	char key_id[NAP_KEY_ID_LEN + 1]; /* key that signed it */
+	char key_id[NAP_KEY_ID_LEN + 1]; /* key that signed it; "" when unsigned */
 };
 
 struct nap_hsr_set {

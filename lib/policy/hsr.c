@@ -110,36 +110,51 @@ hsr_parse_time(const char *s, int64_t *out)
 	return 0;
 }
 
-/*
- * Reals are not allowed anywhere: their text form differs between JSON libraries, so they
- * would make the canonical form (and with it digest and signature) depend on the producer.
- */
 static bool
-hsr_has_real(const json_t *v, unsigned depth)
+hsr_has_control(const char *str)
 {
-	const char *key;
+	for (const unsigned char *p = (const unsigned char *)str; *p != '\0'; p++) {
+		if (*p < 0x20)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Values the canonical form cannot carry portably. Reals: their text form differs between JSON
+ * libraries. Control characters: jansson escapes them as \u001F where others write \u001f. Either
+ * would make the canonical form (and with it digest and signature) depend on the producer.
+ * Returns what is wrong, or NULL.
+ */
+static const char *
+hsr_unportable(const json_t *v, unsigned depth)
+{
+	const char *key, *bad;
 	json_t *child;
 	size_t i;
 
 	if (depth > 64)
-		return true;
+		return "nested too deeply";
 	if (json_is_real(v))
-		return true;
+		return "real numbers are not allowed";
+	if (json_is_string(v) && hsr_has_control(json_string_value(v)))
+		return "control characters are not allowed";
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, child)
 		{
-			if (hsr_has_real(child, depth + 1))
-				return true;
+			if ((bad = hsr_unportable(child, depth + 1)) != NULL)
+				return bad;
 		}
 	} else if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, key, child)
 		{
-			(void)key;
-			if (hsr_has_real(child, depth + 1))
-				return true;
+			if (hsr_has_control(key))
+				return "control characters are not allowed";
+			if ((bad = hsr_unportable(child, depth + 1)) != NULL)
+				return bad;
 		}
 	}
-	return false;
+	return NULL;
 }
 
 static void
@@ -407,8 +422,6 @@ hsr_check_policy(json_t *obj, struct nap_hsr_policy *p, struct nap_err *err)
 		return hsr_err(err, "policies[].reason: not a string", -EBADMSG);
 	if (reason != NULL && strlen(reason) > NAP_HSR_MAX_REASON)
 		return hsr_err(err, "policies[].reason: too long", -EMSGSIZE);
-	if (hsr_has_real(obj, 0))
-		return hsr_err(err, "policies[]: real numbers are not allowed", -EBADMSG);
 
 	if (p == NULL)
 		return 0;
@@ -460,8 +473,6 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **so
 			ok = strcmp(key, known[i]) == 0;
 		if (!ok)
 			return hsr_err(err, "HSR: unknown member", -EBADMSG);
-		if (hsr_is_extension(key) && hsr_has_real(v, 0))
-			return hsr_err(err, "HSR: real numbers are not allowed", -EBADMSG);
 	}
 	v = json_object_get(obj, "version");
 	if (!json_is_integer(v))
@@ -490,6 +501,12 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **so
 			return hsr_err(err, "issued: not RFC 3339 UTC", -EBADMSG);
 		if (h != NULL)
 			h->issued = t;
+	}
+	{
+		const char *bad = hsr_unportable(obj, 0);
+
+		if (bad != NULL)
+			return hsr_err(err, bad, -EBADMSG);
 	}
 	policies = json_object_get(obj, "policies");
 	if (!json_is_array(policies))

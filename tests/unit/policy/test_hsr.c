@@ -347,7 +347,9 @@ static const struct mutation mutations[] = {
 	{false, "policies", NULL, -EBADMSG, "policies"},
 	{false, "policies", "[1]", -EBADMSG, "policies[]"},
 	{false, "sites", "[]", -EBADMSG, "HSR: unknown member"},
-	{false, "x-real", "{\"a\":[1.5]}", -EBADMSG, "HSR: real"},
+	{false, "x-real", "{\"a\":[1.5]}", -EBADMSG, "real numbers"},
+	{false, "x-ctl", "\"a\\u001fb\"", -EBADMSG, "control characters"},
+	{false, "x-ctl", "{\"a\\nb\":1}", -EBADMSG, "control characters"},
 	{false, "x-extra", "{\"a\":[1,\"b\",null,true]}", 0, NULL},
 	{true, "id", "5", -EBADMSG, "policies[].id"},
 	{true, "id", NULL, -EBADMSG, "policies[].id"},
@@ -367,7 +369,9 @@ static const struct mutation mutations[] = {
 	{true, "reason", "[]", -EBADMSG, "policies[].reason"},
 	{true, "cve", "\"CVE-1\"", -EBADMSG, "policies[]: unknown member"},
 	{true, "x-cve", "\"CVE-1\"", 0, NULL},
-	{true, "x-score", "9.8", -EBADMSG, "policies[]: real"},
+	{true, "x-score", "9.8", -EBADMSG, "real numbers"},
+	{true, "reason", "\"line one\\nline two\"", -EBADMSG, "control characters"},
+	{true, "reason", "\"caf\\u00e9 / \\\"quoted\\\" \\\\ \u00e9\"", 0, NULL},
 };
 
 static void
