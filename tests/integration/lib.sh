@@ -16,6 +16,10 @@ _nap_build=${MESON_BUILD_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pw
 : "${VECTORS:=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/vectors}"
 : "${FR_TEMPLATES:=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/freeradius}"
 export NAPVD NAPCTL NAPDUMP NAPBENCH
+# the system interpreter: version-manager shims in PATH can cost a second per call
+if [[ -z ${PYTHON:-} ]]; then
+	if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
 
 TEST_NAME=$(basename "$0" .sh)
 T=$(mktemp -d "${TMPDIR:-/tmp}/napit-$TEST_NAME.XXXXXX")
@@ -376,7 +380,7 @@ rc_sohr() {
 # jget FILE|- EXPR: evaluate a Python expression on the JSON document `j`, print the result
 # (strings bare, everything else as JSON; missing => empty line).
 jget() {
-	python3 -c '
+	"$PYTHON" -c '
 import json, sys
 src = sys.argv[1]
 j = json.load(sys.stdin if src == "-" else open(src))

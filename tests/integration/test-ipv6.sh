@@ -4,7 +4,7 @@
 # verdict as over IPv4; a client section for ::1 is matched by address family.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-need python3
+need "$PYTHON"
 
 [[ -e /proc/net/if_inet6 ]] && grep -q '^0*1 ' /proc/net/if_inet6 || skip "no ::1 on this host"
 

@@ -6,7 +6,7 @@
 # entry fails one of them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-need python3
+need "$PYTHON"
 
 make_site S01 5
 # the sample WSH entry reports the firewall on and no antivirus product

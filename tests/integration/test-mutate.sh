@@ -7,7 +7,7 @@
 # at least every unauthenticated mutant.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-need python3
+need "$PYTHON"
 [[ -x $RADMUTATE ]] || fail "radmutate not built ($RADMUTATE)"
 
 make_site S01 5

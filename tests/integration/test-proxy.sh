@@ -5,7 +5,7 @@
 # as the same SoH sent directly.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-need radclient freeradius python3
+need radclient freeradius "$PYTHON"
 
 make_site S01 5
 NAPVD_EXTRA=$(

@@ -6,7 +6,7 @@
 # RFC 5080 duplicate detection.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-need radclient python3
+need radclient "$PYTHON"
 
 make_site S01 5
 NOW=$(date -u +%s)

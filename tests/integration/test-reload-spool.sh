@@ -7,7 +7,7 @@
 # cleanly on the same spool.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-need python3
+need "$PYTHON"
 
 make_site S01 5
 enforcement() {
@@ -38,7 +38,7 @@ for ((i = 0; i < N; i++)); do
 	state_of_bad >/dev/null || fail "request $i not answered"
 done
 assert_eq "spool records after $N requests" $((L0 + N)) "$(spool_lines)"
-python3 -c '
+"$PYTHON" -c '
 import json, sys
 for n, line in enumerate(open(sys.argv[1]), 1):
     json.loads(line)
@@ -108,7 +108,7 @@ start_napvd "$T/napvd.conf"
 L3=$(spool_lines)
 state_of_bad >/dev/null
 assert_ge "spool keeps growing after restart" $((L3 + 1)) "$(spool_lines)"
-python3 -c '
+"$PYTHON" -c '
 import json, sys
 for line in open(sys.argv[1]):
     json.loads(line)

@@ -6,7 +6,7 @@
 # answered as invalid, and napvd keeps serving valid requests after each.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-need radclient python3
+need radclient "$PYTHON"
 
 make_site S01 5
 NAPVD_EXTRA=$(
