@@ -430,7 +430,7 @@ JQ_Q_STATE='j["quarantine_state"]'
 JQ_Q_BRANCH='nm(j["sohr_nap"]["branch"], BR)'
 JQ_Q_RESULT='nm(j["sohr_nap"]["result"], RES)'
 # napbench --json (last line)
-JQ_B_ANSWERED='j["answered"]'
+JQ_B_ANSWERED='j["received"]'
 JQ_B_TIMEOUTS='j["timeouts"]'
 JQ_B_RPS='j["rps"]'
 JQ_B_P99='j["p99_ms"]'

@@ -51,7 +51,12 @@ assert_eq "before reload: noncompliant" restricted "$(state_of_bad)"
 	--rate 300 --duration 3 --clients 4 --json >"$T/bench.out" 2>"$T/bench.log" &
 BENCH_PID=$!
 _nap_pids+=("$BENCH_PID")
-sleep 0.5 # let the stream start before the first reload
+# the stream is running once napvd has counted some of its requests
+R0=$(metric napvd_requests_total)
+for ((i = 0; i < 50; i++)); do
+	(($(metric napvd_requests_total) > R0 + 50)) && break
+	sleep 0.1
+done
 
 OK0=$(metric "$M_RELOADS" 'result="ok"')
 NAPVD_EXTRA=$(enforcement full)
