@@ -18,7 +18,10 @@
 #include "dump.h"
 #include "napctl.h"
 
-#define HELP_OPTION {"help", no_argument, NULL, 'h'}
+#define HELP_OPTION                                                                                \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
 int
 cmd_key_generate(const struct ctl_cmd *cmd, int argc, char *argv[])
@@ -222,7 +225,7 @@ cmd_hsr_show(const struct ctl_cmd *cmd, int argc, char *argv[])
 		goto out;
 	}
 	if ((r = nap_hsr_set_parse(text, len, kr, &set, &err)) < 0) {
-		const char *why = r == -EPERM	 ? "signature check failed"
+		const char *why = r == -EPERM      ? "signature check failed"
 				  : r == -EMSGSIZE ? "over a limit"
 						   : "malformed";
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -30,12 +31,12 @@
 #define QUERY_MAX_SOH_TEXT (64 * 1024)
 
 static int64_t
-now_ms(void)
+now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* "ADDR:PORT" or "[V6ADDR]:PORT" into a connected UDP socket. */
@@ -122,7 +123,8 @@ copy_attr(json_t *summary, const char *key, const json_t *attrs, const char *nam
 	size_t i;
 	json_t *a;
 
-	json_array_foreach((json_t *)attrs, i, a) {
+	json_array_foreach((json_t *)attrs, i, a)
+	{
 		const char *n = json_string_value(json_object_get(a, "name"));
 		json_t *v;
 
@@ -145,7 +147,7 @@ summarise(const json_t *reply, double rtt_ms)
 
 	json_object_set(s, "code", json_object_get(reply, "code_name"));
 	json_object_set(s, "id", json_object_get(reply, "id"));
-	json_object_set_new(s, "rtt_ms", json_real(rtt_ms));
+	json_object_set_new(s, "rtt_ms", json_real(round(rtt_ms * 1000.0) / 1000.0));
 	copy_attr(s, "quarantine_state", attrs, "MS-Quarantine-State", "value_name");
 	copy_attr(s, "extended_quarantine_state", attrs, "MS-Extended-Quarantine-State",
 		  "value_name");
@@ -158,7 +160,8 @@ summarise(const json_t *reply, double rtt_ms)
 	if (json_object_get(reply, "soh_error") != NULL)
 		json_object_set(s, "sohr_error", json_object_get(reply, "soh_error"));
 	if (soh != NULL) {
-		json_array_foreach(json_object_get(soh, "entries"), i, e) {
+		json_array_foreach(json_object_get(soh, "entries"), i, e)
+		{
 			json_t *nap = json_object_get(e, "nap");
 
 			if (nap != NULL)
@@ -176,8 +179,19 @@ summarise(const json_t *reply, double rtt_ms)
 int
 cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 {
-	enum { O_SERVER = 256, O_SECRET, O_NAS, O_SOH, O_NO_SOH, O_TIMEOUT, O_TRIES, O_USER,
-	       O_MACHINE, O_JSON, O_FULL };
+	enum {
+		O_SERVER = 256,
+		O_SECRET,
+		O_NAS,
+		O_SOH,
+		O_NO_SOH,
+		O_TIMEOUT,
+		O_TRIES,
+		O_USER,
+		O_MACHINE,
+		O_JSON,
+		O_FULL
+	};
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, O_SERVER},
 		{"secret", required_argument, NULL, O_SECRET},
@@ -324,7 +338,7 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 	}
 
 	for (long t = 0; t < tries; t++) {
-		int64_t sent_at = now_ms(), deadline = sent_at + timeout_ms;
+		int64_t sent_at = now_us(), deadline = sent_at + timeout_ms * 1000;
 
 		/* A retransmission is the same packet: same id, same authenticator. */
 		if (send(fd, req, req_len, 0) < 0 && errno != ECONNREFUSED) {
@@ -334,7 +348,7 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 		for (;;) {
 			struct pollfd pfd = {fd, POLLIN, 0};
 			struct nap_err err = {0, NULL};
-			int64_t left = deadline - now_ms();
+			int64_t left = (deadline - now_us() + 999) / 1000;
 			ssize_t n;
 
 			if (left <= 0)
@@ -365,11 +379,12 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 					goto out;
 				}
 			}
-			summary = summarise(dumped, (double)(now_ms() - sent_at));
+			summary = summarise(dumped, (double)(now_us() - sent_at) / 1000.0);
 			if (full)
 				json_object_set(summary, "reply", dumped);
 			if (json) {
-				json_dumpf(summary, stdout, JSON_INDENT(2));
+				json_dumpf(summary, stdout,
+					   JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 				fputc('\n', stdout);
 			} else {
 				dump_text(stdout, summary);

@@ -83,8 +83,20 @@ int
 cmd_soh_sample(const struct ctl_cmd *cmd, int argc, char *argv[])
 {
 	enum {
-		O_SITE = 256, O_REVISION, O_DIGEST, O_HSR, O_COMPLIANT, O_AGE, O_GENERATED,
-		O_FAILURE, O_ERROR_CODE, O_MISSING, O_WSH, O_MALFORMED, O_NO_NAP, O_WRAP,
+		O_SITE = 256,
+		O_REVISION,
+		O_DIGEST,
+		O_HSR,
+		O_COMPLIANT,
+		O_AGE,
+		O_GENERATED,
+		O_FAILURE,
+		O_ERROR_CODE,
+		O_MISSING,
+		O_WSH,
+		O_MALFORMED,
+		O_NO_NAP,
+		O_WRAP,
 		O_MACHINE,
 	};
 	static const struct option opts[] = {

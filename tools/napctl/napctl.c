@@ -94,8 +94,8 @@ ctl_parse_ms(const char *s, int64_t *ms)
 	static const struct {
 		const char *unit;
 		int64_t mult;
-	} units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
-		     {"d", 86400000}};
+	} units[] = {{"", 1000},   {"ms", 1},      {"s", 1000},
+		     {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
 	char *end;
 	long long v;
 

@@ -33,10 +33,17 @@ struct value_table {
 };
 
 static const struct value_name service_types[] = {
-	{1, "Login"},           {2, "Framed"},         {3, "Callback-Login"},
-	{4, "Callback-Framed"}, {5, "Outbound"},       {6, "Administrative"},
-	{7, "NAS-Prompt"},      {8, "Authenticate-Only"}, {9, "Callback-NAS-Prompt"},
-	{10, "Call-Check"},     {11, "Callback-Administrative"},
+	{1, "Login"},
+	{2, "Framed"},
+	{3, "Callback-Login"},
+	{4, "Callback-Framed"},
+	{5, "Outbound"},
+	{6, "Administrative"},
+	{7, "NAS-Prompt"},
+	{8, "Authenticate-Only"},
+	{9, "Callback-NAS-Prompt"},
+	{10, "Call-Check"},
+	{11, "Callback-Administrative"},
 	{NAP_RADIUS_SERVICE_AUTHORIZE_ONLY, "Authorize-Only"},
 };
 static const struct value_name quarantine_states[] = {
@@ -51,9 +58,12 @@ static const struct value_name ext_states[] = {
 	{NAP_MS_EXTSTATE_UNKNOWN, "unknown"},
 };
 static const struct value_name nas_types[] = {
-	{NAP_MS_NAS_UNSPECIFIED, "unspecified"}, {NAP_MS_NAS_TS_GATEWAY, "ts-gateway"},
-	{NAP_MS_NAS_RAS, "vpn"},                 {NAP_MS_NAS_DHCP, "dhcp"},
-	{NAP_MS_NAS_WIRELESS, "wireless"},       {NAP_MS_NAS_HRA, "hra"},
+	{NAP_MS_NAS_UNSPECIFIED, "unspecified"},
+	{NAP_MS_NAS_TS_GATEWAY, "ts-gateway"},
+	{NAP_MS_NAS_RAS, "vpn"},
+	{NAP_MS_NAS_DHCP, "dhcp"},
+	{NAP_MS_NAS_WIRELESS, "wireless"},
+	{NAP_MS_NAS_HRA, "hra"},
 	{NAP_MS_NAS_HCAP, "hcap"},
 };
 static const struct value_name identity_types[] = {
@@ -74,7 +84,10 @@ static const struct value_name not_capable[] = {
 	{1, "soh-not-sent"},
 };
 
-#define VT(v, t, tbl) {(v), (t), (tbl), NAP_ARRAY_SIZE(tbl)}
+#define VT(v, t, tbl)                                                                              \
+	{                                                                                          \
+		(v), (t), (tbl), NAP_ARRAY_SIZE(tbl)                                               \
+	}
 static const struct value_table value_tables[] = {
 	VT(0, NAP_RADIUS_SERVICE_TYPE, service_types),
 	VT(NAP_VENDOR_MICROSOFT, NAP_MS_QUARANTINE_STATE, quarantine_states),
@@ -118,7 +131,8 @@ static const struct value_name wsh_errors[] = {
 };
 
 static const char *const au_actions[] = {
-	[1] = "disabled", [2] = "check-only", [3] = "download", [4] = "download-and-install",
+	[1] = "disabled",         [2] = "check-only",
+	[3] = "download",         [4] = "download-and-install",
 	[5] = "never-configured",
 };
 
@@ -274,8 +288,9 @@ dump_ssoh(json_t *o, const struct nap_ssoh *s)
 		json_object_set_new(o, "os_version", json_string(buf));
 		snprintf(buf, sizeof(buf), "%u.%u", s->sp_major, s->sp_minor);
 		json_object_set_new(o, "service_pack", json_string(buf));
-		json_object_set_new(o, "processor_arch",
-				    name_or_number(arch_name(s->processor_arch), s->processor_arch));
+		json_object_set_new(
+			o, "processor_arch",
+			name_or_number(arch_name(s->processor_arch), s->processor_arch));
 	}
 	if (nap_ssoh_has(s, NAP_SSOH_MACHINE_INVENTORY_EX))
 		json_object_set_new(o, "product_type",
@@ -376,7 +391,8 @@ dump_wsh(const struct nap_wsh *w)
 	if (w->has_last_scan)
 		json_object_set_new(o, "last_scan_seconds", json_integer(w->last_scan_seconds));
 	if (w->has_wsus)
-		json_object_set_new(o, "wsus_server", wire_string(w->wsus_server, w->wsus_server_len));
+		json_object_set_new(o, "wsus_server",
+				    wire_string(w->wsus_server, w->wsus_server_len));
 	if (w->has_updates_flag)
 		json_object_set_new(o, "updates_flag", hex32(w->updates_flag));
 	return o;
@@ -399,8 +415,9 @@ dump_wshv(const struct nap_wshv *w)
 		if (r->has_code2)
 			json_object_set_new(e, "compliance_code2", hex32(r->code2));
 		if (r->has_failure)
-			json_object_set_new(e, "failure_category",
-					    json_string(nap_failure_category_name(r->failure_category)));
+			json_object_set_new(
+				e, "failure_category",
+				json_string(nap_failure_category_name(r->failure_category)));
 		json_array_append_new(cls, e);
 	}
 	json_object_set_new(o, "classes", cls);
@@ -416,14 +433,15 @@ dump_health(const struct nap_health *h)
 	json_object_set_new(o, "site", json_string(h->site));
 	json_object_set_new(o, "hsr_revision", u64_json(h->hsr_revision));
 	if (h->has_digest)
-		json_object_set_new(o, "hsr_digest", dump_hex(h->hsr_digest, sizeof(h->hsr_digest)));
+		json_object_set_new(o, "hsr_digest",
+				    dump_hex(h->hsr_digest, sizeof(h->hsr_digest)));
 	json_object_set_new(o, "eval_time", dump_time(h->eval_time));
 	if (h->has_generation_time)
 		json_object_set_new(o, "generation_time", dump_time(h->generation_time));
 	json_object_set_new(o, "compliant", json_boolean(h->compliant));
 	for (unsigned i = 0; i < h->n_missing; i++)
-		json_array_append_new(m, wire_string((const uint8_t *)h->missing[i],
-						     strlen(h->missing[i])));
+		json_array_append_new(
+			m, wire_string((const uint8_t *)h->missing[i], strlen(h->missing[i])));
 	json_object_set_new(o, "missing", m);
 	json_object_set_new(o, "failure_category",
 			    json_string(nap_failure_category_name(h->failure_category)));
@@ -439,12 +457,12 @@ dump_health_response(const struct nap_health_response *r)
 {
 	json_t *o = json_object(), *ins = json_array();
 
-	json_object_set_new(o, "result", r->result < NAP_RESULT_COUNT
-						 ? json_string(nap_result_name(r->result))
-						 : json_integer(r->result));
-	json_object_set_new(o, "branch", r->branch < NAP_BRANCH_COUNT
-						 ? json_string(nap_branch_name(r->branch))
-						 : json_integer(r->branch));
+	json_object_set_new(o, "result",
+			    r->result < NAP_RESULT_COUNT ? json_string(nap_result_name(r->result))
+							 : json_integer(r->result));
+	json_object_set_new(o, "branch",
+			    r->branch < NAP_BRANCH_COUNT ? json_string(nap_branch_name(r->branch))
+							 : json_integer(r->branch));
 	if ((r->instructions & NAP_INSTRUCT_REEVALUATE) != 0)
 		json_array_append_new(ins, json_string("reevaluate"));
 	if ((r->instructions & NAP_INSTRUCT_REFRESH_POLICY) != 0)
@@ -452,7 +470,8 @@ dump_health_response(const struct nap_health_response *r)
 	json_object_set_new(o, "instructions", ins);
 	json_object_set_new(o, "hsr_revision", u64_json(r->hsr_revision));
 	if (r->has_digest)
-		json_object_set_new(o, "hsr_digest", dump_hex(r->hsr_digest, sizeof(r->hsr_digest)));
+		json_object_set_new(o, "hsr_digest",
+				    dump_hex(r->hsr_digest, sizeof(r->hsr_digest)));
 	json_object_set_new(o, "compliance_code", hex32(r->compliance_code));
 	json_object_set_new(o, "failure_category",
 			    json_string(nap_failure_category_name(r->failure_category)));
@@ -477,7 +496,8 @@ dump_entry(const struct nap_soh *soh, const struct nap_soh_entry *e, bool reques
 		json_t *t = json_object();
 
 		json_object_set_new(t, "type", json_integer(a->type));
-		json_object_set_new(t, "name", an != NULL ? json_string(an) : json_string("unknown"));
+		json_object_set_new(t, "name",
+				    an != NULL ? json_string(an) : json_string("unknown"));
 		json_object_set_new(t, "length", json_integer(a->len));
 		json_object_set_new(t, "value", dump_hex(a->value, a->len));
 		json_array_append_new(attrs, t);
@@ -601,9 +621,9 @@ dump_radius_value(json_t *t, const struct nap_radius_attr *a, const struct nap_r
 		if (!nap_radius_attr_u32(a, &v))
 			break;
 		json_object_set_new(t, "value", json_integer(v));
-		if ((vn = value_name(a->vendor, a->type == NAP_RADIUS_VENDOR_SPECIFIC
-							 ? a->vendor_type
-							 : a->type,
+		if ((vn = value_name(a->vendor,
+				     a->type == NAP_RADIUS_VENDOR_SPECIFIC ? a->vendor_type
+									   : a->type,
 				     v)) != NULL)
 			json_object_set_new(t, "value_name", json_string(vn));
 		if (a->vendor == NAP_VENDOR_MICROSOFT &&
@@ -718,7 +738,8 @@ dump_radius(const uint8_t *p, size_t len, const char *secret, json_t **out, bool
 	if (secret != NULL) {
 		const char *res;
 
-		if (pkt->code == NAP_RADIUS_ACCESS_REQUEST || pkt->code == NAP_RADIUS_STATUS_SERVER) {
+		if (pkt->code == NAP_RADIUS_ACCESS_REQUEST ||
+		    pkt->code == NAP_RADIUS_STATUS_SERVER) {
 			r = nap_radius_verify_request(pkt, (const uint8_t *)secret, strlen(secret),
 						      true);
 			res = r == 0 ? "ok" : r == -ENOMSG ? "absent" : "bad";
@@ -787,9 +808,8 @@ is_flat_object(const json_t *j)
 
 	if (!json_is_object(j))
 		return false;
-	json_object_foreach((json_t *)j, k, v)
-		if (json_is_object(v) || json_is_array(v))
-			return false;
+	json_object_foreach((json_t *)j, k,
+			    v) if (json_is_object(v) || json_is_array(v)) return false;
 	return true;
 }
 
@@ -836,13 +856,15 @@ render_member(FILE *f, const char *k, const json_t *v, int indent)
 			return;
 		}
 		fputc('\n', f);
-		json_array_foreach((json_t *)v, i, e) {
+		json_array_foreach((json_t *)v, i, e)
+		{
 			fprintf(f, "%*s-", indent + 2, "");
 			if (is_flat_object(e)) {
 				const char *ek;
 				json_t *ev;
 
-				json_object_foreach(e, ek, ev) {
+				json_object_foreach(e, ek, ev)
+				{
 					fprintf(f, " %s=", ek);
 					scalar(f, ev);
 				}
@@ -871,7 +893,8 @@ render(FILE *f, const json_t *j, int indent, int first_indent)
 	json_t *v;
 	bool first = true;
 
-	json_object_foreach((json_t *)j, k, v) {
+	json_object_foreach((json_t *)j, k, v)
+	{
 		render_member(f, k, v, first ? first_indent : indent);
 		first = false;
 	}

@@ -140,8 +140,7 @@ main(int argc, char *argv[])
 	nap_radius_build_init(&b, NAP_RADIUS_ACCESS_ACCEPT, 42, NULL);
 	check(nap_radius_add_ms_u32(&b, NAP_MS_QUARANTINE_STATE, NAP_MS_QSTATE_RESTRICTED),
 	      "Quarantine-State");
-	check(nap_radius_add_ms_u32(&b, NAP_MS_EXTENDED_QUARANTINE_STATE,
-				    NAP_MS_EXTSTATE_NO_DATA),
+	check(nap_radius_add_ms_u32(&b, NAP_MS_EXTENDED_QUARANTINE_STATE, NAP_MS_EXTSTATE_NO_DATA),
 	      "Extended-Quarantine-State");
 	check(nap_radius_add_ms_u32(&b, NAP_MS_QUARANTINE_GRACE_TIME, 1700000000u), "Grace-Time");
 	check(nap_radius_add_vsa(&b, NAP_VENDOR_MICROSOFT, NAP_MS_IPV4_REMEDIATION_SERVERS, rem,

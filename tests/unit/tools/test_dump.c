@@ -91,7 +91,8 @@ test_truncations(void **state)
 			err.offset = SIZE_MAX;
 			if (run(vectors[v][0], cut, i, &err, &j) == 0) {
 				json_decref(j);
-				/* A RADIUS packet cut after its Length field is still that packet. */
+				/* A RADIUS packet cut after its Length field is still that packet.
+				 */
 				if (strcmp(vectors[v][0], "radius") != 0)
 					fail_msg("%s cut to %zu bytes decoded", vectors[v][1], i);
 			} else {
@@ -150,8 +151,8 @@ static void
 test_text_layout(void **state)
 {
 	json_t *root = json_pack("{s:s, s:i, s:b, s:[{s:i, s:s}, {s:i, s:{s:s}}], s:[], s:[s]}",
-				 "name", "x", "n", 5, "yes", 1, "list", "a", 1, "b", "two", "a",
-				 2, "sub", "k", "v", "empty", "plain", "p");
+				 "name", "x", "n", 5, "yes", 1, "list", "a", 1, "b", "two", "a", 2,
+				 "sub", "k", "v", "empty", "plain", "p");
 	char *text = NULL;
 	size_t text_len = 0;
 	FILE *f = open_memstream(&text, &text_len);
