@@ -63,7 +63,8 @@ stop_pid() {
 		log "pid $pid ignored SIG$sig, sending SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null || true
+	STOP_STATUS=0
+	wait "$pid" 2>/dev/null || STOP_STATUS=$?
 	_nap_forget "$pid"
 }
 
@@ -263,9 +264,15 @@ wait_metrics() {
 	fail "napvd metrics on 127.0.0.1:$METRICS_PORT not up within 10 s"
 }
 
+# stop_napvd: SIGTERM; napvd must exit 0 (a crash on the way out fails the test).
 stop_napvd() {
-	stop_pid "$NAPVD_PID"
+	local pid=$NAPVD_PID
+	stop_pid "$pid"
 	NAPVD_PID=
+	if ((STOP_STATUS != 0)); then
+		fail "napvd (pid $pid) exited with status $STOP_STATUS on SIGTERM"
+	fi
+	log "ok: napvd stopped cleanly"
 }
 
 # metrics: print napvd's Prometheus text (bash /dev/tcp, no curl needed).

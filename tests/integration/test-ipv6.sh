@@ -44,3 +44,4 @@ if command -v radclient >/dev/null; then
 	assert_eq "radclient over IPv6: state" Full-Access "$(rc_attr "$T/rc6.out" MS-Quarantine-State)"
 fi
 assert_alive
+stop_napvd

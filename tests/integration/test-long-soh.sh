@@ -87,3 +87,4 @@ if [[ -n $N && $N != 0 ]]; then
 	assert_ge "request MS-Quarantine-SoH attributes" 2 "$N"
 fi
 assert_alive
+stop_napvd

@@ -71,3 +71,4 @@ assert_eq "napvd drops{$M_NO_MA} unchanged" "$NOMA0" "$(metric "$M_DROPS" "$M_NO
 assert_eq "napvd drops{$M_BAD_AUTH} unchanged" "$BAD0" "$(metric "$M_DROPS" "$M_BAD_AUTH")"
 assert_alive "$FR_PID" freeradius
 assert_alive
+stop_napvd

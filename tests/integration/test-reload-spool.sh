@@ -120,3 +120,4 @@ for line in open(sys.argv[1]):
 ' "$SPOOL" || fail "spool holds a line that is not JSON after the crash"
 log "ok: spool intact after kill -9 and restart"
 assert_alive
+stop_napvd

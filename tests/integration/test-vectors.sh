@@ -98,3 +98,4 @@ client_component | client_communication | server_component | server_communicatio
 	;;
 esac
 assert_alive
+stop_napvd
