@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * napvd, the SHV point: internal interfaces between its modules (configuration, event loop,
+ * RADIUS front end, duplicate cache, decision engine, HSR source, status spool, metrics).
+ * Nothing here is part of libnap's public API.
+ */
+#ifndef NAPVD_H
+#define NAPVD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "nap/radius.h"
+#include "nap/validate.h"
+
+#define NAPVD_DEFAULT_CONF     "/etc/nap/napvd.conf"
+#define NAPVD_DEFAULT_PORT     1812
+#define NAPVD_MAX_LISTEN       16
+#define NAPVD_MAX_CLIENTS      1024
+#define NAPVD_NAME_MAX         63   /* section names (client, enforcement) */
+#define NAPVD_SECRET_MAX       256  /* RADIUS shared secret bytes */
+#define NAPVD_MAX_KNOWN_ERRORS 64
+#define NAPVD_MAX_REMEDIATION  32   /* IPv4 remediation servers: 1 + 32*4 bytes fit one VSA */
+#define NAPVD_USER_CLASS_MAX   200
+#define NAPVD_CONF_MAX_LEN     (1024 * 1024)
+#define NAPVD_BATCH            64   /* datagrams per recvmmsg/sendmmsg (one group commit) */
+
+/* Duplicate cache (RFC 5080 §2.2.2) bounds. */
+#define NAPVD_DUP_MAX_ENTRIES 65536
+#define NAPVD_DUP_MAX_BYTES   (32u * 1024 * 1024)
+
+/* ---- configuration (config.c) ---- */
+
+struct napvd_sockaddr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+struct napvd_client {
+	char name[NAPVD_NAME_MAX + 1];
+	int family;        /* AF_INET or AF_INET6 */
+	uint8_t net[16];   /* network address, host bits cleared */
+	unsigned prefix;   /* prefix length */
+	uint8_t secret[NAPVD_SECRET_MAX];
+	size_t secret_len;
+	char *secret_file; /* NULL when the secret is inline */
+	bool has_address;
+};
+
+/* The three situations an enforcement section maps to an action. */
+enum napvd_class {
+	NAPVD_CLASS_COMPLIANT = 0,
+	NAPVD_CLASS_NONCOMPLIANT,
+	NAPVD_CLASS_NONCAPABLE,
+	NAPVD_CLASS_COUNT
+};
+
+struct napvd_enforcement {
+	bool present; /* an [enforcement X] section exists */
+	enum nap_action action[NAPVD_CLASS_COUNT];
+	unsigned wsh_checks;
+	uint8_t remediation[NAPVD_MAX_REMEDIATION][4]; /* IPv4 addresses as on the wire */
+	size_t n_remediation;
+	char user_class[NAPVD_USER_CLASS_MAX + 1];
+	int64_t probation; /* seconds */
+};
+
+struct napvd_config {
+	char *path;
+	/* [napvd] */
+	struct napvd_sockaddr listen[NAPVD_MAX_LISTEN];
+	size_t n_listen;
+	bool has_metrics;
+	struct napvd_sockaddr metrics;
+	char *user;
+	char *state_dir;
+	uint64_t spool_max;
+	int64_t dup_cache_ttl;
+	char *pidfile;
+	/* [hsr] */
+	char *hsr_source;
+	char *hsr_file;
+	char *hsr_trusted_keys;
+	int64_t hsr_query_interval;
+	int64_t hsr_max_age;
+	char (*sites)[NAP_SITE_MAX + 1];
+	size_t n_sites;
+	/* [validation] */
+	struct nap_validate_config vc;
+	uint32_t known_errors[NAPVD_MAX_KNOWN_ERRORS];
+	/* [client X] */
+	struct napvd_client *clients;
+	size_t n_clients;
+	/* [enforcement X] */
+	struct napvd_enforcement enforcement[NAP_EP_COUNT];
+};
+
+/* Parse and validate. On error returns a negative errno and writes a message into err. */
+int napvd_config_parse_file(const char *path, struct napvd_config **out, char *err,
+			    size_t err_len);
+int napvd_config_parse_string(const char *text, const char *name, struct napvd_config **out,
+			      char *err, size_t err_len);
+void napvd_config_free(struct napvd_config *c);
+void napvd_config_print(const struct napvd_config *c, FILE *f);
+/* Warnings about contradicting timers; returns how many were printed. */
+int napvd_config_warnings(const struct napvd_config *c, FILE *f);
+const struct napvd_client *napvd_client_lookup(const struct napvd_config *c,
+					       const struct sockaddr *sa);
+int napvd_sockaddr_parse(const char *s, uint16_t default_port, struct napvd_sockaddr *out);
+void napvd_sockaddr_format(const struct sockaddr *sa, char *out, size_t cap, bool with_port);
+bool napvd_sockaddr_equal(const struct napvd_sockaddr *a, const struct napvd_sockaddr *b);
+const char *napvd_action_name(enum nap_action a);
+const char *napvd_enforcement_name(enum nap_enforcement ep);
+
+/* ---- clock (event.c): injectable for tests ---- */
+
+struct napvd_clock {
+	int64_t (*mono_ms)(void *arg); /* monotonic milliseconds */
+	int64_t (*real_s)(void *arg);  /* Unix seconds */
+	void *arg;
+};
+extern const struct napvd_clock napvd_clock_system;
+
+static inline int64_t
+napvd_mono_ms(const struct napvd_clock *c)
+{
+	return c->mono_ms(c->arg);
+}
+
+static inline int64_t
+napvd_real_s(const struct napvd_clock *c)
+{
+	return c->real_s(c->arg);
+}
+
+/* ---- event loop (event.c) ---- */
+
+struct napvd_io;
+typedef void napvd_io_cb(struct napvd_io *io, uint32_t events);
+struct napvd_io {
+	int fd;
+	napvd_io_cb *cb;
+	void *arg;
+};
+
+struct napvd_ev {
+	int epfd;
+	bool quit;
+	unsigned generation; /* bumped when handlers go away; stops the current dispatch */
+};
+
+int napvd_ev_init(struct napvd_ev *ev);
+void napvd_ev_close(struct napvd_ev *ev);
+int napvd_ev_add(struct napvd_ev *ev, struct napvd_io *io, uint32_t events);
+void napvd_ev_del(struct napvd_ev *ev, struct napvd_io *io);
+int napvd_ev_run_once(struct napvd_ev *ev, int timeout_ms);
+/* Periodic timerfd. */
+int napvd_timer_open(void);
+int napvd_timer_set(int fd, int64_t first_ms, int64_t interval_ms);
+/* Read and discard the expiration count of a timerfd. */
+void napvd_timer_ack(int fd);
+
+/* ---- duplicate cache (dupcache.c) ---- */
+
+struct napvd_dup_key {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t id;
+	uint8_t auth[NAP_RADIUS_AUTH_LEN];
+};
+
+struct napvd_dup_entry {
+	struct napvd_dup_key key;
+	int64_t at_ms;
+	uint32_t off, len; /* reply bytes in the byte ring */
+	int32_t next;      /* hash chain */
+	uint32_t hash;
+};
+
+struct napvd_dupcache {
+	struct napvd_dup_entry *e; /* FIFO ring of max_entries */
+	int32_t *buckets;
+	uint32_t n_buckets; /* power of two */
+	uint32_t max_entries, head, count;
+	uint8_t *bytes;
+	uint32_t max_bytes, wpos;
+	int64_t ttl_ms;
+	uint64_t evicted;
+};
+
+int napvd_dup_init(struct napvd_dupcache *dc, uint32_t max_entries, uint32_t max_bytes,
+		   int64_t ttl_ms);
+void napvd_dup_free(struct napvd_dupcache *dc);
+void napvd_dup_key_make(struct napvd_dup_key *k, const struct sockaddr *sa, uint8_t id,
+			const uint8_t auth[NAP_RADIUS_AUTH_LEN]);
+/* Cached reply for key, or NULL (expired entries are never returned). */
+const uint8_t *napvd_dup_lookup(struct napvd_dupcache *dc, const struct napvd_dup_key *k,
+				int64_t now_ms, size_t *len);
+int napvd_dup_insert(struct napvd_dupcache *dc, const struct napvd_dup_key *k, int64_t now_ms,
+		     const uint8_t *reply, size_t len);
+void napvd_dup_expire(struct napvd_dupcache *dc, int64_t now_ms);
+
+/* ---- metrics (metrics.c) ---- */
+
+enum napvd_drop {
+	NAPVD_DROP_UNKNOWN_CLIENT = 0,
+	NAPVD_DROP_MALFORMED,
+	NAPVD_DROP_NO_MSG_AUTH,
+	NAPVD_DROP_BAD_AUTH,
+	NAPVD_DROP_UNSUPPORTED_CODE,
+	NAPVD_DROP_INTERNAL,
+	NAPVD_DROP_COUNT
+};
+
+enum napvd_hsr_refresh_result {
+	NAPVD_REFRESH_OK = 0,
+	NAPVD_REFRESH_UNCHANGED,
+	NAPVD_REFRESH_ERROR,
+	NAPVD_REFRESH_COUNT
+};
+
+#define NAPVD_LAT_BUCKETS 9
+
+struct napvd_metrics {
+	uint64_t requests[256]; /* by RADIUS code */
+	uint64_t verdicts[NAP_RESULT_COUNT];
+	uint64_t branches[NAP_BRANCH_COUNT];
+	uint64_t actions[NAP_ACTION_COUNT][NAP_EP_COUNT];
+	uint64_t drops[NAPVD_DROP_COUNT];
+	uint64_t duplicates;
+	uint64_t malformed_soh;
+	uint64_t lat_buckets[NAPVD_LAT_BUCKETS]; /* cumulative at render time */
+	uint64_t lat_count;
+	double lat_sum;
+	uint64_t hsr_refresh[NAPVD_REFRESH_COUNT];
+	uint64_t hsr_reads_on_request_path;
+	uint64_t spool_records;
+	uint64_t spool_overflow;
+	uint64_t spool_errors;
+	uint64_t spool_syncs;
+	uint64_t reloads_ok, reloads_error;
+};
+
+extern const double napvd_lat_bounds[NAPVD_LAT_BUCKETS];
+void napvd_metrics_observe_latency(struct napvd_metrics *m, double seconds);
+const char *napvd_drop_name(enum napvd_drop d);
+
+/* ---- HSR source (hsr_source.c) ---- */
+
+struct napvd_hsr_source;
+struct nap_hsr_source_ops {
+	const char *name;
+	int (*open)(const struct napvd_config *conf, void **state, char *err, size_t err_len);
+	/* 0 new set in *out, 1 unchanged (*out untouched), negative errno on failure. */
+	int (*refresh)(void *state, struct nap_hsr_set **out, char *err, size_t err_len);
+	void (*close)(void *state);
+};
+const struct nap_hsr_source_ops *napvd_hsr_source_find(const char *name);
+const char *napvd_hsr_source_names(void);
+
+struct napvd_hsr_cache {
+	const struct nap_hsr_source_ops *ops;
+	void *state;
+	struct nap_hsr_set *set;
+	size_t set_n_total; /* entries before filtering to the trusted sites */
+	int64_t refreshed_at; /* Unix seconds of the last good refresh, 0 never */
+};
+
+int napvd_hsr_open(struct napvd_hsr_cache *hc, const struct napvd_config *conf, char *err,
+		   size_t err_len);
+/* Refresh; on failure the old set stays. Counts into m. */
+int napvd_hsr_refresh(struct napvd_hsr_cache *hc, const struct napvd_config *conf,
+		      struct napvd_metrics *m, int64_t now_s);
+void napvd_hsr_close(struct napvd_hsr_cache *hc);
+/* Keep only the HSRs of the given sites (n_sites == 0 keeps all). */
+void napvd_hsr_filter(struct nap_hsr_set *set, size_t *n_total, char (*sites)[NAP_SITE_MAX + 1],
+		      size_t n_sites);
+void napvd_hsr_set_release(struct nap_hsr_set *set, size_t n_total);
+
+/* ---- status spool (status_spool.c) ---- */
+
+#define NAPVD_SPOOL_NAME       "spool"
+#define NAPVD_SPOOL_RECORD_MAX 1024
+#define NAPVD_SPOOL_PENDING    (NAPVD_BATCH * NAPVD_SPOOL_RECORD_MAX)
+
+struct napvd_spool_record {
+	int64_t time;
+	const char *nas;        /* client NAS address text */
+	const char *client;     /* [client X] name */
+	const uint8_t *machine; /* untrusted bytes, may be NULL */
+	size_t machine_len;
+	const char *site;
+	const char *result, *branch, *action, *enforcement;
+	uint64_t hsr_revision;
+	const uint8_t *correlation_id; /* NAP_CORRELATION_ID_LEN bytes or NULL */
+};
+
+struct napvd_spool {
+	int fd;            /* -1: spool disabled (tests, fuzzing) */
+	int dirfd;
+	uint64_t size;     /* bytes on disk */
+	uint64_t max;
+	size_t pending_len;
+	unsigned pending_records;
+	char pending[NAPVD_SPOOL_PENDING];
+};
+
+int napvd_spool_open(struct napvd_spool *sp, const char *dir, uint64_t max, uint64_t *truncated);
+void napvd_spool_close(struct napvd_spool *sp);
+/* Format one record as a JSON line into out; returns its length or a negative errno. */
+int napvd_spool_format(const struct napvd_spool_record *r, char *out, size_t cap);
+/* Queue a record for the next commit. 0, or -ENOSPC when over spool_max (counted). */
+int napvd_spool_append(struct napvd_spool *sp, const struct napvd_spool_record *r,
+		       struct napvd_metrics *m);
+/* Write the queued records and fdatasync once (group commit). */
+int napvd_spool_commit(struct napvd_spool *sp, struct napvd_metrics *m);
+/* Recover a spool file: drop a torn or corrupt tail. Returns bytes removed or -errno. */
+long napvd_spool_recover_fd(int fd, uint64_t *size);
+
+/* ---- the daemon (napvd.c, radius_frontend.c, engine.c) ---- */
+
+struct napvd_sock {
+	struct napvd_io io;
+	struct napvd_sockaddr addr;
+	bool wildcard; /* bound to 0.0.0.0 / ::: replies carry the request's destination */
+	struct napvd *d;
+};
+
+struct napvd_scratch; /* engine buffers, allocated once */
+struct napvd_batch;
+
+struct napvd {
+	struct napvd_config *conf;
+	struct napvd_clock clock;
+	struct napvd_ev ev;
+	struct napvd_sock *socks[NAPVD_MAX_LISTEN];
+	size_t n_socks;
+	struct napvd_metrics m;
+	struct napvd_dupcache dup;
+	struct napvd_spool spool;
+	struct napvd_hsr_cache hsr;
+	struct napvd_scratch *scratch;
+	struct napvd_batch *batch; /* recvmmsg/sendmmsg buffers */
+	struct napvd_http *http;
+	struct napvd_io sig_io, hsr_timer, dup_timer;
+	int verbose;
+};
+
+enum napvd_disposition { NAPVD_DROP = 0, NAPVD_REPLY = 1 };
+
+/*
+ * The whole request path for one datagram, without sockets: client lookup, decode, checks,
+ * authentication, duplicate detection, the engine, spool append (queued, committed by the
+ * caller) and the reply. Returns NAPVD_REPLY with the reply in out/out_len, or NAPVD_DROP.
+ */
+enum napvd_disposition napvd_request(struct napvd *d, const struct sockaddr *from,
+				     const uint8_t *pkt, size_t len, uint8_t *out,
+				     size_t *out_len);
+
+int napvd_scratch_new(struct napvd_scratch **out);
+void napvd_scratch_free(struct napvd_scratch *s);
+
+/*
+ * Engine: an authenticated Access-Request to a reply. Appends the status record. Returns 0
+ * and the reply bytes, or a negative errno (internal error: the caller drops).
+ */
+int napvd_engine_access_request(struct napvd *d, const struct napvd_client *cl,
+				const char *nas_text, const struct nap_radius_packet *req,
+				uint8_t *out, size_t *out_len);
+
+/* Map a verdict to an action through the enforcement table (engine.c). */
+enum nap_action napvd_action_for(const struct napvd_config *c, enum nap_enforcement ep,
+				 const struct nap_verdict *v, bool capable);
+uint8_t napvd_extended_state(const struct nap_verdict *v);
+
+/* Sockets (radius_frontend.c). */
+int napvd_sockets_sync(struct napvd *d, const struct napvd_config *next);
+void napvd_sockets_close(struct napvd *d);
+
+/* Metrics HTTP responder (metrics.c). */
+int napvd_http_open(struct napvd *d, const struct napvd_sockaddr *addr);
+void napvd_http_close(struct napvd *d);
+/* Close metrics connections past their deadline (periodic). */
+void napvd_http_tick(struct napvd *d);
+/* Render the Prometheus text into a growable buffer; returns length or -errno. */
+long napvd_metrics_render(const struct napvd *d, char **out);
+
+#endif
