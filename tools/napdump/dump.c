@@ -130,6 +130,13 @@ static const struct value_name wsh_errors[] = {
 	{0x00FF0008u, "wua-service-not-started-since-boot"},
 };
 
+/* NAPAPI IsolationState, as the SSoH's MS-Quarantine-State carries it. */
+static const char *const isolation_states[] = {
+	[NAP_ISOLATION_NOT_RESTRICTED] = "not-restricted",
+	[NAP_ISOLATION_IN_PROBATION] = "in-probation",
+	[NAP_ISOLATION_RESTRICTED] = "restricted",
+};
+
 static const char *const au_actions[] = {
 	[1] = "disabled",         [2] = "check-only",
 	[3] = "download",         [4] = "download-and-install",
@@ -306,6 +313,10 @@ dump_ssoh(json_t *o, const struct nap_ssoh *s)
 		json_t *q = json_object();
 
 		json_object_set_new(q, "flags", json_integer(s->qs_flags));
+		if (s->qs_flags < NAP_ARRAY_SIZE(isolation_states) &&
+		    isolation_states[s->qs_flags] != NULL)
+			json_object_set_new(q, "isolation_state",
+					    json_string(isolation_states[s->qs_flags]));
 		if (s->probation_time == UINT64_MAX)
 			json_object_set_new(q, "probation_time", json_string("none"));
 		else

@@ -105,6 +105,7 @@ field $w soh .product_type client
 field $w soh .packet_info request
 field $w soh .correlation_id 3c5a5521cdd06961387d4fdcaf8b872ecfe1a74756e866cb
 field $w soh .inner_type 2
+field $w soh .quarantine_state.isolation_state not-restricted
 field $w soh .wrapped false
 field $w soh .length 152
 field $w soh '.entries[0].system_health_id' 79616
