@@ -672,6 +672,15 @@ scan_timeouts(struct bench *b, int64_t now, bool final)
 }
 
 static bool
+can_send(const struct bench *b)
+{
+	for (unsigned s = 0; s < b->clients; s++)
+		if (b->socks[s].outstanding < b->window && b->socks[s].n_free > 0)
+			return true;
+	return false;
+}
+
+static bool
 all_done(const struct bench *b)
 {
 	for (unsigned s = 0; s < b->clients; s++)
@@ -725,7 +734,15 @@ run(struct bench *b)
 					tokens -= sent;
 			}
 			rr = (rr + 1) % b->clients;
-			timeout_ms = 1;
+			/*
+			 * Paced: come back for the next millisecond's tokens. Flat: if a window
+			 * still has room (the socket buffer was full), retry at once; otherwise
+			 * sleep until replies free some ids.
+			 */
+			if (b->rate > 0)
+				timeout_ms = 1;
+			else
+				timeout_ms = can_send(b) ? 0 : 10;
 		} else if (now >= drain_end || all_done(b)) {
 			break;
 		}
