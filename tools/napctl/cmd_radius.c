@@ -190,7 +190,8 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 		O_USER,
 		O_MACHINE,
 		O_JSON,
-		O_FULL
+		O_FULL,
+		O_ALLOW_NO_MA,
 	};
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, O_SERVER},
@@ -204,13 +205,15 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 		{"machine", required_argument, NULL, O_MACHINE},
 		{"json", no_argument, NULL, O_JSON},
 		{"full", no_argument, NULL, O_FULL},
+		{"allow-no-msg-auth", no_argument, NULL, O_ALLOW_NO_MA},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *server = NULL, *secret = NULL, *soh_arg = NULL, *user = "nap-client";
 	const char *machine = NULL;
 	char hostname[256];
-	bool no_soh = false, json = false, full = false, refused = false;
+	bool no_soh = false, json = false, full = false, refused = false, allow_no_ma = false;
+	unsigned no_ma_replies = 0;
 	uint32_t nas = NAP_MS_NAS_UNSPECIFIED;
 	int64_t timeout_ms = 2000;
 	long tries = 3;
@@ -271,6 +274,9 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 			break;
 		case O_FULL:
 			full = true;
+			break;
+		case O_ALLOW_NO_MA:
+			allow_no_ma = true;
 			break;
 		case 'h':
 			ctl_help(cmd);
@@ -367,6 +373,11 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 				bad_replies++;
 				continue;
 			}
+			/* BlastRADIUS: a reply without Message-Authenticator could be forged. */
+			if (pkt->msg_auth_offset == 0 && !allow_no_ma) {
+				no_ma_replies++;
+				continue;
+			}
 			{
 				struct nap_err derr = {0, NULL};
 				bool problem;
@@ -407,7 +418,9 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 	ctl_error("radius query: no valid reply from %s after %ld tr%s of %lld ms%s%s", server,
 		  tries, tries == 1 ? "y" : "ies", (long long)timeout_ms,
 		  refused ? " (connection refused)" : "",
-		  bad_replies > 0 ? " (replies that did not verify were dropped)" : "");
+		  bad_replies > 0     ? " (replies that did not verify were dropped)"
+		  : no_ma_replies > 0 ? " (replies without Message-Authenticator were dropped)"
+				      : "");
 out:
 	json_decref(summary);
 	json_decref(dumped);
