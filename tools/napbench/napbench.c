@@ -88,7 +88,11 @@ struct bench_slot {
 struct bench_sock {
 	int fd;
 	unsigned outstanding;
-	unsigned n_free;
+	/*
+	 * Free ids as a FIFO ring: an id goes to the back when its answer arrives, so a server's
+	 * duplicate cache sees each id rest as long as possible before it is reused (RFC 5080).
+	 */
+	unsigned free_head, n_free;
 	uint8_t free_ids[BENCH_IDS];
 	struct bench_slot slots[BENCH_IDS];
 };
@@ -461,8 +465,7 @@ open_sockets(struct bench *b, int epfd)
 		}
 		so->n_free = BENCH_IDS;
 		for (unsigned i = 0; i < BENCH_IDS; i++) {
-			/* Hand ids out in increasing order: free_ids is a stack. */
-			so->free_ids[i] = (uint8_t)(BENCH_IDS - 1 - i);
+			so->free_ids[i] = (uint8_t)i;
 			so->slots[i].pkt = bufs + ((size_t)s * BENCH_IDS + i) * b->max_len;
 		}
 	}
@@ -472,11 +475,28 @@ open_sockets(struct bench *b, int epfd)
 
 /* --- the loop ------------------------------------------------------------------------------- */
 
+static uint8_t
+id_take(struct bench_sock *so)
+{
+	uint8_t id = so->free_ids[so->free_head];
+
+	so->free_head = (so->free_head + 1) % BENCH_IDS;
+	so->n_free--;
+	return id;
+}
+
+static void
+id_put(struct bench_sock *so, uint8_t id)
+{
+	so->free_ids[(so->free_head + so->n_free) % BENCH_IDS] = id;
+	so->n_free++;
+}
+
 /* Take a free id, fill its packet with the next class's template and sign it. */
 static int
 prepare(struct bench *b, struct bench_sock *so, int64_t now, struct iovec *iov)
 {
-	uint8_t id = so->free_ids[--so->n_free];
+	uint8_t id = id_take(so);
 	struct bench_slot *sl = &so->slots[id];
 	unsigned cls = b->schedule[b->sched_pos];
 	const struct bench_template *t;
@@ -491,7 +511,7 @@ prepare(struct bench *b, struct bench_sock *so, int64_t now, struct iovec *iov)
 	memcpy(sl->pkt + 4, sl->auth, NAP_RADIUS_AUTH_LEN);
 	memset(sl->pkt + t->ma_off, 0, NAP_RADIUS_AUTH_LEN);
 	if (hmac_md5(&b->hmac, sl->pkt, t->len, sl->pkt + t->ma_off) < 0) {
-		so->free_ids[so->n_free++] = id;
+		id_put(so, id);
 		return -EIO;
 	}
 	sl->state = SLOT_BUSY;
@@ -532,13 +552,13 @@ send_some(struct bench *b, struct bench_sock *so, unsigned budget, int64_t now)
 			b->send_errors++;
 		sent = 0;
 	}
-	/* Whatever did not go out goes back, newest first, so ids stay a stack. */
+	/* Whatever did not go out goes back. */
 	for (unsigned i = n; i > (unsigned)sent; i--) {
 		struct bench_slot *sl = &so->slots[ids[i - 1]];
 
 		sl->state = SLOT_FREE;
 		so->outstanding--;
-		so->free_ids[so->n_free++] = ids[i - 1];
+		id_put(so, ids[i - 1]);
 	}
 	for (int i = 0; i < sent; i++)
 		b->cls[so->slots[ids[i]].cls].sent++;
@@ -569,7 +589,7 @@ handle_reply(struct bench *b, struct bench_sock *so, const uint8_t *p, size_t n,
 	}
 	sl->state = SLOT_FREE;
 	so->outstanding--;
-	so->free_ids[so->n_free++] = p[1];
+	id_put(so, p[1]);
 	if (nap_radius_decode(p, n, &b->reply, &err) < 0) {
 		b->undecodable++;
 		b->errors++;
@@ -665,7 +685,7 @@ scan_timeouts(struct bench *b, int64_t now, bool final)
 				so->outstanding--;
 			} else if (sl->state == SLOT_COOLDOWN && now >= sl->t) {
 				sl->state = SLOT_FREE;
-				so->free_ids[so->n_free++] = (uint8_t)i;
+				id_put(so, (uint8_t)i);
 			}
 		}
 	}
