@@ -260,6 +260,7 @@ main(int argc, char *argv[])
 {
 	static struct napvd d; /* large: keep it off the stack */
 	const char *conf_path = NAPVD_DEFAULT_CONF;
+	char *abs_conf;
 	bool foreground = false, check = false;
 	int verbose = 0, ch, r, sfd;
 	char err[1024];
@@ -288,6 +289,10 @@ main(int argc, char *argv[])
 		usage();
 	if (check)
 		return napvd_check_config(conf_path, verbose);
+	/* daemon() changes to /, and SIGHUP reads the file again. */
+	if ((abs_conf = realpath(conf_path, NULL)) == NULL)
+		fatal("%s", conf_path);
+	conf_path = abs_conf;
 
 	log_init("napvd", true, verbose);
 	r = napvd_config_parse_file(conf_path, &d.conf, err, sizeof(err));
@@ -385,5 +390,6 @@ main(int argc, char *argv[])
 	if (d.conf->pidfile != NULL)
 		unlink(d.conf->pidfile);
 	napvd_config_free(d.conf);
+	free(abs_conf);
 	return 0;
 }

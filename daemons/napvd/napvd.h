@@ -27,7 +27,7 @@
 #define NAPVD_MAX_REMEDIATION  32   /* IPv4 remediation servers: 1 + 32*4 bytes fit one VSA */
 #define NAPVD_USER_CLASS_MAX   200
 #define NAPVD_CONF_MAX_LEN     (1024 * 1024)
-#define NAPVD_BATCH            64   /* datagrams per recvmmsg/sendmmsg (one group commit) */
+#define NAPVD_BATCH            256  /* datagrams per recvmmsg/sendmmsg (one group commit) */
 
 /* Duplicate cache (RFC 5080 §2.2.2) bounds. */
 #define NAPVD_DUP_MAX_ENTRIES 65536
