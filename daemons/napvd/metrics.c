@@ -246,11 +246,9 @@ struct napvd_http {
 static void
 napvd_http_conn_close(struct napvd_http_conn *c)
 {
-	struct napvd *d = c->h->d;
-
 	if (c->io.fd < 0)
 		return;
-	napvd_ev_del(&d->ev, &c->io);
+	napvd_ev_del(&c->h->d->ev, &c->io);
 	close(c->io.fd);
 	c->io.fd = -1;
 	free(c->resp);
@@ -406,8 +404,10 @@ napvd_http_open(struct napvd *d, const struct napvd_sockaddr *addr)
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < NAPVD_HTTP_MAX_CONN; i++)
+	for (size_t i = 0; i < NAPVD_HTTP_MAX_CONN; i++) {
 		h->conns[i].io.fd = -1;
+		h->conns[i].h = h;
+	}
 	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;
