@@ -48,6 +48,7 @@
 #define BENCH_SCAN_NS     50000000LL
 #define BENCH_STALE_AGE   (30 * 86400) /* older than any sane validity period */
 #define BENCH_SCHEDULE    1000
+#define BENCH_PACE_US     250 /* tick of --rate pacing */
 
 /* Latency histogram: log-linear buckets (32 per power of two, about 3 % wide) in microseconds. */
 #define HIST_SUB_BITS 5
@@ -284,6 +285,38 @@ corrupt_soh(uint8_t *soh, size_t len, bool wrapped)
 	}
 }
 
+/*
+ * For --no-wsh: drop the SSoH's CorrelationId item, which repeats the mode sub-header's, so the
+ * SoH (with the 12-byte wrapper too) fits one 247-byte MS-Quarantine-SoH for FreeRADIUS, which
+ * reads only the first.
+ */
+static int
+shrink_soh(uint8_t **soh, size_t *len)
+{
+	struct nap_soh *s = malloc(sizeof(*s));
+	uint8_t *out = NULL;
+	size_t out_len = 0, o = 0;
+	int r;
+
+	if (s == NULL)
+		return -ENOMEM;
+	if ((r = nap_soh_decode(*soh, *len, s, NULL)) == 0) {
+		for (size_t i = 0; i < s->ssoh.n_order; i++)
+			if (s->ssoh.order[i] != NAP_SSOH_CORRELATION_ID)
+				s->ssoh.order[o++] = s->ssoh.order[i];
+		s->ssoh.n_order = (uint8_t)o;
+		s->ssoh.present &= ~(1u << NAP_SSOH_CORRELATION_ID);
+		r = nap_soh_encode_alloc(s, &out, &out_len);
+	}
+	free(s);
+	if (r < 0)
+		return r;
+	free(*soh);
+	*soh = out;
+	*len = out_len;
+	return 0;
+}
+
 static int
 build_template(struct bench *b, struct bench_template *t, enum bench_class cls, unsigned variant,
 	       const struct nap_hsr *hsr)
@@ -323,6 +356,10 @@ build_template(struct bench *b, struct bench_template *t, enum bench_class cls, 
 	}
 	if ((r = nap_sample_soh_build(&spec, &soh, &soh_len)) < 0)
 		return r;
+	if (b->no_wsh && (r = shrink_soh(&soh, &soh_len)) < 0) {
+		free(soh);
+		return r;
+	}
 	if (cls == CLASS_MALFORMED)
 		corrupt_soh(soh, soh_len, b->wrap);
 	if (b->no_wsh && soh_len > NAP_RADIUS_VSA_MAX_VALUE)
@@ -714,7 +751,8 @@ run(struct bench *b)
 {
 	struct epoll_event evs[64];
 	int64_t now = now_ns(), end, drain_end, last_scan, last_refill;
-	double tokens = 0.0, burst = b->rate > 0 ? fmax(1.0, b->rate / 200.0) : 0.0;
+	/* Paced sends are spread over 250 us ticks; tokens never pile up beyond 2 ms. */
+	double tokens = 0.0, burst = b->rate > 0 ? fmax(1.0, b->rate / 500.0) : 0.0;
 	unsigned rr = 0;
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
 	int r;
@@ -732,7 +770,9 @@ run(struct bench *b)
 
 	while (!interrupted) {
 		bool sending = now < end;
-		int timeout_ms = 10, n;
+		int64_t timeout_us = 10000;
+		struct timespec ts;
+		int n;
 
 		if (sending) {
 			unsigned budget = UINT32_MAX;
@@ -755,18 +795,20 @@ run(struct bench *b)
 			}
 			rr = (rr + 1) % b->clients;
 			/*
-			 * Paced: come back for the next millisecond's tokens. Flat: if a window
+			 * Paced: come back for the next tick's tokens. Flat: if a window
 			 * still has room (the socket buffer was full), retry at once; otherwise
 			 * sleep until replies free some ids.
 			 */
 			if (b->rate > 0)
-				timeout_ms = 1;
+				timeout_us = BENCH_PACE_US;
 			else
-				timeout_ms = can_send(b) ? 0 : 10;
+				timeout_us = can_send(b) ? 0 : 10000;
 		} else if (now >= drain_end || all_done(b)) {
 			break;
 		}
-		n = epoll_wait(epfd, evs, (int)NAP_ARRAY_SIZE(evs), timeout_ms);
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)timeout_us * 1000;
+		n = epoll_pwait2(epfd, evs, (int)NAP_ARRAY_SIZE(evs), &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			r = -errno;
 			break;
