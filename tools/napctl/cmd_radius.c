@@ -191,7 +191,7 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 		O_MACHINE,
 		O_JSON,
 		O_FULL,
-		O_ALLOW_NO_MA,
+		O_REQUIRE_MA,
 	};
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, O_SERVER},
@@ -205,14 +205,14 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 		{"machine", required_argument, NULL, O_MACHINE},
 		{"json", no_argument, NULL, O_JSON},
 		{"full", no_argument, NULL, O_FULL},
-		{"allow-no-msg-auth", no_argument, NULL, O_ALLOW_NO_MA},
+		{"require-msg-auth", no_argument, NULL, O_REQUIRE_MA},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *server = NULL, *secret = NULL, *soh_arg = NULL, *user = "nap-client";
 	const char *machine = NULL;
 	char hostname[256];
-	bool no_soh = false, json = false, full = false, refused = false, allow_no_ma = false;
+	bool no_soh = false, json = false, full = false, refused = false, require_ma = false;
 	unsigned no_ma_replies = 0;
 	uint32_t nas = NAP_MS_NAS_UNSPECIFIED;
 	int64_t timeout_ms = 2000;
@@ -275,8 +275,8 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 		case O_FULL:
 			full = true;
 			break;
-		case O_ALLOW_NO_MA:
-			allow_no_ma = true;
+		case O_REQUIRE_MA:
+			require_ma = true;
 			break;
 		case 'h':
 			ctl_help(cmd);
@@ -373,8 +373,11 @@ cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[])
 				bad_replies++;
 				continue;
 			}
-			/* BlastRADIUS: a reply without Message-Authenticator could be forged. */
-			if (pkt->msg_auth_offset == 0 && !allow_no_ma) {
+			/*
+			 * BlastRADIUS: a reply without Message-Authenticator could be forged;
+			 * napvd always sends one, FreeRADIUS 3.2.1 does not.
+			 */
+			if (pkt->msg_auth_offset == 0 && require_ma) {
 				no_ma_replies++;
 				continue;
 			}

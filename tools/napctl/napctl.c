@@ -40,11 +40,11 @@ static const struct ctl_cmd commands[] = {
 	{"radius", "query",
 	 "--server ADDR:PORT --secret S [--nas-type TYPE] [--soh HEX|-|@FILE | --no-soh]\n"
 	 "      [--timeout 2s] [--tries N] [--user NAME] [--machine NAME] [--json] [--full]\n"
-	 "      [--allow-no-msg-auth]",
+	 "      [--require-msg-auth]",
 	 "Send one Access-Request (Authorize-Only, with the SoH split over MS-Quarantine-SoH\n"
 	 "attributes and a Message-Authenticator), verify the reply and print the decision and\n"
 	 "the decoded SoHR. TYPE: unspecified ts-gateway vpn dhcp wireless hra hcap.\n"
-	 "Replies without a Message-Authenticator are dropped unless --allow-no-msg-auth.\n"
+	 "With --require-msg-auth, replies without a Message-Authenticator are dropped.\n"
 	 "Exit status: 0 Access-Accept, 2 Access-Reject, 1 error or timeout.",
 	 cmd_radius_query},
 };
