@@ -604,6 +604,17 @@ napvd_key_napvd(struct napvd_parse *p, const char *name, const char *value)
 			return napvd_perr(p, "dup_cache_ttl: at most 1h");
 		return 1;
 	}
+	if (strcmp(name, "spool_sync") == 0) {
+		if (!napvd_once(seen, 6))
+			goto dup;
+		if (strcmp(value, "batch") == 0)
+			c->spool_sync = NAPVD_SYNC_BATCH;
+		else if (strcmp(value, "reply") == 0)
+			c->spool_sync = NAPVD_SYNC_REPLY;
+		else
+			return napvd_perr(p, "spool_sync: \"%s\" is neither batch nor reply", value);
+		return 1;
+	}
 	if (strcmp(name, "pidfile") == 0) {
 		if (!napvd_once(seen, 5))
 			goto dup;
@@ -1155,6 +1166,7 @@ napvd_config_print(const struct napvd_config *c, FILE *f)
 	fprintf(f, "user = %s\n", c->user ? c->user : "");
 	fprintf(f, "state_dir = %s\n", c->state_dir);
 	napvd_print_size(f, "spool_max", c->spool_max);
+	fprintf(f, "spool_sync = %s\n", c->spool_sync == NAPVD_SYNC_REPLY ? "reply" : "batch");
 	napvd_print_duration(f, "dup_cache_ttl", c->dup_cache_ttl);
 	fprintf(f, "pidfile = %s\n", c->pidfile ? c->pidfile : "");
 

@@ -201,15 +201,32 @@ napvd_metrics_render(const struct napvd *d, char **out)
 
 	napvd_help(&b, "napvd_spool_records_total", "counter", "Status records made durable");
 	napvd_buf_printf(&b, "napvd_spool_records_total %" PRIu64 "\n", m->spool_records);
-	napvd_help(&b, "napvd_spool_bytes", "gauge", "Size of the status spool");
+	napvd_help(&b, "napvd_spool_unsynced_records", "gauge",
+		   "Records written to the spool file but not yet covered by an fdatasync");
+	napvd_buf_printf(&b, "napvd_spool_unsynced_records %" PRIu64 "\n",
+			 d->spool.written - d->spool.durable);
+	napvd_help(&b, "napvd_replies_total", "counter",
+		   "Replies to decisions, counted when the fdatasync covering their record completed");
+	napvd_buf_printf(&b, "napvd_replies_total{durable=\"yes\"} %" PRIu64 "\n",
+			 m->replies_durable);
+	napvd_help(&b, "napvd_replies_held_total", "counter",
+		   "Replies held until their record was durable (spool_sync = reply)");
+	napvd_buf_printf(&b, "napvd_replies_held_total %" PRIu64 "\n", m->replies_held);
+	napvd_help(&b, "napvd_spool_sync_seconds_total", "counter", "Time spent in fdatasync");
+	napvd_buf_printf(&b, "napvd_spool_sync_seconds_total %.9f\n",
+			 (double)m->spool_sync_ns / 1e9);
+	napvd_help(&b, "napvd_spool_bytes", "gauge", "Bytes of records in the status spool");
 	napvd_buf_printf(&b, "napvd_spool_bytes %" PRIu64 "\n", d->spool.size);
+	napvd_help(&b, "napvd_spool_allocated_bytes", "gauge",
+		   "Size of the spool file, zero-filled preallocation included");
+	napvd_buf_printf(&b, "napvd_spool_allocated_bytes %" PRIu64 "\n", d->spool.alloc);
 	napvd_help(&b, "napvd_spool_overflow_total", "counter",
 		   "Status records dropped because the spool reached spool_max");
 	napvd_buf_printf(&b, "napvd_spool_overflow_total %" PRIu64 "\n", m->spool_overflow);
 	napvd_help(&b, "napvd_spool_errors_total", "counter", "Failed spool writes or syncs");
 	napvd_buf_printf(&b, "napvd_spool_errors_total %" PRIu64 "\n", m->spool_errors);
 	napvd_help(&b, "napvd_spool_syncs_total", "counter",
-		   "fdatasync calls (one per group commit)");
+		   "fdatasync calls (one per group commit, by the sync thread)");
 	napvd_buf_printf(&b, "napvd_spool_syncs_total %" PRIu64 "\n", m->spool_syncs);
 	napvd_help(&b, "napvd_config_reloads_total", "counter", "SIGHUP reloads by result");
 	napvd_buf_printf(&b, "napvd_config_reloads_total{result=\"ok\"} %" PRIu64 "\n",

@@ -109,6 +109,8 @@ napvd_reload(struct napvd *d)
 	char err[1024];
 	int r;
 
+	/* Held replies name sockets the reload may close: let them go first. */
+	napvd_held_flush(d, napvd_spool_sync_wait(&d->spool, &d->m));
 	r = napvd_config_parse_file(d->conf->path, &next, err, sizeof(err));
 	if (r < 0) {
 		log_warnx("reload: %s; keeping the running configuration", err);
@@ -157,7 +159,7 @@ napvd_reload(struct napvd *d)
 		napvd_http_close(d);
 		d->http = new_http;
 	}
-	napvd_spool_commit(&d->spool, &d->m);
+	napvd_sync_detach(d);
 	napvd_spool_close(&d->spool);
 	memcpy(&d->spool, nsp, sizeof(*nsp));
 	free(nsp);
@@ -168,6 +170,9 @@ napvd_reload(struct napvd *d)
 	d->dup.ttl_ms = next->dup_cache_ttl * 1000;
 	napvd_config_free(d->conf);
 	d->conf = next;
+	if ((r = napvd_sync_attach(d, NULL)) < 0)
+		log_warnx("reload: spool sync thread: %s; syncing on the request path",
+			  strerror(-r));
 	napvd_hsr_refresh(&d->hsr, d->conf, &d->m, napvd_real_s(&d->clock));
 	napvd_timer_set(d->hsr_timer.fd, d->conf->hsr_query_interval * 1000,
 			d->conf->hsr_query_interval * 1000);
@@ -302,7 +307,7 @@ main(int argc, char *argv[])
 	d.clock = napvd_clock_system;
 	d.verbose = verbose;
 	d.spool.fd = d.spool.dirfd = -1;
-	d.sig_io.fd = d.hsr_timer.fd = d.dup_timer.fd = -1;
+	d.sig_io.fd = d.hsr_timer.fd = d.dup_timer.fd = d.sync_io.fd = -1;
 	if (napvd_ev_init(&d.ev) < 0)
 		fatal("epoll");
 	if (napvd_scratch_new(&d.scratch) < 0)
@@ -368,6 +373,9 @@ main(int argc, char *argv[])
 	napvd_timer_set(d.hsr_timer.fd, d.conf->hsr_query_interval * 1000,
 			d.conf->hsr_query_interval * 1000);
 	napvd_timer_set(d.dup_timer.fd, NAPVD_TICK_MS, NAPVD_TICK_MS);
+	/* After daemon(): the fork would not carry the thread. */
+	if ((r = napvd_sync_attach(&d, NULL)) < 0)
+		fatalx("spool sync thread: %s", strerror(-r));
 	log_info("napvd started, %zu client(s), %zu listen address(es)", d.conf->n_clients,
 		 d.conf->n_listen);
 
@@ -376,7 +384,7 @@ main(int argc, char *argv[])
 			fatalx("epoll_wait: %s", strerror(-r));
 	}
 
-	napvd_spool_commit(&d.spool, &d.m);
+	napvd_sync_detach(&d);
 	napvd_spool_close(&d.spool);
 	napvd_sockets_close(&d);
 	napvd_http_close(&d);

@@ -69,6 +69,11 @@ struct napvd_enforcement {
 	int64_t probation; /* seconds */
 };
 
+enum napvd_spool_sync_mode {
+	NAPVD_SYNC_BATCH = 0, /* reply at once; fdatasync continuously in the background */
+	NAPVD_SYNC_REPLY,     /* a reply waits for the fdatasync covering its record */
+};
+
 struct napvd_config {
 	char *path;
 	/* [napvd] */
@@ -79,6 +84,7 @@ struct napvd_config {
 	char *user;
 	char *state_dir;
 	uint64_t spool_max;
+	enum napvd_spool_sync_mode spool_sync;
 	int64_t dup_cache_ttl;
 	char *pidfile;
 	/* [hsr] */
@@ -243,6 +249,9 @@ struct napvd_metrics {
 	uint64_t spool_overflow;
 	uint64_t spool_errors;
 	uint64_t spool_syncs;
+	uint64_t spool_sync_ns;   /* time in fdatasync */
+	uint64_t replies_durable; /* decisions whose record a completed sync covers */
+	uint64_t replies_held;    /* spool_sync = reply: replies queued until their sync */
 	uint64_t reloads_ok, reloads_error;
 };
 
@@ -300,27 +309,54 @@ struct napvd_spool_record {
 	const uint8_t *correlation_id; /* NAP_CORRELATION_ID_LEN bytes or NULL */
 };
 
+#define NAPVD_SPOOL_CHUNK      (1024 * 1024) /* preallocation step, zero-filled once */
+
+/* The durability step, fdatasync by default; tests inject slow or failing ones. */
+typedef int napvd_sync_fn(int fd);
+struct napvd_spool_sync;
+
 struct napvd_spool {
 	int fd;            /* -1: spool disabled (tests, fuzzing) */
 	int dirfd;
-	uint64_t size;     /* bytes on disk */
+	uint64_t size;     /* logical end: bytes of records */
+	uint64_t alloc;    /* bytes preallocated (zero-filled) on disk, >= size */
 	uint64_t max;
+	uint64_t written;  /* records written into the file since open */
+	uint64_t durable;  /* of those, covered by a completed fdatasync */
+	struct napvd_spool_sync *sync; /* the sync thread, NULL: synchronous commits */
 	size_t pending_len;
 	unsigned pending_records;
 	char pending[NAPVD_SPOOL_PENDING];
 };
 
 int napvd_spool_open(struct napvd_spool *sp, const char *dir, uint64_t max, uint64_t *truncated);
+/* Stop the sync thread (after its last sync) and close. Does not write pending records. */
 void napvd_spool_close(struct napvd_spool *sp);
 /* Format one record as a JSON line into out; returns its length or a negative errno. */
 int napvd_spool_format(const struct napvd_spool_record *r, char *out, size_t cap);
-/* Queue a record for the next commit. 0, or -ENOSPC when over spool_max (counted). */
+/* Queue a record for the next write. 0, or -ENOSPC when over spool_max (counted). */
 int napvd_spool_append(struct napvd_spool *sp, const struct napvd_spool_record *r,
 		       struct napvd_metrics *m);
-/* Write the queued records and fdatasync once (group commit). */
+/* Write the queued records into the file (no sync): they survive a crash of napvd. */
+int napvd_spool_write(struct napvd_spool *sp, struct napvd_metrics *m);
+/* Write the queued records and wait until every written record is durable. */
 int napvd_spool_commit(struct napvd_spool *sp, struct napvd_metrics *m);
-/* Recover a spool file: drop a torn or corrupt tail. Returns bytes removed or -errno. */
-long napvd_spool_recover_fd(int fd, uint64_t *size);
+/* Start the sync thread (after daemon(): fork keeps no threads). fn NULL: fdatasync. */
+int napvd_spool_sync_start(struct napvd_spool *sp, napvd_sync_fn *fn);
+/* The eventfd that becomes readable after each sync, -1 without the thread. */
+int napvd_spool_sync_fd(const struct napvd_spool *sp);
+/* Ask the thread to make every written record durable (group commit, at most one in flight). */
+void napvd_spool_sync_request(struct napvd_spool *sp);
+/* After the eventfd fired: collect the thread's progress; returns the durable record count. */
+uint64_t napvd_spool_sync_poll(struct napvd_spool *sp, struct napvd_metrics *m);
+/* Block until every written record is durable; returns the durable record count. */
+uint64_t napvd_spool_sync_wait(struct napvd_spool *sp, struct napvd_metrics *m);
+/*
+ * Recover a spool file: the logical end is the first NUL byte or malformed line; whatever
+ * follows it that is not zero is zeroed. Returns the bytes cleared (a torn or stale tail) or
+ * -errno; *size is the logical end, *alloc the file size.
+ */
+long napvd_spool_recover_fd(int fd, uint64_t *size, uint64_t *alloc);
 
 /* ---- the daemon (napvd.c, radius_frontend.c, engine.c) ---- */
 
@@ -333,6 +369,7 @@ struct napvd_sock {
 
 struct napvd_scratch; /* engine buffers, allocated once */
 struct napvd_batch;
+struct napvd_held_queue;
 
 struct napvd {
 	struct napvd_config *conf;
@@ -346,6 +383,8 @@ struct napvd {
 	struct napvd_hsr_cache hsr;
 	struct napvd_scratch *scratch;
 	struct napvd_batch *batch; /* recvmmsg/sendmmsg buffers */
+	struct napvd_held_queue *held; /* spool_sync = reply: replies waiting for their sync */
+	struct napvd_io sync_io;       /* the spool sync thread's eventfd */
 	struct napvd_http *http;
 	struct napvd_io sig_io, hsr_timer, dup_timer;
 	int verbose;
@@ -381,6 +420,15 @@ uint8_t napvd_extended_state(const struct nap_verdict *v);
 /* Sockets (radius_frontend.c). */
 int napvd_sockets_sync(struct napvd *d, const struct napvd_config *next);
 void napvd_sockets_close(struct napvd *d);
+/*
+ * Start the spool's sync thread and watch its eventfd (fn NULL: fdatasync). Call after
+ * daemon(). Set d->sync_io.fd = -1 before the first call.
+ */
+int napvd_sync_attach(struct napvd *d, napvd_sync_fn *fn);
+/* Make every written record durable, send every held reply, stop watching the eventfd. */
+void napvd_sync_detach(struct napvd *d);
+/* Send the held replies whose records are durable (durable: the spool's durable count). */
+void napvd_held_flush(struct napvd *d, uint64_t durable);
 
 /* Metrics HTTP responder (metrics.c). */
 int napvd_http_open(struct napvd *d, const struct napvd_sockaddr *addr);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * napvd's RADIUS front end: the UDP sockets, the batch loop (recvmmsg, decisions, one spool
- * commit, sendmmsg) and the per-datagram request path (client lookup by source address, framing,
- * code, Message-Authenticator, duplicate cache, then Status-Server or the engine). Handles
- * untrusted input: every datagram from the network.
+ * write, sendmmsg), the replies held for their fdatasync in spool_sync = reply mode, and the
+ * per-datagram request path (client lookup by source address, framing, code,
+ * Message-Authenticator, duplicate cache, then Status-Server or the engine). Handles untrusted
+ * input: every datagram from the network.
  *
  * Nothing is answered before it is authenticated: unknown sources, malformed packets, missing
  * or wrong Message-Authenticators and unsupported codes are counted, logged rate-limited and
@@ -24,6 +25,7 @@
 
 #define NAPVD_RCVBUF   (4 * 1024 * 1024)
 #define NAPVD_CMSG_LEN 128
+#define NAPVD_HELD_MAX (4 * NAPVD_BATCH) /* replies waiting for their fdatasync */
 
 struct napvd_batch {
 	struct mmsghdr in[NAPVD_BATCH];
@@ -35,6 +37,24 @@ struct napvd_batch {
 	uint8_t in_buf[NAPVD_BATCH][NAP_RADIUS_MAX_LEN];
 	uint8_t out_buf[NAPVD_BATCH][NAP_RADIUS_MAX_LEN];
 	size_t out_src[NAPVD_BATCH]; /* which received datagram each reply answers */
+};
+
+/* A reply held until the spool's durable record count reaches its tag (spool_sync = reply). */
+struct napvd_held {
+	int fd;
+	uint64_t tag;
+	struct sockaddr_storage to;
+	socklen_t to_len;
+	size_t cmsg_len, len;
+	uint8_t cmsg[NAPVD_CMSG_LEN];
+	uint8_t buf[NAP_RADIUS_MAX_LEN];
+};
+
+struct napvd_held_queue {
+	size_t head, count; /* ring */
+	struct napvd_held e[NAPVD_HELD_MAX];
+	struct mmsghdr mm[NAPVD_BATCH];
+	struct iovec iov[NAPVD_BATCH];
 };
 
 static enum napvd_disposition
@@ -208,6 +228,125 @@ napvd_now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void
+napvd_send(int fd, struct mmsghdr *mm, unsigned n)
+{
+	unsigned sent = 0;
+
+	while (sent < n) {
+		int w = sendmmsg(fd, mm + sent, n - sent, 0);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			LOG_WARNX_RL("radius: send: %s", strerror(errno));
+			sent++; /* skip the datagram that failed, keep the others */
+			continue;
+		}
+		sent += (unsigned)w;
+	}
+}
+
+/* Copy a batch's replies into the held queue, tagged with the record count they wait for. */
+static void
+napvd_held_push(struct napvd *d, int fd, const struct napvd_batch *b, unsigned n, uint64_t tag)
+{
+	struct napvd_held_queue *q = d->held;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct msghdr *mh = &b->out[i].msg_hdr;
+		struct napvd_held *h = &q->e[(q->head + q->count) % NAPVD_HELD_MAX];
+
+		h->fd = fd;
+		h->tag = tag;
+		memcpy(&h->to, mh->msg_name, mh->msg_namelen);
+		h->to_len = mh->msg_namelen;
+		h->len = mh->msg_iov[0].iov_len;
+		memcpy(h->buf, mh->msg_iov[0].iov_base, h->len);
+		h->cmsg_len = mh->msg_controllen;
+		if (h->cmsg_len != 0)
+			memcpy(h->cmsg, mh->msg_control, h->cmsg_len);
+		q->count++;
+		d->m.replies_held++;
+	}
+}
+
+/* Send every held reply whose record is durable, in arrival order, sendmmsg per socket run. */
+void
+napvd_held_flush(struct napvd *d, uint64_t durable)
+{
+	struct napvd_held_queue *q = d->held;
+
+	while (q != NULL && q->count > 0 && q->e[q->head].tag <= durable) {
+		int fd = q->e[q->head].fd;
+		unsigned n = 0;
+
+		while (n < NAPVD_BATCH && n < q->count) {
+			struct napvd_held *h = &q->e[(q->head + n) % NAPVD_HELD_MAX];
+			struct msghdr *mh = &q->mm[n].msg_hdr;
+
+			if (h->tag > durable || h->fd != fd)
+				break;
+			memset(mh, 0, sizeof(*mh));
+			q->iov[n].iov_base = h->buf;
+			q->iov[n].iov_len = h->len;
+			mh->msg_name = &h->to;
+			mh->msg_namelen = h->to_len;
+			mh->msg_iov = &q->iov[n];
+			mh->msg_iovlen = 1;
+			mh->msg_control = h->cmsg_len != 0 ? h->cmsg : NULL;
+			mh->msg_controllen = h->cmsg_len;
+			n++;
+		}
+		napvd_send(fd, q->mm, n);
+		q->head = (q->head + n) % NAPVD_HELD_MAX;
+		q->count -= n;
+	}
+}
+
+/* The sync thread finished a sync: release the replies it made durable. */
+static void
+napvd_sync_cb(struct napvd_io *io, uint32_t events)
+{
+	struct napvd *d = io->arg;
+
+	(void)events;
+	napvd_held_flush(d, napvd_spool_sync_poll(&d->spool, &d->m));
+}
+
+int
+napvd_sync_attach(struct napvd *d, napvd_sync_fn *fn)
+{
+	int r;
+
+	if (d->spool.fd < 0)
+		return 0;
+	if (d->conf->spool_sync == NAPVD_SYNC_REPLY && d->held == NULL) {
+		d->held = calloc(1, sizeof(*d->held));
+		if (d->held == NULL)
+			return -ENOMEM;
+	}
+	if ((r = napvd_spool_sync_start(&d->spool, fn)) < 0)
+		return r;
+	d->sync_io = (struct napvd_io){
+		.fd = napvd_spool_sync_fd(&d->spool), .cb = napvd_sync_cb, .arg = d};
+	return napvd_ev_add(&d->ev, &d->sync_io, EPOLLIN);
+}
+
+void
+napvd_sync_detach(struct napvd *d)
+{
+	/* Everything written becomes durable, then every held reply leaves. */
+	napvd_spool_commit(&d->spool, &d->m);
+	napvd_held_flush(d, UINT64_MAX);
+	if (d->sync_io.fd >= 0) {
+		napvd_ev_del(&d->ev, &d->sync_io);
+		d->sync_io.fd = -1;
+	}
+	free(d->held);
+	d->held = NULL;
+}
+
 /*
  * One batch: receive what is ready, decide each, make the batch's status records durable with
  * one fdatasync (group commit), then send every reply.
@@ -218,7 +357,7 @@ napvd_sock_cb(struct napvd_io *io, uint32_t events)
 	struct napvd_sock *s = io->arg;
 	struct napvd *d = s->d;
 	struct napvd_batch *b = d->batch;
-	unsigned nout = 0, sent = 0;
+	unsigned nout = 0;
 	double t0, t1;
 	int n;
 
@@ -234,6 +373,9 @@ napvd_sock_cb(struct napvd_io *io, uint32_t events)
 		b->in[i].msg_hdr.msg_control = b->in_cmsg[i];
 		b->in[i].msg_hdr.msg_controllen = s->wildcard ? sizeof(b->in_cmsg[i]) : 0;
 	}
+	/* Held replies fill the queue faster than syncs drain it: wait for the sync in flight. */
+	if (d->held != NULL && NAPVD_HELD_MAX - d->held->count < NAPVD_BATCH)
+		napvd_held_flush(d, napvd_spool_sync_wait(&d->spool, &d->m));
 	n = recvmmsg(io->fd, b->in, NAPVD_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return;
@@ -266,19 +408,18 @@ napvd_sock_cb(struct napvd_io *io, uint32_t events)
 		b->out_src[nout] = (size_t)i;
 		nout++;
 	}
-	/* Group commit: the batch's records reach the disk before any of its replies leave. */
-	napvd_spool_commit(&d->spool, &d->m);
-	while (sent < nout) {
-		int w = sendmmsg(io->fd, b->out + sent, nout - sent, 0);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			LOG_WARNX_RL("radius: send: %s", strerror(errno));
-			sent++; /* skip the datagram that failed, keep the others */
-			continue;
-		}
-		sent += (unsigned)w;
+	/* Every record of the batch is in the file before any of its replies leaves. */
+	napvd_spool_write(&d->spool, &d->m);
+	if (d->conf->spool_sync == NAPVD_SYNC_REPLY && d->spool.sync != NULL) {
+		napvd_spool_sync_request(&d->spool);
+		napvd_held_push(d, io->fd, b, nout, d->spool.written);
+		napvd_held_flush(d, d->spool.durable);
+	} else {
+		if (d->spool.sync != NULL)
+			napvd_spool_sync_request(&d->spool); /* in the background */
+		else
+			napvd_spool_commit(&d->spool, &d->m); /* no thread: sync before replying */
+		napvd_send(io->fd, b->out, nout);
 	}
 	t1 = napvd_now_seconds();
 	for (unsigned i = 0; i < nout; i++)

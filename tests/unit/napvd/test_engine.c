@@ -558,7 +558,8 @@ test_spool_record(void **state)
 	assert_int_equal(napvd_spool_commit(&d.spool, &d.m), 0);
 	napvd_spool_close(&d.spool);
 	snprintf(path, sizeof(path), "%s/%s", dir, NAPVD_SPOOL_NAME);
-	j = json_load_file(path, 0, &jerr);
+	/* The record, then the zero-filled preallocation. */
+	j = json_load_file(path, JSON_DISABLE_EOF_CHECK, &jerr);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "machine")), "pc-1.example");
 	assert_string_equal(json_string_value(json_object_get(j, "site")), SITE);

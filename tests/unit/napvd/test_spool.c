@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* Unit tests for napvd's status spool: record format and escaping, group commit, the spool_max
- * bound, and recovery of torn or corrupt tails after a crash, including appending afterwards. */
+ * bound, preallocation, the sync thread (records in the file before their sync, durable only
+ * after it), and recovery of torn, corrupt or stale tails after a crash, including appending
+ * afterwards. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -97,14 +101,24 @@ test_format(void **state)
 	assert_int_equal(napvd_spool_format(&r, line, 40), -ENOSPC);
 }
 
+/* Lines up to the first NUL byte must all be JSON; everything after it must be zero. */
 static size_t
 count_valid_lines(const char *p)
 {
 	uint8_t *buf;
-	size_t len, lines = 0, start = 0;
+	size_t len, lines = 0, start = 0, end;
 
-	assert_int_equal(nap_read_file(p, 1 << 24, &buf, &len), 0);
+	assert_int_equal(nap_read_file(p, 1 << 26, &buf, &len), 0);
+	end = len;
 	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\0') {
+			end = i;
+			break;
+		}
+	}
+	for (size_t i = end; i < len; i++)
+		assert_int_equal(buf[i], 0);
+	for (size_t i = 0; i < end; i++) {
 		if (buf[i] != '\n')
 			continue;
 		json_error_t jerr;
@@ -115,7 +129,7 @@ count_valid_lines(const char *p)
 		lines++;
 		start = i + 1;
 	}
-	assert_int_equal(start, len); /* no partial line */
+	assert_int_equal(start, end); /* no partial line */
 	free(buf);
 	return lines;
 }
@@ -134,18 +148,183 @@ test_group_commit(void **state)
 	assert_int_equal(cut, 0);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(napvd_spool_append(&sp, &r, &m), 0);
-	/* Nothing is on disk before the commit. */
+	/* Nothing is in the file before the commit, which is preallocated already. */
+	assert_int_equal(count_valid_lines(path), 0);
 	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_size, 0);
+	assert_int_equal((uint64_t)st.st_size, sp.alloc);
+	assert_true(sp.alloc >= 4096);
 	assert_int_equal(napvd_spool_commit(&sp, &m), 0);
 	assert_int_equal(m.spool_records, 10);
 	assert_int_equal(m.spool_syncs, 1);
+	assert_int_equal(sp.written, 10);
+	assert_int_equal(sp.durable, 10);
 	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal((uint64_t)st.st_size, sp.size);
+	assert_int_equal((uint64_t)st.st_size, sp.alloc);
+	assert_true(sp.size > 10 * 100 && sp.size < sp.alloc);
 	assert_int_equal(count_valid_lines(path), 10);
 	/* An empty commit does not sync. */
 	assert_int_equal(napvd_spool_commit(&sp, &m), 0);
 	assert_int_equal(m.spool_syncs, 1);
+	napvd_spool_close(&sp);
+}
+
+/* The file grows in chunks ahead of the records, never past spool_max. */
+static void
+test_preallocation(void **state)
+{
+	static struct napvd_spool sp;
+	struct napvd_metrics m = {0};
+	struct napvd_spool_record r = record("host-p", 2);
+	uint64_t cut, first;
+	struct stat st;
+	unsigned n = 0;
+
+	(void)state;
+	assert_int_equal(napvd_spool_open(&sp, dir, 3 * NAPVD_SPOOL_CHUNK, &cut), 0);
+	first = sp.alloc;
+	assert_int_equal(first, NAPVD_SPOOL_CHUNK);
+	assert_int_equal(sp.size, 0);
+	/* Past half of the first chunk the next one is zero-filled ahead. */
+	while (sp.size < NAPVD_SPOOL_CHUNK / 2 + 1) {
+		assert_int_equal(napvd_spool_append(&sp, &r, &m), 0);
+		assert_int_equal(napvd_spool_write(&sp, &m), 0);
+		n++;
+	}
+	assert_int_equal(sp.alloc, 2 * NAPVD_SPOOL_CHUNK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, sp.alloc);
+	/* Up to the maximum and no further. */
+	while (napvd_spool_append(&sp, &r, &m) == 0) {
+		assert_int_equal(napvd_spool_write(&sp, &m), 0);
+		n++;
+	}
+	assert_int_equal(sp.alloc, 3 * NAPVD_SPOOL_CHUNK);
+	assert_true(sp.size <= sp.max);
+	assert_int_equal(m.spool_overflow, 1);
+	assert_int_equal(napvd_spool_commit(&sp, &m), 0);
+	assert_int_equal(m.spool_records, n);
+	napvd_spool_close(&sp);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, 3 * NAPVD_SPOOL_CHUNK);
+	assert_int_equal(count_valid_lines(path), n);
+	/* Reopening finds the logical end inside the preallocated file. */
+	assert_int_equal(napvd_spool_open(&sp, dir, 3 * NAPVD_SPOOL_CHUNK, &cut), 0);
+	assert_int_equal(cut, 0);
+	assert_int_equal(sp.alloc, 3 * NAPVD_SPOOL_CHUNK);
+	assert_true(sp.size > sp.max - NAPVD_SPOOL_RECORD_MAX);
+	napvd_spool_close(&sp);
+}
+
+/* A sync function the test controls: it blocks until released and remembers what it saw. */
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
+static int fake_released, fake_calls;
+static size_t fake_lines_seen;
+
+static int
+fake_sync(int fd)
+{
+	(void)fd;
+	/* The records must already be in the file when their sync starts. */
+	fake_lines_seen = count_valid_lines(path);
+	pthread_mutex_lock(&fake_mu);
+	fake_calls++;
+	while (fake_released < fake_calls)
+		pthread_cond_wait(&fake_cv, &fake_mu);
+	pthread_mutex_unlock(&fake_mu);
+	return 0;
+}
+
+static void
+fake_release(void)
+{
+	pthread_mutex_lock(&fake_mu);
+	fake_released++;
+	pthread_cond_broadcast(&fake_cv);
+	pthread_mutex_unlock(&fake_mu);
+}
+
+static bool
+readable(int fd, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, timeout_ms) == 1;
+}
+
+static void
+test_sync_thread(void **state)
+{
+	static struct napvd_spool sp;
+	struct napvd_metrics m = {0};
+	struct napvd_spool_record r = record("host-s", 3);
+	uint64_t cut;
+	int efd;
+
+	(void)state;
+	fake_released = fake_calls = 0;
+	assert_int_equal(napvd_spool_open(&sp, dir, 1 << 20, &cut), 0);
+	assert_int_equal(napvd_spool_sync_start(&sp, fake_sync), 0);
+	efd = napvd_spool_sync_fd(&sp);
+	assert_true(efd >= 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(napvd_spool_append(&sp, &r, &m), 0);
+	assert_int_equal(napvd_spool_write(&sp, &m), 0);
+	/* Written (a crash of napvd keeps them), not yet durable. */
+	assert_int_equal(count_valid_lines(path), 3);
+	assert_int_equal(sp.written, 3);
+	napvd_spool_sync_request(&sp);
+	/* Group commit: more records while the first sync is in flight wait for the next one. */
+	while (fake_calls == 0)
+		usleep(1000);
+	assert_int_equal(napvd_spool_append(&sp, &r, &m), 0);
+	assert_int_equal(napvd_spool_write(&sp, &m), 0);
+	napvd_spool_sync_request(&sp);
+	assert_false(readable(efd, 50));
+	assert_int_equal(napvd_spool_sync_poll(&sp, &m), 0);
+	assert_int_equal(m.spool_records, 0);
+	fake_release();
+	assert_true(readable(efd, 2000));
+	assert_int_equal(napvd_spool_sync_poll(&sp, &m), 3);
+	assert_int_equal(fake_lines_seen, 3);
+	assert_int_equal(m.spool_records, 3);
+	assert_int_equal(m.replies_durable, 3);
+	/* The second sync started by itself for the fourth record. */
+	while (fake_calls < 2)
+		usleep(1000);
+	assert_int_equal(fake_lines_seen, 4);
+	fake_release();
+	assert_true(readable(efd, 2000));
+	assert_int_equal(napvd_spool_sync_poll(&sp, &m), 4);
+	assert_int_equal(m.spool_syncs, 2);
+	assert_int_equal(m.spool_records, 4);
+	napvd_spool_close(&sp);
+	assert_int_equal(count_valid_lines(path), 4);
+}
+
+/* A failing sync is counted and does not stall the records behind it. */
+static int
+failing_sync(int fd)
+{
+	(void)fd;
+	return -EIO;
+}
+
+static void
+test_sync_error(void **state)
+{
+	static struct napvd_spool sp;
+	struct napvd_metrics m = {0};
+	struct napvd_spool_record r = record("host-e", 3);
+	uint64_t cut;
+
+	(void)state;
+	assert_int_equal(napvd_spool_open(&sp, dir, 1 << 20, &cut), 0);
+	assert_int_equal(napvd_spool_sync_start(&sp, failing_sync), 0);
+	assert_int_equal(napvd_spool_append(&sp, &r, &m), 0);
+	assert_int_equal(napvd_spool_commit(&sp, &m), 0);
+	assert_int_equal(sp.durable, 1);
+	assert_int_equal(m.spool_errors, 1);
 	napvd_spool_close(&sp);
 }
 
@@ -190,6 +369,16 @@ write_raw(const void *p, size_t n)
 }
 
 static void
+write_at(uint64_t off, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, p, n, (off_t)off), (ssize_t)n);
+	close(fd);
+}
+
+static void
 reopen_expect(uint64_t want_cut, size_t want_lines)
 {
 	static struct napvd_spool sp;
@@ -222,7 +411,7 @@ test_recover_torn_tail(void **state)
 	assert_int_equal(napvd_spool_append(&sp, &r, &m), 0);
 	assert_int_equal(napvd_spool_commit(&sp, &m), 0);
 	napvd_spool_close(&sp); /* the "crash" happens in the middle of the next write */
-	write_raw(torn, sizeof(torn) - 1);
+	write_at(sp.size, torn, sizeof(torn) - 1);
 	reopen_expect(sizeof(torn) - 1, 2);
 }
 
@@ -233,10 +422,28 @@ test_recover_zero_tail(void **state)
 	static const uint8_t zeros[512];
 
 	(void)state;
-	/* Some file systems extend the size before the data lands: a tail of zeros. */
+	/* The preallocated region, or a file system that extended the size before the data
+	 * landed: zeros are free space, nothing is cut. */
 	write_raw(good, sizeof(good) - 1);
 	write_raw(zeros, sizeof(zeros));
-	reopen_expect(sizeof(zeros), 2);
+	reopen_expect(0, 2);
+}
+
+static void
+test_recover_stale_after_zeros(void **state)
+{
+	static const char good[] = "{\"a\":1}\n{\"b\":2}\n";
+	static const char stale[] = "{\"old\":1}\n{\"old\":2}\n";
+	static const uint8_t zeros[4096];
+
+	(void)state;
+	/* A power loss lost one block but kept a later one: the later records must not come
+	 * back once new records fill the gap, so they are zeroed. */
+	write_raw(good, sizeof(good) - 1);
+	write_raw(zeros, 100);
+	write_raw(stale, sizeof(stale) - 1);
+	write_raw(zeros, sizeof(zeros));
+	reopen_expect(100 + sizeof(stale) - 1, 2);
 }
 
 static void
@@ -278,8 +485,12 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preallocation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_zero_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_stale_after_zeros, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_corrupt_middle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_clean, setup, teardown),
 		cmocka_unit_test(test_open_missing_dir),
