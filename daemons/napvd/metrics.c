@@ -313,6 +313,7 @@ napvd_http_handle(struct napvd_http_conn *c)
 		napvd_http_respond(c, "404 Not Found", "text/plain", "try /metrics\n", 13);
 		return;
 	}
+	napvd_spool_sync_collect(&c->h->d->spool, &c->h->d->m); /* fresh spool counters */
 	n = napvd_metrics_render(c->h->d, &body);
 	if (n < 0) {
 		napvd_http_respond(c, "500 Internal Server Error", "text/plain", "error\n", 6);

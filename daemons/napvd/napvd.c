@@ -90,6 +90,7 @@ napvd_tick_cb(struct napvd_io *io, uint32_t events)
 	(void)events;
 	napvd_timer_ack(io->fd);
 	napvd_dup_expire(&d->dup, napvd_mono_ms(&d->clock));
+	napvd_spool_sync_collect(&d->spool, &d->m);
 	napvd_http_tick(d);
 }
 

@@ -326,8 +326,10 @@ napvd_sync_attach(struct napvd *d, napvd_sync_fn *fn)
 		if (d->held == NULL)
 			return -ENOMEM;
 	}
-	if ((r = napvd_spool_sync_start(&d->spool, fn)) < 0)
+	if ((r = napvd_spool_sync_start(&d->spool, fn, d->held != NULL)) < 0)
 		return r;
+	if (d->held == NULL)
+		return 0; /* batch: the tick and the metrics scrape collect the progress */
 	d->sync_io = (struct napvd_io){
 		.fd = napvd_spool_sync_fd(&d->spool), .cb = napvd_sync_cb, .arg = d};
 	return napvd_ev_add(&d->ev, &d->sync_io, EPOLLIN);

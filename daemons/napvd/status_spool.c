@@ -58,6 +58,9 @@ struct napvd_spool_sync {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool quit, busy;
+	bool notify; /* write the eventfd after each sync (spool_sync = reply) */
+	bool urgent; /* the loop waits: skip the spacing */
+	int64_t interval_ns; /* least time between the starts of two syncs */
 	uint64_t want;  /* records written, to be made durable */
 	uint64_t done;  /* records durable */
 	uint64_t syncs, errors, ns;
@@ -200,15 +203,25 @@ napvd_fdatasync(int fd)
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
+static int64_t
+napvd_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void *
 napvd_spool_sync_main(void *arg)
 {
 	struct napvd_spool_sync *s = arg;
+	int64_t last_start = INT64_MIN / 2;
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		struct timespec t0, t1;
+		int64_t t0, t1;
 		uint64_t target;
 		int r;
 
@@ -216,12 +229,23 @@ napvd_spool_sync_main(void *arg)
 			pthread_cond_wait(&s->cv, &s->mu);
 		if (s->want == s->done)
 			break; /* quit, and nothing left to sync */
+		s->busy = true; /* requests need not signal any more */
+		/* Batch mode: space the syncs, unless someone waits for this one. */
+		while (!s->quit && !s->urgent && (t0 = napvd_ns()) < last_start + s->interval_ns) {
+			struct timespec until;
+			int64_t at = last_start + s->interval_ns;
+
+			until.tv_sec = (time_t)(at / 1000000000);
+			until.tv_nsec = (long)(at % 1000000000);
+			pthread_cond_timedwait(&s->cv, &s->mu, &until);
+		}
 		target = s->want;
-		s->busy = true;
+		s->urgent = false;
 		pthread_mutex_unlock(&s->mu);
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		t0 = napvd_ns();
 		r = s->sync(s->fd);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
+		t1 = napvd_ns();
+		last_start = t0;
 		pthread_mutex_lock(&s->mu);
 		s->busy = false;
 		/* A failed sync still ends: the loop counts the error, as a lost record. */
@@ -229,9 +253,10 @@ napvd_spool_sync_main(void *arg)
 		s->syncs++;
 		if (r < 0)
 			s->errors++;
-		s->ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec - t0.tv_nsec);
+		s->ns += (uint64_t)(t1 - t0);
 		pthread_cond_broadcast(&s->cv);
-		while (write(s->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		/* Batch mode reads the progress lazily: no wake-up of the loop per sync. */
+		while (s->notify && write(s->efd, &one, sizeof(one)) < 0 && errno == EINTR)
 			;
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -239,9 +264,10 @@ napvd_spool_sync_main(void *arg)
 }
 
 int
-napvd_spool_sync_start(struct napvd_spool *sp, napvd_sync_fn *fn)
+napvd_spool_sync_start(struct napvd_spool *sp, napvd_sync_fn *fn, bool notify)
 {
 	struct napvd_spool_sync *s;
+	pthread_condattr_t ca;
 	int r;
 
 	if (sp->fd < 0 || sp->sync != NULL)
@@ -251,6 +277,9 @@ napvd_spool_sync_start(struct napvd_spool *sp, napvd_sync_fn *fn)
 		return -ENOMEM;
 	s->fd = sp->fd;
 	s->sync = fn != NULL ? fn : napvd_fdatasync;
+	s->notify = notify;
+	/* Replies that wait for their sync must not wait for the spacing as well. */
+	s->interval_ns = notify ? 0 : NAPVD_SPOOL_SYNC_SPACING_US * 1000;
 	s->want = s->done = sp->written;
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->efd < 0) {
@@ -259,7 +288,10 @@ napvd_spool_sync_start(struct napvd_spool *sp, napvd_sync_fn *fn)
 		return r;
 	}
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	r = pthread_create(&s->thread, NULL, napvd_spool_sync_main, s);
 	if (r != 0) {
 		close(s->efd);
@@ -294,13 +326,14 @@ napvd_spool_sync_request(struct napvd_spool *sp)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* Take what the thread did since the last look into the metrics. */
-static void
+uint64_t
 napvd_spool_sync_collect(struct napvd_spool *sp, struct napvd_metrics *m)
 {
 	struct napvd_spool_sync *s = sp->sync;
 	uint64_t done, syncs, errors, ns;
 
+	if (s == NULL)
+		return sp->durable;
 	pthread_mutex_lock(&s->mu);
 	done = s->done;
 	syncs = s->syncs;
@@ -320,6 +353,7 @@ napvd_spool_sync_collect(struct napvd_spool *sp, struct napvd_metrics *m)
 		LOG_WARNX_RL("spool: fdatasync failed %" PRIu64 " time(s): records may be lost "
 			     "on power loss",
 			     errors);
+	return sp->durable;
 }
 
 uint64_t
@@ -331,8 +365,7 @@ napvd_spool_sync_poll(struct napvd_spool *sp, struct napvd_metrics *m)
 		return sp->durable;
 	while (read(sp->sync->efd, &n, sizeof(n)) < 0 && errno == EINTR)
 		;
-	napvd_spool_sync_collect(sp, m);
-	return sp->durable;
+	return napvd_spool_sync_collect(sp, m);
 }
 
 uint64_t
@@ -342,8 +375,12 @@ napvd_spool_sync_wait(struct napvd_spool *sp, struct napvd_metrics *m)
 
 	if (s == NULL)
 		return sp->durable;
-	napvd_spool_sync_request(sp);
 	pthread_mutex_lock(&s->mu);
+	if (s->want != sp->written) {
+		s->want = sp->written;
+		s->urgent = true;
+	}
+	pthread_cond_broadcast(&s->cv);
 	while (s->done != sp->written)
 		pthread_cond_wait(&s->cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
@@ -383,60 +420,116 @@ napvd_spool_close(struct napvd_spool *sp)
 	sp->pending_records = 0;
 }
 
-/* JSON string body: printable ASCII except '"' and '\\' as is, everything else \u00XX. */
-static size_t
-napvd_json_escape(const uint8_t *p, size_t n, char *out, size_t cap)
+/*
+ * The record is built by hand rather than with snprintf: it is written for every request, and
+ * format parsing was a visible share of the request path.
+ */
+struct napvd_line {
+	char *p;
+	size_t len, cap;
+	bool over;
+};
+
+static void
+napvd_line_put(struct napvd_line *l, const char *s, size_t n)
 {
-	size_t o = 0;
+	if (l->over || l->cap - l->len <= n) {
+		l->over = true;
+		return;
+	}
+	memcpy(l->p + l->len, s, n);
+	l->len += n;
+}
+
+#define napvd_line_lit(l, s) napvd_line_put((l), (s), sizeof(s) - 1)
+
+static void
+napvd_line_str(struct napvd_line *l, const char *s)
+{
+	napvd_line_put(l, s, strlen(s));
+}
+
+/* JSON string body: printable ASCII except '"' and '\\' as is, everything else \u00XX. */
+static void
+napvd_line_escape(struct napvd_line *l, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
 
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = p[i];
 
 		if (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') {
-			if (o + 1 >= cap)
-				break;
-			out[o++] = (char)c;
+			napvd_line_put(l, (const char *)&c, 1);
 		} else {
-			if (o + 6 >= cap)
-				break;
-			snprintf(out + o, cap - o, "\\u%04x", c);
-			o += 6;
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+
+			napvd_line_put(l, e, sizeof(e));
 		}
 	}
-	out[o] = '\0';
-	return o;
+}
+
+static void
+napvd_line_u64(struct napvd_line *l, uint64_t v)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	napvd_line_put(l, d + i, sizeof(d) - i);
 }
 
 int
 napvd_spool_format(const struct napvd_spool_record *r, char *out, size_t cap)
 {
-	char t[32], machine[NAPVD_SPOOL_MACHINE_MAX * 6 + 1], site[NAP_SITE_MAX * 6 + 1];
+	/* Decisions come in bursts within the same second: format the time once per second. */
+	static int64_t cached_time = INT64_MIN;
+	static char t[32];
 	char corr[NAP_CORRELATION_ID_LEN * 2 + 1];
+	struct napvd_line l = {.p = out, .cap = cap};
 	size_t mlen = r->machine_len;
-	int n;
 
 	/* The machine name is often NUL-terminated on the wire. */
 	while (mlen > 0 && r->machine != NULL && r->machine[mlen - 1] == '\0')
 		mlen--;
 	if (mlen > NAPVD_SPOOL_MACHINE_MAX)
 		mlen = NAPVD_SPOOL_MACHINE_MAX;
-	napvd_json_escape(r->machine, r->machine != NULL ? mlen : 0, machine, sizeof(machine));
-	napvd_json_escape((const uint8_t *)r->site, r->site != NULL ? strlen(r->site) : 0, site,
-			  sizeof(site));
-	if (r->correlation_id != NULL)
+	if (r->time != cached_time) {
+		nap_format_time(r->time, t, sizeof(t));
+		cached_time = r->time;
+	}
+	napvd_line_lit(&l, "{\"time\":\"");
+	napvd_line_str(&l, t);
+	napvd_line_lit(&l, "\",\"nas\":\"");
+	napvd_line_str(&l, r->nas);
+	napvd_line_lit(&l, "\",\"client\":\"");
+	napvd_line_str(&l, r->client);
+	napvd_line_lit(&l, "\",\"machine\":\"");
+	napvd_line_escape(&l, r->machine, r->machine != NULL ? mlen : 0);
+	napvd_line_lit(&l, "\",\"site\":\"");
+	if (r->site != NULL)
+		napvd_line_escape(&l, (const uint8_t *)r->site, strnlen(r->site, NAP_SITE_MAX));
+	napvd_line_lit(&l, "\",\"enforcement\":\"");
+	napvd_line_str(&l, r->enforcement);
+	napvd_line_lit(&l, "\",\"result\":\"");
+	napvd_line_str(&l, r->result);
+	napvd_line_lit(&l, "\",\"branch\":\"");
+	napvd_line_str(&l, r->branch);
+	napvd_line_lit(&l, "\",\"action\":\"");
+	napvd_line_str(&l, r->action);
+	napvd_line_lit(&l, "\",\"hsr_revision\":");
+	napvd_line_u64(&l, r->hsr_revision);
+	napvd_line_lit(&l, ",\"correlation_id\":\"");
+	if (r->correlation_id != NULL) {
 		nap_hex_encode(r->correlation_id, NAP_CORRELATION_ID_LEN, corr);
-	else
-		corr[0] = '\0';
-	nap_format_time(r->time, t, sizeof(t));
-	n = snprintf(out, cap,
-		     "{\"time\":\"%s\",\"nas\":\"%s\",\"client\":\"%s\",\"machine\":\"%s\","
-		     "\"site\":\"%s\",\"enforcement\":\"%s\",\"result\":\"%s\",\"branch\":\"%s\","
-		     "\"action\":\"%s\",\"hsr_revision\":%" PRIu64 ",\"correlation_id\":\"%s\"}\n",
-		     t, r->nas, r->client, machine, site, r->enforcement, r->result, r->branch,
-		     r->action, r->hsr_revision, corr);
-	if (n < 0 || (size_t)n >= cap)
+		napvd_line_put(&l, corr, NAP_CORRELATION_ID_LEN * 2);
+	}
+	napvd_line_lit(&l, "\"}\n");
+	if (l.over)
 		return -ENOSPC;
-	return n;
+	return (int)l.len;
 }
 
 int

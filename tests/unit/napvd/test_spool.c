@@ -264,7 +264,7 @@ test_sync_thread(void **state)
 	(void)state;
 	fake_released = fake_calls = 0;
 	assert_int_equal(napvd_spool_open(&sp, dir, 1 << 20, &cut), 0);
-	assert_int_equal(napvd_spool_sync_start(&sp, fake_sync), 0);
+	assert_int_equal(napvd_spool_sync_start(&sp, fake_sync, true), 0);
 	efd = napvd_spool_sync_fd(&sp);
 	assert_true(efd >= 0);
 	for (int i = 0; i < 3; i++)
@@ -320,7 +320,7 @@ test_sync_error(void **state)
 
 	(void)state;
 	assert_int_equal(napvd_spool_open(&sp, dir, 1 << 20, &cut), 0);
-	assert_int_equal(napvd_spool_sync_start(&sp, failing_sync), 0);
+	assert_int_equal(napvd_spool_sync_start(&sp, failing_sync, false), 0);
 	assert_int_equal(napvd_spool_append(&sp, &r, &m), 0);
 	assert_int_equal(napvd_spool_commit(&sp, &m), 0);
 	assert_int_equal(sp.durable, 1);
