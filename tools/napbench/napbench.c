@@ -331,7 +331,8 @@ build_template(struct bench *b, struct bench_template *t, enum bench_class cls, 
 	int r;
 
 	memset(&spec, 0, sizeof(spec));
-	snprintf(machine, sizeof(machine), "napbench-%s-%u", class_names[cls], variant);
+	/* Short ("nb-co0"): every --no-wsh SoH must fit one VSA with the wrapper (see below). */
+	snprintf(machine, sizeof(machine), "nb-%.2s%u", class_names[cls], variant);
 	snprintf(user, sizeof(user), "host/%s", machine);
 	spec.machine_name = machine;
 	spec.site = hsr->site;
@@ -362,9 +363,17 @@ build_template(struct bench *b, struct bench_template *t, enum bench_class cls, 
 	}
 	if (cls == CLASS_MALFORMED)
 		corrupt_soh(soh, soh_len, b->wrap);
-	if (b->no_wsh && soh_len > NAP_RADIUS_VSA_MAX_VALUE)
-		fprintf(stderr, "napbench: warning: %s SoH is %zu bytes, more than one VSA holds\n",
-			class_names[cls], soh_len);
+	/*
+	 * --no-wsh exists for peers that read only the first MS-Quarantine-SoH (FreeRADIUS 3.2
+	 * crashes on the truncated rest): an SoH that needs two VSAs would defeat it.
+	 */
+	if (b->no_wsh && soh_len > NAP_RADIUS_VSA_MAX_VALUE) {
+		fprintf(stderr,
+			"napbench: the --no-wsh %s SoH is %zu bytes, more than one VSA holds (%d)\n",
+			class_names[cls], soh_len, NAP_RADIUS_VSA_MAX_VALUE);
+		free(soh);
+		return -EMSGSIZE;
+	}
 
 	if ((rb = malloc(sizeof(*rb))) == NULL) {
 		free(soh);
