@@ -167,6 +167,7 @@ test_defaults(void **state)
 	assert_null(c->user);
 	assert_string_equal(c->state_dir, "/var/lib/nap/napvd");
 	assert_int_equal(c->dup_cache_ttl, 30);
+	assert_int_equal(c->spool_sync, NAPVD_SYNC_BATCH);
 	assert_int_equal(c->hsr_query_interval, 60);
 	assert_int_equal(c->vc.validity_period, 26 * 3600);
 	assert_int_equal(c->vc.absolute_cutoff, 0);
@@ -211,6 +212,8 @@ static const struct {
 	{"[napvd]\ndup_cache_ttl = 2h\n", "at most 1h"},
 	{"[napvd]\nspool_max = 12Q\n", "spool_max"},
 	{"[napvd]\nspool_max = 100\n", "spool_max"},
+	{"[napvd]\nspool_sync = always\n", "neither batch nor reply"},
+	{"[napvd]\nspool_sync = reply\nspool_sync = batch\n", "given twice"},
 	{"[napvd]\nstate_dir = relative/dir\n", "absolute"},
 	{"[napvd]\nmetrics = nope\n", "metrics: bad address"},
 	{"[napvd]\nuser = a\nuser = b\n", "given twice"},
@@ -308,7 +311,7 @@ test_print_roundtrip(void **state)
 	close(fd);
 	snprintf(text, sizeof(text),
 		 "[napvd]\nlisten = 127.0.0.1:18120, [::1]:18121\nmetrics = [::1]:9999\n"
-		 "spool_max = 1536K\ndup_cache_ttl = 90s\n"
+		 "spool_max = 1536K\nspool_sync = reply\ndup_cache_ttl = 90s\n"
 		 "[hsr]\nfile = /h.json\ntrusted_keys = /k.pem\nsites = A B\nmax_age = 36h\n"
 		 "[validation]\nvalidity_period = 0\nother = compliant\n"
 		 "known_client_errors = 5 0x8024402c\n"
@@ -316,6 +319,7 @@ test_print_roundtrip(void **state)
 		 "[enforcement vpn]\nnoncompliant = reject\nremediation_servers = 192.0.2.1\n",
 		 path);
 	c1 = parse_ok(text);
+	assert_int_equal(c1->spool_sync, NAPVD_SYNC_REPLY);
 	assert_int_equal(c1->clients[0].secret_len, 10);
 	assert_memory_equal(c1->clients[0].secret, "filesecret", 10);
 	f = open_memstream(&out1, &n1);

@@ -57,14 +57,27 @@ spool_lines(void)
 static int
 fake_sync(int fd)
 {
+	size_t lines = spool_lines();
+
 	(void)fd;
-	fake_lines = spool_lines();
 	pthread_mutex_lock(&fake_mu);
+	fake_lines = lines;
 	fake_calls++;
 	while (fake_released < fake_calls)
 		pthread_cond_wait(&fake_cv, &fake_mu);
 	pthread_mutex_unlock(&fake_mu);
 	return 0;
+}
+
+static int
+fake_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&fake_mu);
+	n = fake_calls;
+	pthread_mutex_unlock(&fake_mu);
+	return n;
 }
 
 static void
@@ -189,9 +202,9 @@ recv_reply(int timeout_ms)
 static void
 run_until_sync(int calls)
 {
-	for (int i = 0; i < 200 && fake_calls < calls; i++)
+	for (int i = 0; i < 200 && fake_count() < calls; i++)
 		assert_true(napvd_ev_run_once(&d.ev, 10) >= 0);
-	assert_int_equal(fake_calls, calls);
+	assert_int_equal(fake_count(), calls);
 }
 
 static void

@@ -219,20 +219,34 @@ test_preallocation(void **state)
 static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
 static int fake_released, fake_calls;
-static size_t fake_lines_seen;
+static size_t fake_lines_seen[8]; /* records in the file when sync i started */
 
 static int
 fake_sync(int fd)
 {
-	(void)fd;
 	/* The records must already be in the file when their sync starts. */
-	fake_lines_seen = count_valid_lines(path);
+	size_t lines = count_valid_lines(path);
+
+	(void)fd;
 	pthread_mutex_lock(&fake_mu);
+	if (fake_calls < 8)
+		fake_lines_seen[fake_calls] = lines;
 	fake_calls++;
 	while (fake_released < fake_calls)
 		pthread_cond_wait(&fake_cv, &fake_mu);
 	pthread_mutex_unlock(&fake_mu);
 	return 0;
+}
+
+static int
+fake_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&fake_mu);
+	n = fake_calls;
+	pthread_mutex_unlock(&fake_mu);
+	return n;
 }
 
 static void
@@ -275,7 +289,7 @@ test_sync_thread(void **state)
 	assert_int_equal(sp.written, 3);
 	napvd_spool_sync_request(&sp);
 	/* Group commit: more records while the first sync is in flight wait for the next one. */
-	while (fake_calls == 0)
+	while (fake_count() == 0)
 		usleep(1000);
 	assert_int_equal(napvd_spool_append(&sp, &r, &m), 0);
 	assert_int_equal(napvd_spool_write(&sp, &m), 0);
@@ -286,13 +300,13 @@ test_sync_thread(void **state)
 	fake_release();
 	assert_true(readable(efd, 2000));
 	assert_int_equal(napvd_spool_sync_poll(&sp, &m), 3);
-	assert_int_equal(fake_lines_seen, 3);
+	assert_int_equal(fake_lines_seen[0], 3);
 	assert_int_equal(m.spool_records, 3);
 	assert_int_equal(m.replies_durable, 3);
 	/* The second sync started by itself for the fourth record. */
-	while (fake_calls < 2)
+	while (fake_count() < 2)
 		usleep(1000);
-	assert_int_equal(fake_lines_seen, 4);
+	assert_int_equal(fake_lines_seen[1], 4);
 	fake_release();
 	assert_true(readable(efd, 2000));
 	assert_int_equal(napvd_spool_sync_poll(&sp, &m), 4);
