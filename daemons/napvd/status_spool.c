@@ -9,9 +9,11 @@
  * cache outlives the process. fdatasync, which protects against power loss, is a group commit
  * done by one sync thread next to the event loop, never on the request path: the loop writes a
  * batch's records, publishes how many records are written, and the thread syncs whenever that
- * number is ahead of the last sync, then signals an eventfd. In spool_sync = reply mode the
- * front end holds each reply until the sync covering its record has completed; in batch mode
- * (the default) the reply leaves at once and the power-loss window is one sync.
+ * number is ahead of the last sync (one sync in flight; what arrives meanwhile goes into the
+ * next). In spool_sync = reply mode the front end holds each reply until the sync covering its
+ * record has completed, woken by an eventfd; in batch mode (the default) the reply leaves at
+ * once, syncs start at most NAPVD_SPOOL_SYNC_SPACING_US apart, and the power-loss window is
+ * about that long.
  *
  * The sync thread shares nothing with the engine: it sees the file descriptor, the mutex and
  * condition variable, the eventfd and its own counters (records requested, records durable,
