@@ -7,6 +7,7 @@
  * produces views into the input buffer. Authentication is a separate step:
  * nap_radius_verify_request() / nap_radius_verify_response() check the Request/Response
  * Authenticator and the Message-Authenticator (HMAC-MD5 via OpenSSL) in constant time.
+ * A struct nap_radius_secret holds a secret prepared once for the _s variants of these steps.
  *
  * The builder writes attributes into a fixed 4096-byte buffer; the Message-Authenticator and the
  * Response Authenticator are computed by the finish functions, never by hand.
@@ -226,6 +227,30 @@ int nap_radius_finish_request(struct nap_radius_builder *b, const uint8_t *secre
 int nap_radius_finish_response(struct nap_radius_builder *b,
 			       const uint8_t req_auth[NAP_RADIUS_AUTH_LEN], const uint8_t *secret,
 			       size_t secret_len, const uint8_t **out, size_t *out_len);
+
+/*
+ * A shared secret prepared once for many packets: the HMAC-MD5 key schedule of the
+ * Message-Authenticator is computed when the object is made, so the _s variants below skip it.
+ * They give the same results as the functions taking the secret bytes. The object is only read
+ * by them and may be shared between threads; free it with nap_radius_secret_free(), which wipes
+ * the key.
+ */
+#define NAP_RADIUS_SECRET_MAX 1024
+struct nap_radius_secret;
+/* 0, -EINVAL for an empty secret or one over NAP_RADIUS_SECRET_MAX bytes, -ENOMEM or -EIO. */
+int nap_radius_secret_new(const uint8_t *secret, size_t len, struct nap_radius_secret **out);
+void nap_radius_secret_free(struct nap_radius_secret *s); /* NULL is fine */
+int nap_radius_verify_request_s(const struct nap_radius_packet *pkt,
+				const struct nap_radius_secret *s, bool require_msg_auth);
+int nap_radius_verify_response_s(const struct nap_radius_packet *resp,
+				 const uint8_t req_auth[NAP_RADIUS_AUTH_LEN],
+				 const struct nap_radius_secret *s);
+int nap_radius_finish_request_s(struct nap_radius_builder *b, const struct nap_radius_secret *s,
+				const uint8_t **out, size_t *out_len);
+int nap_radius_finish_response_s(struct nap_radius_builder *b,
+				 const uint8_t req_auth[NAP_RADIUS_AUTH_LEN],
+				 const struct nap_radius_secret *s, const uint8_t **out,
+				 size_t *out_len);
 
 /* Attribute dictionary, shared by the decoder checks, napdump and the tests. */
 enum nap_radius_vtype {

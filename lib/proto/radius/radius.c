@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -308,6 +309,137 @@ radius_hmac(const uint8_t *p, size_t len, const uint8_t *auth, size_t ma_off,
 	return ok ? 0 : -EIO;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Pre-keyed shared secret                                                                   */
+
+#define RADIUS_MD5_BLOCK 64
+
+/*
+ * HMAC-MD5 (RFC 2104) is MD5((K ^ opad) | MD5((K ^ ipad) | m)). The first block of both hashes
+ * depends on the key only, so it is hashed once here: each computation then starts from a copy
+ * of these two MD5 states instead of keying an HMAC context again. The secret itself is kept
+ * for the Request and Response Authenticators, which append it to the hashed packet.
+ */
+struct nap_radius_secret {
+	EVP_MD_CTX *inner; /* MD5 state after K ^ ipad */
+	EVP_MD_CTX *outer; /* MD5 state after K ^ opad */
+	size_t len;
+	uint8_t key[]; /* the shared secret, len bytes */
+};
+
+static EVP_MD_CTX *
+radius_md5_prefed(const EVP_MD *alg, const uint8_t pad[RADIUS_MD5_BLOCK])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx == NULL)
+		return NULL;
+	if (!EVP_DigestInit_ex(ctx, alg, NULL) || !EVP_DigestUpdate(ctx, pad, RADIUS_MD5_BLOCK)) {
+		EVP_MD_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int
+nap_radius_secret_new(const uint8_t *secret, size_t len, struct nap_radius_secret **out)
+{
+	uint8_t k[RADIUS_MD5_BLOCK] = {0}, ipad[RADIUS_MD5_BLOCK], opad[RADIUS_MD5_BLOCK];
+	EVP_MD *alg = radius_md5_fetch();
+	struct nap_radius_secret *s;
+	int r = -ENOMEM;
+
+	*out = NULL;
+	if (secret == NULL || len == 0 || len > NAP_RADIUS_SECRET_MAX)
+		return -EINVAL;
+	if (alg == NULL || (s = calloc(1, sizeof(*s) + len)) == NULL)
+		return -ENOMEM;
+	memcpy(s->key, secret, len);
+	s->len = len;
+	/* RFC 2104 §2: a key longer than the block is replaced by its hash. */
+	if (len > RADIUS_MD5_BLOCK) {
+		unsigned n = 0;
+
+		if (!EVP_Digest(secret, len, k, &n, alg, NULL) || n != NAP_RADIUS_AUTH_LEN) {
+			r = -EIO;
+			goto out;
+		}
+	} else {
+		memcpy(k, secret, len);
+	}
+	for (size_t i = 0; i < RADIUS_MD5_BLOCK; i++) {
+		ipad[i] = k[i] ^ 0x36;
+		opad[i] = k[i] ^ 0x5c;
+	}
+	if ((s->inner = radius_md5_prefed(alg, ipad)) == NULL ||
+	    (s->outer = radius_md5_prefed(alg, opad)) == NULL)
+		goto out;
+	*out = s;
+	s = NULL;
+	r = 0;
+out:
+	nap_wipe(k, sizeof(k));
+	nap_wipe(ipad, sizeof(ipad));
+	nap_wipe(opad, sizeof(opad));
+	nap_radius_secret_free(s);
+	return r;
+}
+
+void
+nap_radius_secret_free(struct nap_radius_secret *s)
+{
+	if (s == NULL)
+		return;
+	/* Freeing an MD5 context clears its state (OpenSSL's provider uses a clearing free). */
+	EVP_MD_CTX_free(s->inner);
+	EVP_MD_CTX_free(s->outer);
+	nap_wipe(s->key, s->len);
+	s->len = 0;
+	free(s);
+}
+
+/* radius_hmac() from the pre-keyed states. s is only read: safe to share between threads. */
+static int
+radius_hmac_s(const uint8_t *p, size_t len, const uint8_t *auth, size_t ma_off,
+	      const struct nap_radius_secret *s, uint8_t out[NAP_RADIUS_AUTH_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t inner[NAP_RADIUS_AUTH_LEN];
+	unsigned n1 = 0, n2 = 0;
+	int ok;
+
+	if (ctx == NULL)
+		return -ENOMEM;
+	ok = EVP_MD_CTX_copy_ex(ctx, s->inner) && EVP_DigestUpdate(ctx, p, 4) &&
+	     EVP_DigestUpdate(ctx, auth != NULL ? auth : p + 4, NAP_RADIUS_AUTH_LEN) &&
+	     EVP_DigestUpdate(ctx, p + NAP_RADIUS_HDR_LEN, ma_off - NAP_RADIUS_HDR_LEN) &&
+	     EVP_DigestUpdate(ctx, radius_zero16, NAP_RADIUS_AUTH_LEN) &&
+	     EVP_DigestUpdate(ctx, p + ma_off + NAP_RADIUS_AUTH_LEN,
+			      len - ma_off - NAP_RADIUS_AUTH_LEN) &&
+	     EVP_DigestFinal_ex(ctx, inner, &n1) && n1 == NAP_RADIUS_AUTH_LEN &&
+	     EVP_MD_CTX_copy_ex(ctx, s->outer) && EVP_DigestUpdate(ctx, inner, sizeof(inner)) &&
+	     EVP_DigestFinal_ex(ctx, out, &n2) && n2 == NAP_RADIUS_AUTH_LEN;
+	EVP_MD_CTX_free(ctx);
+	nap_wipe(inner, sizeof(inner));
+	return ok ? 0 : -EIO;
+}
+
+/* The key for one operation: a plain secret, or a pre-keyed one (then s != NULL). */
+struct radius_key {
+	const uint8_t *secret;
+	size_t len;
+	const struct nap_radius_secret *s;
+};
+
+static int
+radius_key_hmac(const struct radius_key *k, const uint8_t *p, size_t len, const uint8_t *auth,
+		size_t ma_off, uint8_t out[NAP_RADIUS_AUTH_LEN])
+{
+	if (k->s != NULL)
+		return radius_hmac_s(p, len, auth, ma_off, k->s, out);
+	return radius_hmac(p, len, auth, ma_off, k->secret, k->len, out);
+}
+
 /* MD5(code | id | length | auth | attributes | secret): Response and Accounting authenticators. */
 static int
 radius_md5(const uint8_t *p, size_t len, const uint8_t *auth, const uint8_t *secret,
@@ -340,18 +472,18 @@ radius_code_has_md5_request_auth(uint8_t code)
 	       code == NAP_RADIUS_COA_REQUEST;
 }
 
-int
-nap_radius_verify_request(const struct nap_radius_packet *pkt, const uint8_t *secret,
-			  size_t secret_len, bool require_msg_auth)
+static int
+radius_verify_request(const struct nap_radius_packet *pkt, const struct radius_key *k,
+		      bool require_msg_auth)
 {
 	uint8_t mac[NAP_RADIUS_AUTH_LEN];
 	const uint8_t *auth = NULL;
 	int r;
 
-	if (pkt->raw == NULL || secret == NULL || secret_len == 0)
+	if (pkt->raw == NULL || k->secret == NULL || k->len == 0)
 		return -EINVAL;
 	if (radius_code_has_md5_request_auth(pkt->code)) {
-		if ((r = radius_md5(pkt->raw, pkt->length, radius_zero16, secret, secret_len,
+		if ((r = radius_md5(pkt->raw, pkt->length, radius_zero16, k->secret, k->len,
 				    mac)) < 0)
 			return r;
 		if (CRYPTO_memcmp(mac, pkt->authenticator, NAP_RADIUS_AUTH_LEN) != 0)
@@ -360,10 +492,54 @@ nap_radius_verify_request(const struct nap_radius_packet *pkt, const uint8_t *se
 	}
 	if (pkt->msg_auth_offset == 0)
 		return require_msg_auth ? -ENOMSG : 0;
-	if ((r = radius_hmac(pkt->raw, pkt->length, auth, pkt->msg_auth_offset, secret, secret_len,
-			     mac)) < 0)
+	if ((r = radius_key_hmac(k, pkt->raw, pkt->length, auth, pkt->msg_auth_offset, mac)) < 0)
 		return r;
 	if (CRYPTO_memcmp(mac, pkt->raw + pkt->msg_auth_offset, NAP_RADIUS_AUTH_LEN) != 0)
+		return -EPERM;
+	return 0;
+}
+
+int
+nap_radius_verify_request(const struct nap_radius_packet *pkt, const uint8_t *secret,
+			  size_t secret_len, bool require_msg_auth)
+{
+	struct radius_key k = {.secret = secret, .len = secret_len};
+
+	return radius_verify_request(pkt, &k, require_msg_auth);
+}
+
+int
+nap_radius_verify_request_s(const struct nap_radius_packet *pkt,
+			    const struct nap_radius_secret *s, bool require_msg_auth)
+{
+	struct radius_key k = {.s = s};
+
+	if (s == NULL)
+		return -EINVAL;
+	k.secret = s->key;
+	k.len = s->len;
+	return radius_verify_request(pkt, &k, require_msg_auth);
+}
+
+static int
+radius_verify_response(const struct nap_radius_packet *resp,
+		       const uint8_t req_auth[NAP_RADIUS_AUTH_LEN], const struct radius_key *k)
+{
+	uint8_t mac[NAP_RADIUS_AUTH_LEN];
+	int r;
+
+	if (resp->raw == NULL || k->secret == NULL || k->len == 0)
+		return -EINVAL;
+	if ((r = radius_md5(resp->raw, resp->length, req_auth, k->secret, k->len, mac)) < 0)
+		return r;
+	if (CRYPTO_memcmp(mac, resp->authenticator, NAP_RADIUS_AUTH_LEN) != 0)
+		return -EPERM;
+	if (resp->msg_auth_offset == 0)
+		return 0;
+	if ((r = radius_key_hmac(k, resp->raw, resp->length, req_auth, resp->msg_auth_offset,
+				 mac)) < 0)
+		return r;
+	if (CRYPTO_memcmp(mac, resp->raw + resp->msg_auth_offset, NAP_RADIUS_AUTH_LEN) != 0)
 		return -EPERM;
 	return 0;
 }
@@ -373,23 +549,23 @@ nap_radius_verify_response(const struct nap_radius_packet *resp,
 			   const uint8_t req_auth[NAP_RADIUS_AUTH_LEN], const uint8_t *secret,
 			   size_t secret_len)
 {
-	uint8_t mac[NAP_RADIUS_AUTH_LEN];
-	int r;
+	struct radius_key k = {.secret = secret, .len = secret_len};
 
-	if (resp->raw == NULL || secret == NULL || secret_len == 0)
+	return radius_verify_response(resp, req_auth, &k);
+}
+
+int
+nap_radius_verify_response_s(const struct nap_radius_packet *resp,
+			     const uint8_t req_auth[NAP_RADIUS_AUTH_LEN],
+			     const struct nap_radius_secret *s)
+{
+	struct radius_key k = {.s = s};
+
+	if (s == NULL)
 		return -EINVAL;
-	if ((r = radius_md5(resp->raw, resp->length, req_auth, secret, secret_len, mac)) < 0)
-		return r;
-	if (CRYPTO_memcmp(mac, resp->authenticator, NAP_RADIUS_AUTH_LEN) != 0)
-		return -EPERM;
-	if (resp->msg_auth_offset == 0)
-		return 0;
-	if ((r = radius_hmac(resp->raw, resp->length, req_auth, resp->msg_auth_offset, secret,
-			     secret_len, mac)) < 0)
-		return r;
-	if (CRYPTO_memcmp(mac, resp->raw + resp->msg_auth_offset, NAP_RADIUS_AUTH_LEN) != 0)
-		return -EPERM;
-	return 0;
+	k.secret = s->key;
+	k.len = s->len;
+	return radius_verify_response(resp, req_auth, &k);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -545,12 +721,11 @@ nap_radius_add_message_authenticator(struct nap_radius_builder *b)
 }
 
 static int
-radius_finish_length(struct nap_radius_builder *b, const uint8_t *secret, size_t secret_len,
-		     size_t *len)
+radius_finish_length(struct nap_radius_builder *b, const struct radius_key *k, size_t *len)
 {
 	if (b->error || b->cbb.error)
 		return -EINVAL;
-	if (secret == NULL || secret_len == 0)
+	if (k->secret == NULL || k->len == 0)
 		return -EINVAL;
 	*len = nap_cbb_len(&b->cbb);
 	b->buf[2] = (uint8_t)(*len >> 8);
@@ -560,30 +735,77 @@ radius_finish_length(struct nap_radius_builder *b, const uint8_t *secret, size_t
 	return 0;
 }
 
-int
-nap_radius_finish_request(struct nap_radius_builder *b, const uint8_t *secret, size_t secret_len,
-			  const uint8_t **out, size_t *out_len)
+static int
+radius_finish_request(struct nap_radius_builder *b, const struct radius_key *k,
+		      const uint8_t **out, size_t *out_len)
 {
 	uint8_t mac[NAP_RADIUS_AUTH_LEN];
 	bool md5_auth = radius_code_has_md5_request_auth(b->buf[0]);
 	size_t len;
 	int r;
 
-	if ((r = radius_finish_length(b, secret, secret_len, &len)) < 0)
+	if ((r = radius_finish_length(b, k, &len)) < 0)
 		return r;
 	if (md5_auth)
 		memset(b->buf + 4, 0, NAP_RADIUS_AUTH_LEN);
 	if (b->msg_auth_at != 0) {
-		if ((r = radius_hmac(b->buf, len, NULL, b->msg_auth_at, secret, secret_len, mac)) <
-		    0)
+		if ((r = radius_key_hmac(k, b->buf, len, NULL, b->msg_auth_at, mac)) < 0)
 			return radius_builder_fail(b, r);
 		memcpy(b->buf + b->msg_auth_at, mac, NAP_RADIUS_AUTH_LEN);
 	}
 	if (md5_auth) {
-		if ((r = radius_md5(b->buf, len, radius_zero16, secret, secret_len, mac)) < 0)
+		if ((r = radius_md5(b->buf, len, radius_zero16, k->secret, k->len, mac)) < 0)
 			return radius_builder_fail(b, r);
 		memcpy(b->buf + 4, mac, NAP_RADIUS_AUTH_LEN);
 	}
+	*out = b->buf;
+	*out_len = len;
+	return 0;
+}
+
+int
+nap_radius_finish_request(struct nap_radius_builder *b, const uint8_t *secret, size_t secret_len,
+			  const uint8_t **out, size_t *out_len)
+{
+	struct radius_key k = {.secret = secret, .len = secret_len};
+
+	return radius_finish_request(b, &k, out, out_len);
+}
+
+int
+nap_radius_finish_request_s(struct nap_radius_builder *b, const struct nap_radius_secret *s,
+			    const uint8_t **out, size_t *out_len)
+{
+	struct radius_key k = {.s = s};
+
+	if (s == NULL)
+		return -EINVAL;
+	k.secret = s->key;
+	k.len = s->len;
+	return radius_finish_request(b, &k, out, out_len);
+}
+
+static int
+radius_finish_response(struct nap_radius_builder *b, const uint8_t req_auth[NAP_RADIUS_AUTH_LEN],
+		       const struct radius_key *k, const uint8_t **out, size_t *out_len)
+{
+	uint8_t mac[NAP_RADIUS_AUTH_LEN];
+	size_t len;
+	int r;
+
+	if ((r = radius_finish_length(b, k, &len)) < 0)
+		return r;
+	/* RFC 3579 §3.2: the Message-Authenticator of a response covers the request's
+	 * authenticator; the Response Authenticator then covers the finished attributes. */
+	memcpy(b->buf + 4, req_auth, NAP_RADIUS_AUTH_LEN);
+	if (b->msg_auth_at != 0) {
+		if ((r = radius_key_hmac(k, b->buf, len, NULL, b->msg_auth_at, mac)) < 0)
+			return radius_builder_fail(b, r);
+		memcpy(b->buf + b->msg_auth_at, mac, NAP_RADIUS_AUTH_LEN);
+	}
+	if ((r = radius_md5(b->buf, len, req_auth, k->secret, k->len, mac)) < 0)
+		return radius_builder_fail(b, r);
+	memcpy(b->buf + 4, mac, NAP_RADIUS_AUTH_LEN);
 	*out = b->buf;
 	*out_len = len;
 	return 0;
@@ -594,25 +816,22 @@ nap_radius_finish_response(struct nap_radius_builder *b,
 			   const uint8_t req_auth[NAP_RADIUS_AUTH_LEN], const uint8_t *secret,
 			   size_t secret_len, const uint8_t **out, size_t *out_len)
 {
-	uint8_t mac[NAP_RADIUS_AUTH_LEN];
-	size_t len;
-	int r;
+	struct radius_key k = {.secret = secret, .len = secret_len};
 
-	if ((r = radius_finish_length(b, secret, secret_len, &len)) < 0)
-		return r;
-	/* RFC 3579 §3.2: the Message-Authenticator of a response covers the request's
-	 * authenticator; the Response Authenticator then covers the finished attributes. */
-	memcpy(b->buf + 4, req_auth, NAP_RADIUS_AUTH_LEN);
-	if (b->msg_auth_at != 0) {
-		if ((r = radius_hmac(b->buf, len, NULL, b->msg_auth_at, secret, secret_len, mac)) <
-		    0)
-			return radius_builder_fail(b, r);
-		memcpy(b->buf + b->msg_auth_at, mac, NAP_RADIUS_AUTH_LEN);
-	}
-	if ((r = radius_md5(b->buf, len, req_auth, secret, secret_len, mac)) < 0)
-		return radius_builder_fail(b, r);
-	memcpy(b->buf + 4, mac, NAP_RADIUS_AUTH_LEN);
-	*out = b->buf;
-	*out_len = len;
-	return 0;
+	return radius_finish_response(b, req_auth, &k, out, out_len);
+}
+
+int
+nap_radius_finish_response_s(struct nap_radius_builder *b,
+			     const uint8_t req_auth[NAP_RADIUS_AUTH_LEN],
+			     const struct nap_radius_secret *s, const uint8_t **out,
+			     size_t *out_len)
+{
+	struct radius_key k = {.s = s};
+
+	if (s == NULL)
+		return -EINVAL;
+	k.secret = s->key;
+	k.len = s->len;
+	return radius_finish_response(b, req_auth, &k, out, out_len);
 }
