@@ -914,8 +914,10 @@ napvd_config_free(struct napvd_config *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->n_clients; i++)
+	for (size_t i = 0; i < c->n_clients; i++) {
 		free(c->clients[i].secret_file);
+		nap_radius_secret_free(c->clients[i].keyed);
+	}
 	nap_wipe(c->clients, NAPVD_MAX_CLIENTS * sizeof(*c->clients));
 	free(c->clients);
 	free(c->path);
@@ -953,7 +955,8 @@ napvd_config_finish(struct napvd_parse *p)
 	if (c->n_clients == 0)
 		return napvd_perr(p, "no [client NAME] section: napvd would answer nobody");
 	for (size_t i = 0; i < c->n_clients; i++) {
-		const struct napvd_client *cl = &c->clients[i];
+		struct napvd_client *cl = &c->clients[i];
+		int r;
 
 		if (!cl->has_address)
 			return napvd_perr(p, "[client %s]: address is required", cl->name);
@@ -969,6 +972,10 @@ napvd_config_finish(struct napvd_parse *p)
 						     "address",
 						  o->name, cl->name);
 		}
+		/* Keyed once here, so the request path skips the HMAC key schedule. */
+		if ((r = nap_radius_secret_new(cl->secret, cl->secret_len, &cl->keyed)) < 0)
+			return napvd_perr(p, "[client %s]: preparing the secret: %s", cl->name,
+					  strerror(-r));
 	}
 	c->vc.hsr_max_age = c->hsr_max_age;
 	c->vc.known_client_errors = c->known_errors;

@@ -241,7 +241,7 @@ napvd_build_reply(struct napvd *d, const struct napvd_client *cl,
 			LOG_WARNX_RL("engine: reply to id %u without SoHR: %s", req->id,
 				     strerror(-rs));
 	}
-	r = nap_radius_finish_response(rb, req->authenticator, cl->secret, cl->secret_len, &p, &n);
+	r = nap_radius_finish_response_s(rb, req->authenticator, cl->keyed, &p, &n);
 	if (r < 0)
 		return r;
 	memcpy(out, p, n);

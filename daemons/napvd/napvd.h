@@ -48,6 +48,7 @@ struct napvd_client {
 	uint8_t secret[NAPVD_SECRET_MAX];
 	size_t secret_len;
 	char *secret_file; /* NULL when the secret is inline */
+	struct nap_radius_secret *keyed; /* the secret prepared for the request path */
 	bool has_address;
 };
 

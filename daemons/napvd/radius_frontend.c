@@ -76,8 +76,7 @@ napvd_status_server_reply(const struct nap_radius_packet *req, const struct napv
 	nap_radius_build_init(rb, NAP_RADIUS_ACCESS_ACCEPT, req->id, req->authenticator);
 	if ((r = nap_radius_add_message_authenticator(rb)) < 0)
 		return r;
-	if ((r = nap_radius_finish_response(rb, req->authenticator, cl->secret, cl->secret_len,
-					    &p, &n)) < 0)
+	if ((r = nap_radius_finish_response_s(rb, req->authenticator, cl->keyed, &p, &n)) < 0)
 		return r;
 	memcpy(out, p, n);
 	*out_len = n;
@@ -130,7 +129,7 @@ napvd_request(struct napvd *d, const struct sockaddr *from, const uint8_t *pkt, 
 			     nap_radius_code_name(req->code), req->code, addr, cl->name);
 		return napvd_drop(d, NAPVD_DROP_UNSUPPORTED_CODE);
 	}
-	r = nap_radius_verify_request(req, cl->secret, cl->secret_len, true);
+	r = nap_radius_verify_request_s(req, cl->keyed, true);
 	if (r < 0) {
 		napvd_sockaddr_format(from, addr, sizeof(addr), true);
 		if (r == -ENOMSG) {
