@@ -23,24 +23,6 @@
 /* inih's compiled-in line limit (INI_MAX_LINE) minus '\r', '\n' and NUL. */
 #define NAPVD_CONF_LINE_MAX 197
 
-static const char *const napvd_action_names[NAP_ACTION_COUNT] = {
-	[NAP_ACTION_FULL] = "full",
-	[NAP_ACTION_RESTRICTED] = "restricted",
-	[NAP_ACTION_PROBATION] = "probation",
-	[NAP_ACTION_REJECT] = "reject",
-};
-
-/* Section names follow MS-Network-Access-Server-Type (spec/PROTOCOLS.md §5). */
-static const char *const napvd_ep_names[NAP_EP_COUNT] = {
-	[NAP_EP_UNSPECIFIED] = "unspecified",
-	[NAP_EP_TS_GATEWAY] = "ts-gateway",
-	[NAP_EP_VPN] = "vpn",
-	[NAP_EP_DHCP] = "dhcp",
-	[NAP_EP_WIRELESS] = "wireless",
-	[NAP_EP_HRA] = "hra",
-	[NAP_EP_HCAP] = "hcap",
-};
-
 static const char *const napvd_class_keys[NAPVD_CLASS_COUNT] = {
 	[NAPVD_CLASS_COMPLIANT] = "compliant",
 	[NAPVD_CLASS_NONCOMPLIANT] = "noncompliant",
@@ -74,30 +56,6 @@ static const char *const napvd_category_keys[NAP_RESULT_COUNT] = {
 	[NAP_RESULT_SERVER_COMMUNICATION] = "server_communication",
 	[NAP_RESULT_OTHER] = "other",
 };
-
-const char *
-napvd_action_name(enum nap_action a)
-{
-	return (unsigned)a < NAP_ACTION_COUNT ? napvd_action_names[a] : "?";
-}
-
-const char *
-napvd_enforcement_name(enum nap_enforcement ep)
-{
-	return (unsigned)ep < NAP_EP_COUNT ? napvd_ep_names[ep] : "?";
-}
-
-static int
-napvd_action_parse(const char *s, enum nap_action *out)
-{
-	for (size_t i = 0; i < NAP_ACTION_COUNT; i++) {
-		if (strcmp(s, napvd_action_names[i]) == 0) {
-			*out = (enum nap_action)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
 
 /* ---- addresses ---- */
 
@@ -795,12 +753,9 @@ napvd_key_enforcement(struct napvd_parse *p, const char *ename, const char *name
 {
 	struct napvd_config *c = p->c;
 	struct napvd_enforcement *e;
-	size_t ep;
+	enum nap_enforcement ep;
 
-	for (ep = 0; ep < NAP_EP_COUNT; ep++)
-		if (strcmp(ename, napvd_ep_names[ep]) == 0)
-			break;
-	if (ep == NAP_EP_COUNT)
+	if (nap_enforcement_from_name(ename, &ep) < 0)
 		return napvd_perr(p, "[enforcement %s]: unknown enforcement point (unspecified "
 				     "ts-gateway vpn dhcp wireless hra hcap)",
 				  ename);
@@ -811,7 +766,7 @@ napvd_key_enforcement(struct napvd_parse *p, const char *ename, const char *name
 			continue;
 		if (!napvd_once(&p->ep_seen[ep], (unsigned)k))
 			goto dup;
-		if (napvd_action_parse(value, &e->action[k]) < 0)
+		if (nap_action_from_name(value, &e->action[k]) < 0)
 			return napvd_perr(p, "[enforcement %s] %s: want full, restricted, probation "
 					     "or reject, not \"%s\"",
 					  ename, name, value);
@@ -1138,9 +1093,9 @@ static void
 napvd_print_enforcement(FILE *f, enum nap_enforcement ep, const struct napvd_enforcement *e)
 {
 	/* Effective values, so a section missing from the file prints its defaults. */
-	fprintf(f, "\n[enforcement %s]\n", napvd_ep_names[ep]);
+	fprintf(f, "\n[enforcement %s]\n", nap_enforcement_name(ep));
 	for (size_t k = 0; k < NAPVD_CLASS_COUNT; k++)
-		fprintf(f, "%s = %s\n", napvd_class_keys[k], napvd_action_names[e->action[k]]);
+		fprintf(f, "%s = %s\n", napvd_class_keys[k], nap_action_name(e->action[k]));
 	fprintf(f, "wsh_checks =");
 	for (size_t i = 0; i < NAP_ARRAY_SIZE(napvd_wsh_names); i++)
 		if (e->wsh_checks & napvd_wsh_names[i].bit)
@@ -1248,7 +1203,7 @@ napvd_config_warnings(const struct napvd_config *c, FILE *f)
 		if (e->present && restricted && e->n_remediation == 0 && ep == NAP_EP_DHCP) {
 			fprintf(f, "warning: [enforcement %s] restricts clients but lists no "
 				   "remediation_servers\n",
-				napvd_ep_names[ep]);
+				nap_enforcement_name(ep));
 			n++;
 		}
 	}

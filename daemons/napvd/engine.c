@@ -309,15 +309,15 @@ napvd_engine_access_request(struct napvd *d, const struct napvd_client *cl,
 	rec.site = v.site;
 	rec.result = nap_result_name(v.result);
 	rec.branch = nap_branch_name(v.branch);
-	rec.action = napvd_action_name(action);
-	rec.enforcement = napvd_enforcement_name(ep);
+	rec.action = nap_action_name(action);
+	rec.enforcement = nap_enforcement_name(ep);
 	rec.hsr_revision = v.hsr != NULL ? v.hsr->revision : 0;
 	rec.correlation_id = decoded ? nap_soh_correlation_id(&s->soh) : NULL;
 	napvd_spool_append(&d->spool, &rec, &d->m);
 
 	log_debug("engine: NAS %s id %u %s site %s: %s/%s -> %s (%s)", nas_text, req->id,
-		  napvd_enforcement_name(ep), v.site[0] ? v.site : "-", nap_result_name(v.result),
-		  nap_branch_name(v.branch), napvd_action_name(action),
+		  nap_enforcement_name(ep), v.site[0] ? v.site : "-", nap_result_name(v.result),
+		  nap_branch_name(v.branch), nap_action_name(action),
 		  v.reason != NULL ? v.reason : "");
 	return napvd_build_reply(d, cl, req, ep, &v, action, decoded, now, out, out_len);
 }

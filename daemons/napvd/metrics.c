@@ -155,8 +155,8 @@ napvd_metrics_render(const struct napvd *d, char **out)
 			napvd_buf_printf(&b,
 					 "napvd_actions_total{action=\"%s\",enforcement=\"%s\"} "
 					 "%" PRIu64 "\n",
-					 napvd_action_name((enum nap_action)a),
-					 napvd_enforcement_name((enum nap_enforcement)ep),
+					 nap_action_name((enum nap_action)a),
+					 nap_enforcement_name((enum nap_enforcement)ep),
 					 m->actions[a][ep]);
 	napvd_help(&b, "napvd_drops_total", "counter", "Datagrams dropped without an answer");
 	for (size_t i = 0; i < NAPVD_DROP_COUNT; i++)

@@ -120,8 +120,6 @@ const struct napvd_client *napvd_client_lookup(const struct napvd_config *c,
 int napvd_sockaddr_parse(const char *s, uint16_t default_port, struct napvd_sockaddr *out);
 void napvd_sockaddr_format(const struct sockaddr *sa, char *out, size_t cap, bool with_port);
 bool napvd_sockaddr_equal(const struct napvd_sockaddr *a, const struct napvd_sockaddr *b);
-const char *napvd_action_name(enum nap_action a);
-const char *napvd_enforcement_name(enum nap_enforcement ep);
 
 /* ---- clock (event.c): injectable for tests ---- */
 
