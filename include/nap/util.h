@@ -40,6 +40,13 @@ int nap_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len);
 /* Write a file atomically (tmp + fsync + rename + fsync dir). */
 int nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode);
 
+struct addrinfo;
+/*
+ * Resolve "ADDR:PORT" or "[V6ADDR]:PORT" (numeric port) for UDP. Returns 0 or -EINVAL for a
+ * malformed string, -EHOSTUNREACH when the name does not resolve. Free with freeaddrinfo().
+ */
+int nap_resolve_udp(const char *hostport, struct addrinfo **res);
+
 /* Parse a duration such as "90", "90s", "15m", "26h", "7d" into seconds. */
 int nap_parse_duration(const char *s, int64_t *seconds);
 /* Parse an RFC 3339 UTC time "2026-11-25T10:00:00Z" (or date only) into Unix seconds. */

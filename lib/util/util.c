@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -331,4 +332,38 @@ nap_format_time(int64_t unix_seconds, char *out, size_t out_cap)
 
 	if (gmtime_r(&t, &tm) == NULL || strftime(out, out_cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, out_cap, "%lld", (long long)unix_seconds);
+}
+
+int
+nap_resolve_udp(const char *hostport, struct addrinfo **res)
+{
+	char host[256];
+	const char *port;
+	struct addrinfo hints;
+	size_t hl;
+
+	if (hostport[0] == '[') {
+		const char *close = strchr(hostport, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(close - hostport - 1);
+		port = close + 2;
+		hostport++;
+	} else {
+		const char *colon = strrchr(hostport, ':');
+
+		if (colon == NULL)
+			return -EINVAL;
+		hl = (size_t)(colon - hostport);
+		port = colon + 1;
+	}
+	if (hl == 0 || hl >= sizeof(host) || *port == '\0')
+		return -EINVAL;
+	memcpy(host, hostport, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	return getaddrinfo(host, port, &hints, res) == 0 ? 0 : -EHOSTUNREACH;
 }

@@ -444,45 +444,13 @@ build_schedule(struct bench *b)
 /* --- sockets -------------------------------------------------------------------------------- */
 
 static int
-resolve(const char *server, struct addrinfo **res)
-{
-	char host[256];
-	const char *port, *colon;
-	struct addrinfo hints;
-	size_t hl;
-
-	if (server[0] == '[') {
-		const char *close = strchr(server, ']');
-
-		if (close == NULL || close[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(close - server - 1);
-		port = close + 2;
-		server++;
-	} else {
-		if ((colon = strrchr(server, ':')) == NULL)
-			return -EINVAL;
-		hl = (size_t)(colon - server);
-		port = colon + 1;
-	}
-	if (hl == 0 || hl >= sizeof(host) || *port == '\0')
-		return -EINVAL;
-	memcpy(host, server, hl);
-	host[hl] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	return getaddrinfo(host, port, &hints, res) == 0 ? 0 : -EINVAL;
-}
-
-static int
 open_sockets(struct bench *b, int epfd)
 {
 	struct addrinfo *res = NULL;
 	uint8_t *bufs;
 	int r;
 
-	if ((r = resolve(b->server, &res)) < 0)
+	if ((r = nap_resolve_udp(b->server, &res)) < 0)
 		return r;
 	b->socks = calloc(b->clients, sizeof(*b->socks));
 	bufs = calloc((size_t)b->clients * BENCH_IDS, b->max_len);

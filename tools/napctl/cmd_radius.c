@@ -43,37 +43,11 @@ now_us(void)
 static int
 connect_server(const char *server, int *fd_out)
 {
-	char host[256];
-	const char *port;
-	struct addrinfo hints, *res = NULL, *ai;
-	size_t hl;
+	struct addrinfo *res = NULL, *ai;
 	int fd = -1, r;
 
-	if (server[0] == '[') {
-		const char *close = strchr(server, ']');
-
-		if (close == NULL || close[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(close - server - 1);
-		port = close + 2;
-		server++;
-	} else {
-		const char *colon = strrchr(server, ':');
-
-		if (colon == NULL)
-			return -EINVAL;
-		hl = (size_t)(colon - server);
-		port = colon + 1;
-	}
-	if (hl == 0 || hl >= sizeof(host) || *port == '\0')
-		return -EINVAL;
-	memcpy(host, server, hl);
-	host[hl] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((r = getaddrinfo(host, port, &hints, &res)) != 0)
-		return -EHOSTUNREACH;
+	if ((r = nap_resolve_udp(server, &res)) < 0)
+		return r;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
