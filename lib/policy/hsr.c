@@ -61,6 +61,30 @@ hsr_is_extension(const char *key)
 	return strncmp(key, "x-", 2) == 0;
 }
 
+/* Members of a JSON object: only the listed ones and "x-" extensions are allowed. */
+static const char *const hsr_members[] = {"version",  "site",   "revision", "issued",
+					  "policies", "digest", "signature"};
+static const char *const policy_members[] = {"id",       "package",   "min_version", "scheme",
+					     "severity", "effective", "reason"};
+
+static bool
+hsr_members_known(json_t *obj, const char *const *known, size_t n)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v)
+	{
+		bool ok = hsr_is_extension(key);
+
+		for (size_t i = 0; i < n && !ok; i++)
+			ok = strcmp(key, known[i]) == 0;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 /* Printable ASCII without spaces, 1..max bytes, further restricted by an optional set. */
 static bool
 hsr_token_valid(const char *s, size_t max, const char *extra)
@@ -357,25 +381,15 @@ hsr_get_string(json_t *obj, const char *key, const char **out)
 static int
 hsr_check_policy(json_t *obj, struct nap_hsr_policy *p, struct nap_err *err)
 {
-	const char *key, *id, *package, *min_version, *scheme, *severity, *effective, *reason;
+	const char *id, *package, *min_version, *scheme, *severity, *effective, *reason;
 	enum nap_version_scheme sch = NAP_SCHEME_DPKG;
 	int64_t eff = 0;
-	json_t *v;
 	size_t i;
 
 	if (!json_is_object(obj))
 		return hsr_err(err, "policies[]: not an object", -EBADMSG);
-	json_object_foreach(obj, key, v)
-	{
-		static const char *const known[] = {"id", "package", "min_version", "scheme",
-						    "severity", "effective", "reason"};
-		bool ok = hsr_is_extension(key);
-
-		for (i = 0; i < NAP_ARRAY_SIZE(known) && !ok; i++)
-			ok = strcmp(key, known[i]) == 0;
-		if (!ok)
-			return hsr_err(err, "policies[]: unknown member", -EBADMSG);
-	}
+	if (!hsr_members_known(obj, policy_members, NAP_ARRAY_SIZE(policy_members)))
+		return hsr_err(err, "policies[]: unknown member", -EBADMSG);
 	if (hsr_get_string(obj, "id", &id) < 0 || id == NULL)
 		return hsr_err(err, "policies[].id: missing or not a string", -EBADMSG);
 	if (!hsr_token_valid(id, NAP_UPDATE_ID_MAX, ".:_+~-"))
@@ -454,7 +468,7 @@ static int
 hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **sorted,
 		 struct nap_err *err)
 {
-	const char *key, *site, *issued;
+	const char *site, *issued;
 	json_t *v, *policies, *arr;
 	json_t **vec = NULL;
 	size_t i, n;
@@ -463,17 +477,8 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **so
 	*sorted = NULL;
 	if (!json_is_object(obj))
 		return hsr_err(err, "HSR: not an object", -EBADMSG);
-	json_object_foreach(obj, key, v)
-	{
-		static const char *const known[] = {"version", "site",   "revision", "issued",
-						    "policies", "digest", "signature"};
-		bool ok = hsr_is_extension(key);
-
-		for (i = 0; i < NAP_ARRAY_SIZE(known) && !ok; i++)
-			ok = strcmp(key, known[i]) == 0;
-		if (!ok)
-			return hsr_err(err, "HSR: unknown member", -EBADMSG);
-	}
+	if (!hsr_members_known(obj, hsr_members, NAP_ARRAY_SIZE(hsr_members)))
+		return hsr_err(err, "HSR: unknown member", -EBADMSG);
 	v = json_object_get(obj, "version");
 	if (!json_is_integer(v))
 		return hsr_err(err, "version: missing or not an integer", -EBADMSG);
