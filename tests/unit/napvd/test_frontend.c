@@ -24,6 +24,7 @@
 
 #include "nap/log.h"
 #include "nap/util.h"
+#include "fake_sync.h"
 #include "napvd.h"
 
 #define SECRET "testing123"
@@ -35,11 +36,6 @@ static struct napvd d;
 static char dir[64], path[128];
 static int client = -1;
 
-/* The fake sync blocks until the test releases it and remembers how many lines it saw. */
-static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
-static int fake_released, fake_calls;
-static size_t fake_lines;
 
 static size_t
 spool_lines(void)
@@ -57,36 +53,9 @@ spool_lines(void)
 static int
 fake_sync(int fd)
 {
-	size_t lines = spool_lines();
-
 	(void)fd;
-	pthread_mutex_lock(&fake_mu);
-	fake_lines = lines;
-	fake_calls++;
-	while (fake_released < fake_calls)
-		pthread_cond_wait(&fake_cv, &fake_mu);
-	pthread_mutex_unlock(&fake_mu);
+	fake_gate(spool_lines());
 	return 0;
-}
-
-static int
-fake_count(void)
-{
-	int n;
-
-	pthread_mutex_lock(&fake_mu);
-	n = fake_calls;
-	pthread_mutex_unlock(&fake_mu);
-	return n;
-}
-
-static void
-fake_release(void)
-{
-	pthread_mutex_lock(&fake_mu);
-	fake_released++;
-	pthread_cond_broadcast(&fake_cv);
-	pthread_mutex_unlock(&fake_mu);
 }
 
 static int
@@ -148,10 +117,7 @@ teardown(void **state)
 {
 	(void)state;
 	/* Whatever sync is still blocked must be able to finish. */
-	pthread_mutex_lock(&fake_mu);
-	fake_released = 1 << 20;
-	pthread_cond_broadcast(&fake_cv);
-	pthread_mutex_unlock(&fake_mu);
+	fake_release_n(1 << 20);
 	napvd_sync_detach(&d);
 	napvd_spool_close(&d.spool);
 	napvd_sockets_close(&d);

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "nap/util.h"
+#include "fake_sync.h"
 #include "napvd.h"
 
 static char dir[64];
@@ -216,46 +217,13 @@ test_preallocation(void **state)
 }
 
 /* A sync function the test controls: it blocks until released and remembers what it saw. */
-static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
-static int fake_released, fake_calls;
-static size_t fake_lines_seen[8]; /* records in the file when sync i started */
-
 static int
 fake_sync(int fd)
 {
 	/* The records must already be in the file when their sync starts. */
-	size_t lines = count_valid_lines(path);
-
 	(void)fd;
-	pthread_mutex_lock(&fake_mu);
-	if (fake_calls < 8)
-		fake_lines_seen[fake_calls] = lines;
-	fake_calls++;
-	while (fake_released < fake_calls)
-		pthread_cond_wait(&fake_cv, &fake_mu);
-	pthread_mutex_unlock(&fake_mu);
+	fake_gate(count_valid_lines(path));
 	return 0;
-}
-
-static int
-fake_count(void)
-{
-	int n;
-
-	pthread_mutex_lock(&fake_mu);
-	n = fake_calls;
-	pthread_mutex_unlock(&fake_mu);
-	return n;
-}
-
-static void
-fake_release(void)
-{
-	pthread_mutex_lock(&fake_mu);
-	fake_released++;
-	pthread_cond_broadcast(&fake_cv);
-	pthread_mutex_unlock(&fake_mu);
 }
 
 static bool
