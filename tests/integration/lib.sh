@@ -25,6 +25,7 @@ TEST_NAME=$(basename "$0" .sh)
 T=$(mktemp -d "${TMPDIR:-/tmp}/napit-$TEST_NAME.XXXXXX")
 SECRET=testing123
 _nap_pids=()
+_nap_cleanup_hooks=() # commands run at exit before the PIDs are stopped (pg_ctl stop, ...)
 _nap_failed=0
 _nap_ports=" "
 
@@ -79,6 +80,9 @@ _nap_forget() {
 _nap_cleanup() {
 	local rc=$? p
 	set +e
+	for p in "${_nap_cleanup_hooks[@]}"; do
+		$p
+	done
 	for p in "${_nap_pids[@]}"; do
 		stop_pid "$p"
 	done
