@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "nap/health.h"
 
@@ -70,6 +71,11 @@ void nap_siteconf_free(struct nap_siteconf *c);
 void nap_siteconf_print(const struct nap_siteconf *c, FILE *f);
 /* The DN of a site's HSR entry: cn=<site>,<container>,<base>. */
 int nap_siteconf_hsr_dn(const struct nap_siteconf *c, const char *site, char *out, size_t cap);
+/* Timing knobs that contradict each other and the like, one "warning: ..." line each on f
+ * (napsited -n). Returns how many. */
+int nap_siteconf_warnings(const struct nap_siteconf *c, FILE *f);
+/* Parse "IPV4:PORT" or "[IPV6]:PORT" (numeric, as [site] metrics and [agent] listen take). */
+int nap_siteconf_sockaddr(const char *hostport, struct sockaddr_storage *out, socklen_t *len);
 /* Read the bind password (refuses a file readable by group or other). */
 int nap_siteconf_bind_password(const struct nap_siteconf *c, char **out, char *err,
 			       size_t err_len);

@@ -1,0 +1,998 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * napsited.conf(5): parse the INI file with inih, check every key and value, fill in the
+ * defaults and print the result back in the file's own syntax (napsited -n). napsited and napctl
+ * both read it. The file is trusted (root-owned) but typed by people: unknown sections and keys,
+ * repeated keys, bad values and missing required keys are errors with file:line, never ignored.
+ * A failed parse leaves nothing behind, which SIGHUP relies on.
+ *
+ * Also here: the DN of a site's HSR entry (RFC 4514 escaping of the site code) and reading the
+ * directory bind password from a file that only its owner may read.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <lber.h>
+#include <ldap.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nap/siteconf.h"
+#include "nap/util.h"
+
+#define SITECONF_MAX_LEN     (256 * 1024)
+/* inih's compiled-in line limit (INI_MAX_LINE 200) minus '\r', '\n' and NUL. */
+#define SITECONF_LINE_MAX    197
+#define SITECONF_PASSWORD_MAX 4096
+
+#define SITECONF_DEFAULT_STATE_DIR  "/var/lib/nap"
+#define SITECONF_DEFAULT_CONTAINER  "cn=System Management"
+#define SITECONF_DEFAULT_POLL_MS    1000
+#define SITECONF_DEFAULT_TIMEOUT_MS 10000
+#define SITECONF_DEFAULT_RETRY_MIN  1000
+#define SITECONF_DEFAULT_RETRY_MAX  300000
+#define SITECONF_DEFAULT_CERT_LIFE  (365 * 86400)
+#define SITECONF_DEFAULT_TOKEN_LIFE (24 * 3600)
+
+enum siteconf_section { SEC_SITE, SEC_STORE, SEC_DIRECTORY, SEC_AGENT, SEC_COUNT };
+
+static const char *const siteconf_section_names[SEC_COUNT] = {
+	[SEC_SITE] = "site",
+	[SEC_STORE] = "store",
+	[SEC_DIRECTORY] = "directory",
+	[SEC_AGENT] = "agent",
+};
+
+struct siteconf_parse {
+	struct nap_siteconf *c;
+	char *err;
+	size_t err_len;
+	bool failed;
+	int sec_line[SEC_COUNT]; /* line of each section's first header, 0: absent */
+	uint32_t seen[SEC_COUNT]; /* keys given, one bit each (a key may appear once) */
+};
+
+__attribute__((format(printf, 2, 3))) static int
+siteconf_perr(struct siteconf_parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->failed) {
+		va_start(ap, fmt);
+		vsnprintf(p->err, p->err_len, fmt, ap);
+		va_end(ap);
+		p->failed = true;
+	}
+	return 0; /* inih: error at this line */
+}
+
+static int
+siteconf_strdup_into(struct siteconf_parse *p, char **dst, const char *v)
+{
+	char *s = strdup(v);
+
+	if (s == NULL)
+		return siteconf_perr(p, "out of memory");
+	free(*dst);
+	*dst = s;
+	return 1;
+}
+
+static char *
+siteconf_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* ---- value checks ---- */
+
+static bool
+siteconf_site_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > NAP_SITE_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+int
+nap_siteconf_sockaddr(const char *s, struct sockaddr_storage *out, socklen_t *out_len)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port;
+	unsigned long pv;
+	char *end;
+	size_t hl;
+
+	memset(out, 0, sizeof(*out));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(close - s - 1);
+		port = close + 2;
+		s++;
+	} else {
+		const char *colon = strrchr(s, ':');
+
+		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return -EINVAL; /* no port, or a bare IPv6 address */
+		hl = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (hl == 0 || hl >= sizeof(host) || !isdigit((unsigned char)*port))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	errno = 0;
+	pv = strtoul(port, &end, 10);
+	if (errno != 0 || *end != '\0' || pv == 0 || pv > 65535)
+		return -EINVAL;
+	if (strchr(host, ':') != NULL) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			return -EINVAL;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)pv);
+		*out_len = sizeof(*a6);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			return -EINVAL;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)pv);
+		*out_len = sizeof(*a4);
+	}
+	return 0;
+}
+
+static bool
+siteconf_dn_ok(const char *s)
+{
+	LDAPDN dn = NULL;
+
+	if (*s == '\0' || ldap_str2dn(s, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return false;
+	ldap_dnfree(dn);
+	return true;
+}
+
+static int
+siteconf_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/*
+ * A duration in milliseconds: "250ms", "5min" (the spelling people type) or anything
+ * nap_parse_duration() takes ("90", "90s", "15m", "26h", "7d").
+ */
+static int
+siteconf_duration_ms(const char *s, int64_t *ms)
+{
+	size_t n = strlen(s);
+	int64_t sec, unit = 0;
+	char buf[32];
+	char *end;
+	long long v;
+
+	if (n > 3 && strcmp(s + n - 3, "min") == 0) {
+		n -= 3;
+		unit = 60000;
+	} else if (n > 2 && strcmp(s + n - 2, "ms") == 0) {
+		n -= 2;
+		unit = 1;
+	}
+	if (unit == 0) {
+		if (nap_parse_duration(s, &sec) < 0 || sec > INT64_MAX / 1000)
+			return -EINVAL;
+		*ms = sec * 1000;
+		return 0;
+	}
+	if (n >= sizeof(buf) || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0 || v > INT64_MAX / unit)
+		return -EINVAL;
+	*ms = v * unit;
+	return 0;
+}
+
+/* ---- keys ---- */
+
+typedef int siteconf_key_fn(struct siteconf_parse *p, const char *name, const char *value);
+
+static int
+siteconf_path_key(struct siteconf_parse *p, const char *name, const char *value, char **dst,
+		  bool may_be_empty)
+{
+	if (*value == '\0') {
+		if (!may_be_empty)
+			return siteconf_perr(p, "%s: empty", name);
+		free(*dst);
+		*dst = NULL;
+		return 1;
+	}
+	if (*value != '/')
+		return siteconf_perr(p, "%s: \"%s\" is not an absolute path", name, value);
+	return siteconf_strdup_into(p, dst, value);
+}
+
+static int
+siteconf_ms_key(struct siteconf_parse *p, const char *name, const char *value, int64_t *dst,
+		int64_t min_ms, int64_t max_ms)
+{
+	int64_t v;
+
+	if (siteconf_duration_ms(value, &v) < 0)
+		return siteconf_perr(p, "%s: bad duration \"%s\" (e.g. 500ms, 10s, 5m)", name,
+				     value);
+	if (v < min_ms || v > max_ms)
+		return siteconf_perr(p, "%s: \"%s\" is outside %" PRId64 "ms..%" PRId64 "s", name,
+				     value, min_ms, max_ms / 1000);
+	*dst = v;
+	return 1;
+}
+
+static int
+siteconf_seconds_key(struct siteconf_parse *p, const char *name, const char *value,
+		     int64_t *dst, int64_t min_s, int64_t max_s)
+{
+	int64_t v;
+
+	if (siteconf_duration_ms(value, &v) < 0 || v % 1000 != 0)
+		return siteconf_perr(p, "%s: bad duration \"%s\" (e.g. 90s, 15m, 26h, 365d)", name,
+				     value);
+	v /= 1000;
+	if (v < min_s || v > max_s)
+		return siteconf_perr(p, "%s: \"%s\" is outside %" PRId64 "s..%" PRId64 "d", name,
+				     value, min_s, max_s / 86400);
+	*dst = v;
+	return 1;
+}
+
+static int
+siteconf_addr_key(struct siteconf_parse *p, const char *name, const char *value, char **dst,
+		  bool may_be_empty)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (*value == '\0' && may_be_empty) {
+		free(*dst);
+		*dst = NULL;
+		return 1;
+	}
+	if (nap_siteconf_sockaddr(value, &ss, &len) < 0)
+		return siteconf_perr(p, "%s: bad address \"%s\" (want IPV4:PORT or [IPV6]:PORT)",
+				     name, value);
+	return siteconf_strdup_into(p, dst, value);
+}
+
+static int
+siteconf_key_site(struct siteconf_parse *p, const char *name, const char *value)
+{
+	struct nap_siteconf *c = p->c;
+
+	if (strcmp(name, "code") == 0) {
+		if (!siteconf_site_ok(value))
+			return siteconf_perr(p, "code: \"%s\" is not 1..%d characters of "
+						"[A-Za-z0-9_-]",
+					     value, NAP_SITE_MAX);
+		strcpy(c->site, value);
+		return 1;
+	}
+	if (strcmp(name, "key") == 0)
+		return siteconf_path_key(p, name, value, &c->key, false);
+	if (strcmp(name, "state_dir") == 0)
+		return siteconf_path_key(p, name, value, &c->state_dir, false);
+	if (strcmp(name, "user") == 0) {
+		if (*value == '\0') {
+			free(c->user);
+			c->user = NULL;
+			return 1;
+		}
+		for (const char *s = value; *s != '\0'; s++)
+			if (isspace((unsigned char)*s) || *s == ':' || *s == '/')
+				return siteconf_perr(p, "user: \"%s\" is not a user name", value);
+		return siteconf_strdup_into(p, &c->user, value);
+	}
+	if (strcmp(name, "pidfile") == 0)
+		return siteconf_path_key(p, name, value, &c->pidfile, true);
+	if (strcmp(name, "metrics") == 0)
+		return siteconf_addr_key(p, name, value, &c->metrics, true);
+	if (strcmp(name, "poll_interval") == 0)
+		return siteconf_ms_key(p, name, value, &c->poll_interval_ms, 10, 3600 * 1000);
+	return -1;
+}
+
+static int
+siteconf_key_store(struct siteconf_parse *p, const char *name, const char *value)
+{
+	if (strcmp(name, "uri") == 0) {
+		if (*value == '\0')
+			return siteconf_perr(p, "uri: empty");
+		return siteconf_strdup_into(p, &p->c->store_uri, value);
+	}
+	return -1;
+}
+
+static int
+siteconf_dir_uris(struct siteconf_parse *p, const char *value)
+{
+	struct nap_siteconf *c = p->c;
+	char *buf, *save = NULL, *tok;
+	int r = 1;
+
+	if ((buf = strdup(value)) == NULL)
+		return siteconf_perr(p, "out of memory");
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		LDAPURLDesc *lud = NULL;
+
+		if (strncasecmp(tok, "ldap://", 7) != 0 && strncasecmp(tok, "ldaps://", 8) != 0 &&
+		    strncasecmp(tok, "ldapi://", 8) != 0) {
+			r = siteconf_perr(p, "uri: \"%s\" is not an ldap://, ldaps:// or ldapi:// URI",
+					  tok);
+			break;
+		}
+		if (ldap_url_parse(tok, &lud) != LDAP_URL_SUCCESS) {
+			r = siteconf_perr(p, "uri: \"%s\" is not a valid LDAP URI", tok);
+			break;
+		}
+		ldap_free_urldesc(lud);
+		for (size_t i = 0; i < c->n_dir_uri; i++) {
+			if (strcasecmp(c->dir_uri[i], tok) == 0) {
+				r = siteconf_perr(p, "uri: \"%s\" given twice", tok);
+				goto out;
+			}
+		}
+		if (c->n_dir_uri == NAP_SITECONF_MAX_URIS) {
+			r = siteconf_perr(p, "uri: more than %d URIs", NAP_SITECONF_MAX_URIS);
+			break;
+		}
+		if ((c->dir_uri[c->n_dir_uri] = strdup(tok)) == NULL) {
+			r = siteconf_perr(p, "out of memory");
+			break;
+		}
+		c->n_dir_uri++;
+	}
+	if (r == 1 && c->n_dir_uri == 0)
+		r = siteconf_perr(p, "uri: empty");
+out:
+	free(buf);
+	return r;
+}
+
+static int
+siteconf_key_directory(struct siteconf_parse *p, const char *name, const char *value)
+{
+	struct nap_siteconf *c = p->c;
+
+	if (strcmp(name, "uri") == 0)
+		return siteconf_dir_uris(p, value);
+	if (strcmp(name, "base") == 0) {
+		if (!siteconf_dn_ok(value))
+			return siteconf_perr(p, "base: \"%s\" is not a DN", value);
+		return siteconf_strdup_into(p, &c->dir_base, value);
+	}
+	if (strcmp(name, "container") == 0) {
+		/* Empty: the entries go directly under base. */
+		if (*value != '\0' && !siteconf_dn_ok(value))
+			return siteconf_perr(p, "container: \"%s\" is not a relative DN", value);
+		return siteconf_strdup_into(p, &c->dir_container, value);
+	}
+	if (strcmp(name, "bind_dn") == 0) {
+		if (*value == '\0') {
+			free(c->dir_bind_dn);
+			c->dir_bind_dn = NULL;
+			return 1;
+		}
+		if (!siteconf_dn_ok(value))
+			return siteconf_perr(p, "bind_dn: \"%s\" is not a DN", value);
+		return siteconf_strdup_into(p, &c->dir_bind_dn, value);
+	}
+	if (strcmp(name, "bind_password_file") == 0)
+		return siteconf_path_key(p, name, value, &c->dir_bind_password_file, true);
+	if (strcmp(name, "starttls") == 0 || strcmp(name, "create_container") == 0) {
+		bool *dst = name[0] == 's' ? &c->dir_starttls : &c->dir_create_container;
+
+		if (siteconf_bool(value, dst) < 0)
+			return siteconf_perr(p, "%s: want yes or no, not \"%s\"", name, value);
+		return 1;
+	}
+	if (strcmp(name, "ca_file") == 0)
+		return siteconf_path_key(p, name, value, &c->dir_ca_file, true);
+	if (strcmp(name, "timeout") == 0)
+		return siteconf_ms_key(p, name, value, &c->dir_timeout_ms, 100, 3600 * 1000);
+	if (strcmp(name, "retry_min") == 0)
+		return siteconf_ms_key(p, name, value, &c->dir_retry_min_ms, 10, 86400 * 1000);
+	if (strcmp(name, "retry_max") == 0)
+		return siteconf_ms_key(p, name, value, &c->dir_retry_max_ms, 10, 86400 * 1000);
+	return -1;
+}
+
+static int
+siteconf_key_agent(struct siteconf_parse *p, const char *name, const char *value)
+{
+	struct nap_siteconf *c = p->c;
+
+	if (strcmp(name, "listen") == 0)
+		return siteconf_addr_key(p, name, value, &c->agent_listen, false);
+	if (strcmp(name, "cert") == 0)
+		return siteconf_path_key(p, name, value, &c->agent_cert, false);
+	if (strcmp(name, "key") == 0)
+		return siteconf_path_key(p, name, value, &c->agent_key, false);
+	if (strcmp(name, "ca_cert") == 0)
+		return siteconf_path_key(p, name, value, &c->agent_ca_cert, false);
+	if (strcmp(name, "ca_key") == 0)
+		return siteconf_path_key(p, name, value, &c->agent_ca_key, false);
+	if (strcmp(name, "cert_lifetime") == 0)
+		return siteconf_seconds_key(p, name, value, &c->agent_cert_lifetime, 3600,
+					    100LL * 365 * 86400);
+	if (strcmp(name, "token_lifetime") == 0)
+		return siteconf_seconds_key(p, name, value, &c->agent_token_lifetime, 60,
+					    365LL * 86400);
+	return -1;
+}
+
+/* Every key of every section, in order: its bit in siteconf_parse.seen is its index. */
+static const char *const siteconf_keys[SEC_COUNT][16] = {
+	[SEC_SITE] = {"code", "key", "state_dir", "user", "pidfile", "metrics", "poll_interval"},
+	[SEC_STORE] = {"uri"},
+	[SEC_DIRECTORY] = {"uri", "base", "container", "bind_dn", "bind_password_file",
+			   "starttls", "ca_file", "timeout", "retry_min", "retry_max",
+			   "create_container"},
+	[SEC_AGENT] = {"listen", "cert", "key", "ca_cert", "ca_key", "cert_lifetime",
+		       "token_lifetime"},
+};
+
+static siteconf_key_fn *const siteconf_key_fns[SEC_COUNT] = {
+	[SEC_SITE] = siteconf_key_site,
+	[SEC_STORE] = siteconf_key_store,
+	[SEC_DIRECTORY] = siteconf_key_directory,
+	[SEC_AGENT] = siteconf_key_agent,
+};
+
+static int
+siteconf_ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct siteconf_parse *p = user;
+	size_t sec, k;
+	char *val;
+	int r;
+
+	if (p->failed)
+		return 0;
+	if (*section == '\0')
+		return siteconf_perr(p, "key \"%s\" outside a section", name);
+	for (sec = 0; sec < SEC_COUNT; sec++)
+		if (strcmp(section, siteconf_section_names[sec]) == 0)
+			break;
+	if (sec == SEC_COUNT)
+		return siteconf_perr(p, "unknown section [%s] (site, store, directory, agent)",
+				     section);
+	for (k = 0; siteconf_keys[sec][k] != NULL; k++)
+		if (strcmp(name, siteconf_keys[sec][k]) == 0)
+			break;
+	if (siteconf_keys[sec][k] == NULL)
+		return siteconf_perr(p, "unknown key \"%s\" in [%s]", name, section);
+	if (p->seen[sec] & (1u << k))
+		return siteconf_perr(p, "[%s] %s given twice", section, name);
+	p->seen[sec] |= 1u << k;
+	if (sec == SEC_DIRECTORY)
+		p->c->has_directory = true;
+	else if (sec == SEC_AGENT)
+		p->c->has_agent = true;
+	if ((val = strdup(value != NULL ? value : "")) == NULL)
+		return siteconf_perr(p, "out of memory");
+	r = siteconf_key_fns[sec](p, name, siteconf_trim(val));
+	free(val);
+	return r;
+}
+
+/*
+ * Before inih: refuse lines inih would truncate silently, and note the line of each section's
+ * first header so that errors found after the parse (a missing key) still point into the file.
+ */
+static int
+siteconf_prescan(const char *text, struct siteconf_parse *p, int *bad_line)
+{
+	int line = 1;
+
+	for (const char *s = text; *s != '\0'; line++) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - s) : strlen(s);
+		const char *b = s;
+
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		if (n > SITECONF_LINE_MAX) {
+			*bad_line = line;
+			return siteconf_perr(p, "line longer than %d characters", SITECONF_LINE_MAX);
+		}
+		while (b < s + n && isspace((unsigned char)*b))
+			b++;
+		if (b < s + n && *b == '[') {
+			const char *e = memchr(b, ']', (size_t)(s + n - b));
+
+			for (size_t sec = 0; e != NULL && sec < SEC_COUNT; sec++) {
+				const char *nm = siteconf_section_names[sec];
+
+				if ((size_t)(e - b - 1) == strlen(nm) &&
+				    memcmp(b + 1, nm, strlen(nm)) == 0 && p->sec_line[sec] == 0)
+					p->sec_line[sec] = line;
+			}
+		}
+		if (nl == NULL)
+			break;
+		s = nl + 1;
+	}
+	return 1;
+}
+
+/* Defaults that depend on other keys, and the checks across keys. *line gets where to point. */
+static int
+siteconf_finish(struct siteconf_parse *p, int *line)
+{
+	struct nap_siteconf *c = p->c;
+	char buf[4096];
+
+	*line = p->sec_line[SEC_SITE];
+	if (p->sec_line[SEC_SITE] == 0)
+		return siteconf_perr(p, "no [site] section (code and key are required)");
+	if (c->site[0] == '\0')
+		return siteconf_perr(p, "[site] code is required");
+	if (c->key == NULL)
+		return siteconf_perr(p, "[site] key is required (the site's Ed25519 signing key)");
+	if (c->state_dir == NULL &&
+	    siteconf_strdup_into(p, &c->state_dir, SITECONF_DEFAULT_STATE_DIR) == 0)
+		return 0;
+	if (c->store_uri == NULL) {
+		snprintf(buf, sizeof(buf), "sqlite:%s/site.db", c->state_dir);
+		if (siteconf_strdup_into(p, &c->store_uri, buf) == 0)
+			return 0;
+	}
+	if (c->has_directory) {
+		*line = p->sec_line[SEC_DIRECTORY];
+		if (c->n_dir_uri == 0)
+			return siteconf_perr(p, "[directory] uri is required");
+		if (c->dir_base == NULL)
+			return siteconf_perr(p, "[directory] base is required");
+		if (c->dir_container == NULL &&
+		    siteconf_strdup_into(p, &c->dir_container, SITECONF_DEFAULT_CONTAINER) == 0)
+			return 0;
+		if (c->dir_bind_dn != NULL && c->dir_bind_password_file == NULL)
+			return siteconf_perr(p, "[directory] bind_dn needs bind_password_file");
+		if (c->dir_bind_dn == NULL && c->dir_bind_password_file != NULL)
+			return siteconf_perr(p, "[directory] bind_password_file without bind_dn");
+		if (c->dir_retry_min_ms > c->dir_retry_max_ms)
+			return siteconf_perr(p, "[directory] retry_min (%" PRId64 "ms) is longer "
+						"than retry_max (%" PRId64 "ms)",
+					     c->dir_retry_min_ms, c->dir_retry_max_ms);
+		if (nap_siteconf_hsr_dn(c, c->site, buf, sizeof(buf)) < 0)
+			return siteconf_perr(p, "[directory] the entry's DN is too long");
+	}
+	if (c->has_agent) {
+		*line = p->sec_line[SEC_AGENT];
+		if (c->agent_listen == NULL)
+			return siteconf_perr(p, "[agent] listen is required");
+		if (c->agent_cert == NULL || c->agent_key == NULL)
+			return siteconf_perr(p, "[agent] cert and key are required (the endpoint's "
+						"TLS certificate)");
+		if (c->metrics != NULL && strcmp(c->metrics, c->agent_listen) == 0)
+			return siteconf_perr(p, "[agent] listen is the same address as [site] "
+						"metrics");
+		if (c->agent_ca_cert == NULL) {
+			snprintf(buf, sizeof(buf), "%s/agent-ca.pem", c->state_dir);
+			if (siteconf_strdup_into(p, &c->agent_ca_cert, buf) == 0)
+				return 0;
+		}
+		if (c->agent_ca_key == NULL) {
+			snprintf(buf, sizeof(buf), "%s/agent-ca.key", c->state_dir);
+			if (siteconf_strdup_into(p, &c->agent_ca_key, buf) == 0)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static struct nap_siteconf *
+siteconf_new(void)
+{
+	struct nap_siteconf *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->poll_interval_ms = SITECONF_DEFAULT_POLL_MS;
+	c->dir_starttls = true;
+	c->dir_timeout_ms = SITECONF_DEFAULT_TIMEOUT_MS;
+	c->dir_retry_min_ms = SITECONF_DEFAULT_RETRY_MIN;
+	c->dir_retry_max_ms = SITECONF_DEFAULT_RETRY_MAX;
+	c->dir_create_container = true;
+	c->agent_cert_lifetime = SITECONF_DEFAULT_CERT_LIFE;
+	c->agent_token_lifetime = SITECONF_DEFAULT_TOKEN_LIFE;
+	return c;
+}
+
+void
+nap_siteconf_free(struct nap_siteconf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->key);
+	free(c->state_dir);
+	free(c->user);
+	free(c->pidfile);
+	free(c->metrics);
+	free(c->store_uri);
+	for (size_t i = 0; i < c->n_dir_uri; i++)
+		free(c->dir_uri[i]);
+	free(c->dir_base);
+	free(c->dir_container);
+	free(c->dir_bind_dn);
+	free(c->dir_bind_password_file);
+	free(c->dir_ca_file);
+	free(c->agent_listen);
+	free(c->agent_cert);
+	free(c->agent_key);
+	free(c->agent_ca_cert);
+	free(c->agent_ca_key);
+	free(c);
+}
+
+int
+nap_siteconf_parse_string(const char *text, const char *name, struct nap_siteconf **out,
+			  char *err, size_t err_len)
+{
+	struct siteconf_parse p = {.err = err, .err_len = err_len};
+	char msg[512];
+	int line = 0;
+
+	*out = NULL;
+	if (err_len > 0)
+		err[0] = '\0';
+	if ((p.c = siteconf_new()) == NULL) {
+		snprintf(err, err_len, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	if (siteconf_prescan(text, &p, &line) == 0)
+		goto fail;
+	line = ini_parse_string(text, siteconf_ini_handler, &p);
+	if (line != 0 || p.failed) {
+		if (!p.failed) {
+			p.failed = true;
+			snprintf(err, err_len, "syntax error");
+		}
+		goto fail;
+	}
+	if (siteconf_finish(&p, &line) == 0)
+		goto fail;
+	if ((p.c->path = strdup(name)) == NULL) {
+		snprintf(err, err_len, "%s: out of memory", name);
+		nap_siteconf_free(p.c);
+		return -ENOMEM;
+	}
+	*out = p.c;
+	return 0;
+fail:
+	snprintf(msg, sizeof(msg), "%s", err);
+	if (line > 0)
+		snprintf(err, err_len, "%s:%d: %s", name, line, msg);
+	else
+		snprintf(err, err_len, "%s: %s", name, msg);
+	nap_siteconf_free(p.c);
+	return -EINVAL;
+}
+
+int
+nap_siteconf_parse_file(const char *path, struct nap_siteconf **out, char *err, size_t err_len)
+{
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	*out = NULL;
+	r = nap_read_file(path, SITECONF_MAX_LEN, &buf, &len);
+	if (r < 0) {
+		snprintf(err, err_len, "%s: %s", path,
+			 r == -EFBIG ? "larger than 256 KiB" : strerror(-r));
+		return r;
+	}
+	/* nap_read_file() NUL-terminates; a NUL inside would cut the text short. */
+	if (memchr(buf, '\0', len) != NULL) {
+		free(buf);
+		snprintf(err, err_len, "%s: NUL byte in the file", path);
+		return -EINVAL;
+	}
+	r = nap_siteconf_parse_string((const char *)buf, path, out, err, err_len);
+	free(buf);
+	return r;
+}
+
+/* ---- printing back ---- */
+
+static void
+siteconf_print_ms(FILE *f, const char *key, int64_t ms)
+{
+	if (ms % 1000 != 0) {
+		fprintf(f, "%s = %" PRId64 "ms\n", key, ms);
+		return;
+	}
+	ms /= 1000;
+	if (ms != 0 && ms % 86400 == 0)
+		fprintf(f, "%s = %" PRId64 "d\n", key, ms / 86400);
+	else if (ms != 0 && ms % 3600 == 0)
+		fprintf(f, "%s = %" PRId64 "h\n", key, ms / 3600);
+	else if (ms != 0 && ms % 60 == 0)
+		fprintf(f, "%s = %" PRId64 "m\n", key, ms / 60);
+	else
+		fprintf(f, "%s = %" PRId64 "s\n", key, ms);
+}
+
+static const char *
+siteconf_or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+void
+nap_siteconf_print(const struct nap_siteconf *c, FILE *f)
+{
+	fprintf(f, "[site]\ncode = %s\nkey = %s\nstate_dir = %s\n", c->site, c->key,
+		c->state_dir);
+	fprintf(f, "user = %s\n", siteconf_or_empty(c->user));
+	fprintf(f, "pidfile = %s\n", siteconf_or_empty(c->pidfile));
+	fprintf(f, "metrics = %s\n", siteconf_or_empty(c->metrics));
+	siteconf_print_ms(f, "poll_interval", c->poll_interval_ms);
+	fprintf(f, "\n[store]\nuri = %s\n", c->store_uri);
+	if (c->has_directory) {
+		fprintf(f, "\n[directory]\nuri =");
+		for (size_t i = 0; i < c->n_dir_uri; i++)
+			fprintf(f, " %s", c->dir_uri[i]);
+		fprintf(f, "\nbase = %s\ncontainer = %s\n", c->dir_base, c->dir_container);
+		fprintf(f, "bind_dn = %s\n", siteconf_or_empty(c->dir_bind_dn));
+		fprintf(f, "bind_password_file = %s\n",
+			siteconf_or_empty(c->dir_bind_password_file));
+		fprintf(f, "starttls = %s\n", c->dir_starttls ? "yes" : "no");
+		fprintf(f, "ca_file = %s\n", siteconf_or_empty(c->dir_ca_file));
+		siteconf_print_ms(f, "timeout", c->dir_timeout_ms);
+		siteconf_print_ms(f, "retry_min", c->dir_retry_min_ms);
+		siteconf_print_ms(f, "retry_max", c->dir_retry_max_ms);
+		fprintf(f, "create_container = %s\n", c->dir_create_container ? "yes" : "no");
+	}
+	if (c->has_agent) {
+		fprintf(f, "\n[agent]\nlisten = %s\ncert = %s\nkey = %s\n", c->agent_listen,
+			c->agent_cert, c->agent_key);
+		fprintf(f, "ca_cert = %s\nca_key = %s\n", c->agent_ca_cert, c->agent_ca_key);
+		siteconf_print_ms(f, "cert_lifetime", c->agent_cert_lifetime * 1000);
+		siteconf_print_ms(f, "token_lifetime", c->agent_token_lifetime * 1000);
+	}
+}
+
+int
+nap_siteconf_warnings(const struct nap_siteconf *c, FILE *f)
+{
+	int n = 0;
+
+	if (!c->has_directory) {
+		fprintf(f, "warning: no [directory] section: napsited will not publish the HSR\n");
+		return 1;
+	}
+	if (c->dir_bind_dn == NULL) {
+		fprintf(f, "warning: [directory] no bind_dn: an anonymous bind cannot write the "
+			   "HSR entry\n");
+		n++;
+	}
+	if (c->dir_bind_dn != NULL && !c->dir_starttls) {
+		for (size_t i = 0; i < c->n_dir_uri; i++) {
+			if (strncasecmp(c->dir_uri[i], "ldap://", 7) == 0) {
+				fprintf(f, "warning: [directory] starttls = no: the bind password "
+					   "crosses %s in clear text\n",
+					c->dir_uri[i]);
+				n++;
+			}
+		}
+	}
+	/* One pass over every URI may take n * timeout; backoff is measured from its end. */
+	if (c->dir_timeout_ms * (int64_t)c->n_dir_uri > c->dir_retry_max_ms) {
+		fprintf(f, "warning: [directory] one attempt over %zu URI(s) can take %" PRId64
+			   "ms (timeout), longer than retry_max (%" PRId64 "ms)\n",
+			c->n_dir_uri, c->dir_timeout_ms * (int64_t)c->n_dir_uri, c->dir_retry_max_ms);
+		n++;
+	}
+	/*
+	 * Polling slower than the first retry means a policy change can sit unseen for longer
+	 * than a failed publish sits unretried: the timing knobs are upside down.
+	 */
+	if (c->poll_interval_ms > c->dir_retry_min_ms) {
+		fprintf(f, "warning: [site] poll_interval (%" PRId64 "ms) is longer than "
+			   "[directory] retry_min (%" PRId64 "ms): a change waits longer to be "
+			   "seen than a failed publish waits to be retried\n",
+			c->poll_interval_ms, c->dir_retry_min_ms);
+		n++;
+	}
+	if (c->has_agent && c->agent_token_lifetime > c->agent_cert_lifetime) {
+		fprintf(f, "warning: [agent] token_lifetime is longer than cert_lifetime\n");
+		n++;
+	}
+	return n;
+}
+
+/* ---- the entry's DN ---- */
+
+/* RFC 4514 section 2.4: escape an attribute value for a string DN. */
+static int
+siteconf_dn_escape(const char *v, char *out, size_t cap)
+{
+	size_t n = strlen(v), o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		bool esc = strchr("\"+,;<>\\=", ch) != NULL || (i == 0 && (ch == ' ' || ch == '#')) ||
+			   (i == n - 1 && ch == ' ');
+
+		if (ch < 0x20 || ch == 0x7f) {
+			if (o + 3 >= cap)
+				return -ENAMETOOLONG;
+			snprintf(out + o, cap - o, "\\%02x", ch);
+			o += 3;
+			continue;
+		}
+		if (o + (esc ? 2 : 1) >= cap)
+			return -ENAMETOOLONG;
+		if (esc)
+			out[o++] = '\\';
+		out[o++] = (char)ch;
+	}
+	if (o >= cap)
+		return -ENAMETOOLONG;
+	out[o] = '\0';
+	return 0;
+}
+
+int
+nap_siteconf_hsr_dn(const struct nap_siteconf *c, const char *site, char *out, size_t cap)
+{
+	char esc[3 * NAP_SITE_MAX + 1];
+	const char *container = c->dir_container != NULL ? c->dir_container
+							   : SITECONF_DEFAULT_CONTAINER;
+	int n;
+
+	if (c->dir_base == NULL || site == NULL || *site == '\0' || strlen(site) > NAP_SITE_MAX)
+		return -EINVAL;
+	if (siteconf_dn_escape(site, esc, sizeof(esc)) < 0)
+		return -EINVAL;
+	if (*container != '\0')
+		n = snprintf(out, cap, "cn=%s,%s,%s", esc, container, c->dir_base);
+	else
+		n = snprintf(out, cap, "cn=%s,%s", esc, c->dir_base);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* ---- the bind password ---- */
+
+int
+nap_siteconf_bind_password(const struct nap_siteconf *c, char **out, char *err, size_t err_len)
+{
+	const char *path = c->dir_bind_password_file;
+	char buf[SITECONF_PASSWORD_MAX + 2];
+	struct stat st;
+	size_t len = 0;
+	int fd, r = 0;
+
+	*out = NULL;
+	if (path == NULL) {
+		snprintf(err, err_len, "no bind_password_file configured");
+		return -ENOENT;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, err_len, "bind_password_file %s: %s", path, strerror(errno));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, err_len, "bind_password_file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "bind_password_file %s: not a regular file", path);
+		r = -EINVAL;
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, err_len, "bind_password_file %s: mode %04o lets group or other "
+				       "at it; refusing (chmod 600 it, owned by the daemon's user)",
+			 path, (unsigned)(st.st_mode & 07777));
+		r = -EPERM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t got = read(fd, buf + len, sizeof(buf) - len);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			snprintf(err, err_len, "bind_password_file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len == sizeof(buf))
+			break;
+	}
+	/* One trailing newline (as "echo secret > file" leaves it) is not part of the password. */
+	if (len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	if (len > SITECONF_PASSWORD_MAX) {
+		snprintf(err, err_len, "bind_password_file %s: longer than %d bytes", path,
+			 SITECONF_PASSWORD_MAX);
+		r = -EFBIG;
+	} else if (len == 0) {
+		snprintf(err, err_len, "bind_password_file %s: empty", path);
+		r = -EINVAL;
+	} else if (memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL) {
+		snprintf(err, err_len, "bind_password_file %s: the password holds a NUL or a "
+				       "line break",
+			 path);
+		r = -EINVAL;
+	} else if ((*out = malloc(len + 1)) == NULL) {
+		r = -ENOMEM;
+		snprintf(err, err_len, "out of memory");
+	} else {
+		memcpy(*out, buf, len);
+		(*out)[len] = '\0';
+	}
+out:
+	nap_wipe(buf, sizeof(buf));
+	close(fd);
+	return r;
+}
