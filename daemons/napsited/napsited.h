@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * napsited, the nap site server: policies live in the store (napctl writes them); napsited
+ * turns each store revision into a signed health state reference (HSR), publishes it to the
+ * directory (publisher.c) and hands it to agents (agent_http.c). This header is what the
+ * modules share: the daemon's state, its counters (Prometheus text from metrics.c) and the
+ * current signed HSR.
+ *
+ * Threads: main() runs one loop (signals, store polling, publishing; the directory work blocks
+ * it for at most [directory] timeout per URI). metrics.c and the agent endpoint each answer in
+ * their own libmicrohttpd thread. Those threads may touch only
+ *   - struct napsited_metrics (atomics),
+ *   - the current HSR through napsited_hsr_get() / napsited_hsr_put(),
+ *   - whatever the agent endpoint copied for itself in napsited_agent_start() / _reload().
+ * sd->conf belongs to the main thread: SIGHUP replaces it (and frees the old one right after
+ * napsited_agent_reload() returns), so request handlers must not read it.
+ */
+#ifndef NAPSITED_H
+#define NAPSITED_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nap/health.h"
+#include "nap/hsr.h"
+#include "nap/siteconf.h"
+#include "nap/store.h"
+
+/* Upper bounds of napsited_directory_latency_seconds, seconds (+Inf is implied). */
+#define NAPSITED_LATENCY_BUCKETS 10
+extern const double napsited_latency_bounds[NAPSITED_LATENCY_BUCKETS];
+
+enum napsited_publish_result {
+	NAPSITED_PUBLISH_OK,        /* the entry was added or replaced */
+	NAPSITED_PUBLISH_UNCHANGED, /* it already held this document: nothing written */
+	NAPSITED_PUBLISH_ERROR,     /* no directory reachable, bind refused, write failed ... */
+	NAPSITED_PUBLISH_CONFLICT,  /* it holds a higher revision: refused to go back */
+	NAPSITED_PUBLISH_RESULT_COUNT
+};
+extern const char *const napsited_publish_result_names[NAPSITED_PUBLISH_RESULT_COUNT];
+
+/* Everything counted; read and written with relaxed atomics from any thread. */
+struct napsited_metrics {
+	_Atomic uint64_t policy_revision;    /* the store's revision, last poll */
+	_Atomic uint64_t hsr_revision;       /* the revision of the signed HSR in memory */
+	_Atomic uint64_t published_revision; /* the revision the directory holds from us */
+	_Atomic uint64_t publish[NAPSITED_PUBLISH_RESULT_COUNT];
+	_Atomic uint64_t directory_up;       /* 1 when the last attempt reached a directory */
+	_Atomic uint64_t latency_bucket[NAPSITED_LATENCY_BUCKETS]; /* not cumulative */
+	_Atomic uint64_t latency_count;
+	_Atomic uint64_t latency_sum_us;
+	_Atomic uint64_t reloads_ok, reloads_error;
+	_Atomic uint64_t store_errors;       /* failed polls / snapshots */
+	_Atomic uint64_t sign_errors;        /* HSR documents that could not be built or signed */
+	/* The agent endpoint (agent_http.c, enroll.c) counts here. */
+	_Atomic uint64_t agent_checkins;     /* authenticated GET /v1/policy or POST /v1/state */
+	_Atomic uint64_t agent_states;       /* states stored */
+	_Atomic uint64_t agent_enroll_ok, agent_enroll_error;
+	_Atomic uint64_t agent_rejected;     /* requests refused: bad input, certificate, method */
+};
+
+/*
+ * One signed HSR, immutable once made and reference counted, so the agent endpoint can send it
+ * while the main thread already holds a newer one.
+ */
+struct napsited_hsr {
+	_Atomic unsigned refs;
+	uint64_t revision;
+	int64_t issued;                   /* Unix seconds */
+	char site[NAP_SITE_MAX + 1];
+	char digest[2 * NAP_HSR_DIGEST_LEN + 1];   /* lowercase hex */
+	char key_id[NAP_KEY_ID_LEN + 1];
+	size_t len;
+	char doc[];                       /* the signed canonical JSON, NUL-terminated */
+};
+
+struct napsited_agent; /* agent_http.c */
+struct napsited_http;  /* metrics.c */
+
+struct napsited {
+	struct nap_siteconf *conf; /* main thread only, see above */
+	bool foreground;
+	int verbose;
+	struct napsited_metrics m;
+
+	/* The current signed HSR: set by the main thread, read by any. */
+	pthread_mutex_t hsr_lock;
+	struct napsited_hsr *hsr;
+
+	struct napsited_agent *agent; /* the endpoint's own state, NULL when not running */
+	struct napsited_http *metrics_http;
+};
+
+/* The current HSR with a reference (release with napsited_hsr_put), NULL before the first. */
+struct napsited_hsr *napsited_hsr_get(struct napsited *sd);
+void napsited_hsr_put(struct napsited_hsr *h);
+/* Replace the current HSR (takes over the caller's reference). */
+void napsited_hsr_set(struct napsited *sd, struct napsited_hsr *h);
+/* Build one from a signed document: parses it (without a keyring) for revision, digest, key id. */
+int napsited_hsr_from_doc(const char *doc, struct napsited_hsr **out, char *err, size_t len);
+
+/* ---- publisher.c: the HSR entry in the directory ---- */
+
+struct napsited_publish_info {
+	char target[256];     /* URI and DN that answered */
+	uint64_t dir_revision; /* what the entry held before (0: no entry) */
+	double seconds;        /* the round trip */
+	bool reached;          /* a directory answered (bind included) */
+};
+
+/*
+ * Publish one HSR to the first URI of [directory] that answers: read the entry, add it (and the
+ * container when allowed and missing), leave it alone when it already holds this document,
+ * refuse when it holds a higher revision, otherwise replace every nap attribute in one modify.
+ * password may be NULL (anonymous). err gets a message for the log.
+ */
+enum napsited_publish_result napsited_publish(const struct nap_siteconf *c, const char *password,
+					      const struct napsited_hsr *h,
+					      struct napsited_publish_info *info, char *err,
+					      size_t err_len);
+
+/* ---- metrics.c ---- */
+
+/* Serve Prometheus text on an already bound, listening socket (made before the privilege drop). */
+int napsited_metrics_listen(const char *addr, int *fd);
+int napsited_metrics_start(struct napsited *sd, int fd);
+void napsited_metrics_stop(struct napsited *sd);
+/* The exposition text (malloc'ed); also what the tests read. */
+char *napsited_metrics_text(struct napsited *sd);
+void napsited_metrics_latency(struct napsited_metrics *m, double seconds);
+
+#endif
