@@ -56,10 +56,11 @@ struct napsited_metrics {
 	_Atomic uint64_t store_errors;       /* failed polls / snapshots */
 	_Atomic uint64_t sign_errors;        /* HSR documents that could not be built or signed */
 	/* The agent endpoint (agent_http.c, enroll.c) counts here. */
-	_Atomic uint64_t agent_checkins;     /* authenticated GET /v1/policy or POST /v1/state */
-	_Atomic uint64_t agent_states;       /* states stored */
+	_Atomic uint64_t agent_checkins;       /* states posted and stored (POST /v1/state) */
+	_Atomic uint64_t agent_policy_fetches; /* GET /v1/policy answered 200 or 304 */
 	_Atomic uint64_t agent_enroll_ok, agent_enroll_error;
-	_Atomic uint64_t agent_rejected;     /* requests refused: bad input, certificate, method */
+	_Atomic uint64_t agent_bad_requests;   /* malformed bodies, unknown paths or methods */
+	_Atomic uint64_t agent_auth_failures;  /* no, unknown or revoked client certificate */
 };
 
 /*
@@ -97,6 +98,11 @@ struct napsited {
 /* The current HSR with a reference (release with napsited_hsr_put), NULL before the first. */
 struct napsited_hsr *napsited_hsr_get(struct napsited *sd);
 void napsited_hsr_put(struct napsited_hsr *h);
+/*
+ * A copy of the current HSR's document (malloc'ed, NUL-terminated) and its revision; -ENOENT
+ * before the first one, -ENOMEM.
+ */
+int napsited_hsr_copy(struct napsited *sd, char **doc, size_t *len, uint64_t *revision);
 /* Replace the current HSR (takes over the caller's reference). */
 void napsited_hsr_set(struct napsited *sd, struct napsited_hsr *h);
 /* Build one from a signed document: parses it (without a keyring) for revision, digest, key id. */
