@@ -48,6 +48,9 @@ struct napsited_metrics {
 	_Atomic uint64_t hsr_revision;       /* the revision of the signed HSR in memory */
 	_Atomic uint64_t published_revision; /* the revision the directory holds from us */
 	_Atomic uint64_t publish[NAPSITED_PUBLISH_RESULT_COUNT];
+	_Atomic uint64_t publish_pending;    /* 1 while an HSR waits for the directory */
+	_Atomic uint64_t publish_failures_in_row;
+	_Atomic uint64_t publish_backoff_ms; /* the wait before the next attempt, 0 when none */
 	_Atomic uint64_t directory_up;       /* 1 when the last attempt reached a directory */
 	_Atomic uint64_t latency_bucket[NAPSITED_LATENCY_BUCKETS]; /* not cumulative */
 	_Atomic uint64_t latency_count;
