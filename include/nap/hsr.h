@@ -6,9 +6,12 @@
  * value napsited publishes to LDAP. Format: doc/hsr.md. Handles untrusted input (files,
  * directory values).
  *
- * Canonical form: JSON with sorted keys and no whitespace (jansson JSON_COMPACT|JSON_SORT_KEYS).
+ * Canonical form: JSON with sorted keys and no whitespace (jansson JSON_COMPACT|JSON_SORT_KEYS),
+ * every array that is a set sorted: policies by id, a policy's "requires" by (package, scheme),
+ * exemptions by id, an exemption's "policies", groups by name, a group's "members".
  * digest    = SHA-256 over the canonical form of the "policies" array, sorted by policy id.
- * signature = Ed25519 over the canonical form of the whole object without its "signature" member.
+ * signature = Ed25519 over the canonical form of the whole object without its "signature" member
+ *             (so exemptions and groups are signed, but only the policies change the digest).
  */
 #ifndef NAP_HSR_H
 #define NAP_HSR_H
@@ -28,17 +31,59 @@
 #define NAP_HSR_MAX_FIELD    255  /* package, min_version */
 #define NAP_HSR_MAX_REASON   1024 /* policy reason text, bytes */
 #define NAP_KEYRING_MAX      64   /* trusted public keys */
+#define NAP_HSR_MAX_REQS     256   /* packages in one policy's "requires" */
+#define NAP_HSR_MAX_EXEMPTIONS 10000
+#define NAP_HSR_MAX_EXEMPTION_POLICIES 256
+#define NAP_HSR_MAX_GROUPS   10000
+#define NAP_HSR_MAX_MEMBERS  10000 /* members of one group */
+#define NAP_HSR_MAX_CLIENT   255   /* machine name or glob */
+#define NAP_HSR_MAX_GROUP_NAME 63
 
 enum nap_version_scheme { NAP_SCHEME_DPKG, NAP_SCHEME_RPM };
 
+/* One required package: installed version >= min_version in scheme's semantics. */
+struct nap_hsr_req {
+	char *package;
+	char *min_version;
+	enum nap_version_scheme scheme;
+};
+
 struct nap_hsr_policy {
 	char *id;          /* unique within the site */
-	char *package;     /* package name, or NULL for an advisory-only policy */
+	/* The single form ("package"/"min_version"); NULL for "requires" and advisory-only. */
+	char *package;     /* package name */
 	char *min_version; /* minimum version in scheme's semantics */
 	enum nap_version_scheme scheme;
 	char *severity;    /* "critical", "important", "moderate", "low" */
 	int64_t effective; /* Unix seconds; 0 = as soon as possible */
 	char *reason;      /* free text, may be NULL */
+	/*
+	 * Every requirement in both forms: the single form gives one, "requires" 1..256 (sorted by
+	 * package, then scheme), an advisory-only policy none.
+	 */
+	struct nap_hsr_req *reqs;
+	size_t n_reqs;
+};
+
+/*
+ * An exemption: the client (machine name or glob) or the members of a group count as compliant
+ * while now is in [from, until), for every policy or only for the listed ones.
+ */
+struct nap_hsr_exemption {
+	char *id;        /* unique within the site, policy id charset */
+	char *client;    /* machine name or glob (case-insensitive), or NULL */
+	char *group;     /* group name, or NULL; exactly one of client / group */
+	char **policies; /* policy ids covered, sorted (byte order); n_policies == 0: all */
+	size_t n_policies;
+	int64_t from;    /* Unix seconds; 0 = no start */
+	int64_t until;   /* Unix seconds, exclusive; 0 = no end */
+	char *reason;    /* free text, may be NULL */
+};
+
+struct nap_hsr_group {
+	char *name;     /* [A-Za-z0-9._-]{1,63} */
+	char **members; /* machine names or globs, sorted (byte order), unique */
+	size_t n_members;
 };
 
 struct nap_hsr {
@@ -49,6 +94,10 @@ struct nap_hsr {
 	size_t n_policies;
 	struct nap_hsr_policy *policies;
 	char key_id[NAP_KEY_ID_LEN + 1]; /* key that signed it; "" when unsigned */
+	size_t n_exemptions;
+	struct nap_hsr_exemption *exemptions; /* sorted by id */
+	size_t n_groups;
+	struct nap_hsr_group *groups; /* sorted by name (nap_hsr_exempt looks them up) */
 };
 
 struct nap_hsr_set {
@@ -78,9 +127,29 @@ void nap_hsr_set_free(struct nap_hsr_set *set);
 const struct nap_hsr *nap_hsr_set_find(const struct nap_hsr_set *set, const char *site);
 
 /*
+ * Does a machine name match a pattern? fnmatch(3) syntax without path rules ("*", "?",
+ * "[a-z]", "[!a-z]", backslash escapes), ASCII case-insensitive, in time linear in the product
+ * of the lengths (no backtracking blow-up on hostile names).
+ */
+bool nap_hsr_name_match(const char *pattern, const char *name);
+
+/*
+ * Is the client exempt at time now? An exemption applies when its client pattern matches the
+ * client's name, or one of its group's member patterns does, and from <= now < until. One that
+ * applies and names no policies exempts the client outright; otherwise the client is exempt only
+ * when every missing id is covered by the policies of the exemptions that apply (their union),
+ * so nothing is exempted when n_missing is 0. *exemption_id (may be NULL) gets the id of the
+ * first exemption that counted (pointing into hsr), or NULL.
+ */
+bool nap_hsr_exempt(const struct nap_hsr *hsr, const char *client,
+		    const char (*missing)[NAP_UPDATE_ID_MAX + 1], size_t n_missing, int64_t now,
+		    const char **exemption_id);
+
+/*
  * Producer side (napctl, napsited, tests): take an unsigned HSR document (site, revision,
- * issued, policies), compute the digest, sign with the Ed25519 private key in key_pem_path and
- * return the signed canonical JSON (malloc'ed, NUL-terminated).
+ * issued, policies, optional exemptions and groups), check it as the parser does, compute the
+ * digest, sign with the Ed25519 private key in key_pem_path and return the signed canonical
+ * JSON (malloc'ed, NUL-terminated).
  */
 int nap_hsr_sign(const uint8_t *text, size_t len, const char *key_pem_path, char **out,
 		 struct nap_err *err);

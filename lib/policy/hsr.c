@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <openssl/bio.h>
@@ -62,10 +63,15 @@ hsr_is_extension(const char *key)
 }
 
 /* Members of a JSON object: only the listed ones and "x-" extensions are allowed. */
-static const char *const hsr_members[] = {"version",  "site",   "revision", "issued",
-					  "policies", "digest", "signature"};
+static const char *const hsr_members[] = {"version",   "site",       "revision",
+					  "issued",    "policies",   "digest",
+					  "signature", "exemptions", "groups"};
 static const char *const policy_members[] = {"id",       "package",   "min_version", "scheme",
-					     "severity", "effective", "reason"};
+					     "severity", "effective", "reason",      "requires"};
+static const char *const req_members[] = {"package", "min_version", "scheme"};
+static const char *const exemption_members[] = {"id",   "client", "group", "policies",
+						"from", "until",  "reason"};
+static const char *const group_members[] = {"name", "members"};
 
 static bool
 hsr_members_known(json_t *obj, const char *const *known, size_t n)
@@ -111,6 +117,38 @@ static bool
 hsr_site_valid(const char *s)
 {
 	return hsr_token_valid(s, NAP_SITE_MAX, "_-");
+}
+
+/* Policy and exemption ids travel in the SoH's missing-update list. */
+static bool
+hsr_id_valid(const char *s)
+{
+	return hsr_token_valid(s, NAP_UPDATE_ID_MAX, ".:_+~-");
+}
+
+/* Machine names and globs: printable ASCII without spaces. */
+static bool
+hsr_client_valid(const char *s)
+{
+	return hsr_token_valid(s, NAP_HSR_MAX_CLIENT, NULL);
+}
+
+static bool
+hsr_group_name_valid(const char *s)
+{
+	return hsr_token_valid(s, NAP_HSR_MAX_GROUP_NAME, "._-");
+}
+
+static bool
+hsr_scheme_parse(const char *s, enum nap_version_scheme *out)
+{
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(hsr_schemes); i++) {
+		if (strcmp(s, hsr_schemes[i].name) == 0) {
+			*out = hsr_schemes[i].scheme;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Strict RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SSZ". */
@@ -333,13 +371,12 @@ nap_keyring_add_file(struct nap_keyring *kr, const char *path)
 
 /* ---- document checks -------------------------------------------------------------------- */
 
-static int
-hsr_policy_cmp(const void *a, const void *b)
+static void
+hsr_strv_free(char **v, size_t n)
 {
-	const json_t *pa = *(json_t *const *)a, *pb = *(json_t *const *)b;
-
-	return strcmp(json_string_value(json_object_get(pa, "id")),
-		      json_string_value(json_object_get(pb, "id")));
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void
@@ -350,7 +387,31 @@ hsr_policy_clear(struct nap_hsr_policy *p)
 	free(p->min_version);
 	free(p->severity);
 	free(p->reason);
+	for (size_t i = 0; i < p->n_reqs; i++) {
+		free(p->reqs[i].package);
+		free(p->reqs[i].min_version);
+	}
+	free(p->reqs);
 	memset(p, 0, sizeof(*p));
+}
+
+static void
+hsr_exemption_clear(struct nap_hsr_exemption *e)
+{
+	free(e->id);
+	free(e->client);
+	free(e->group);
+	hsr_strv_free(e->policies, e->n_policies);
+	free(e->reason);
+	memset(e, 0, sizeof(*e));
+}
+
+static void
+hsr_group_clear(struct nap_hsr_group *g)
+{
+	free(g->name);
+	hsr_strv_free(g->members, g->n_members);
+	memset(g, 0, sizeof(*g));
 }
 
 static void
@@ -359,6 +420,12 @@ hsr_clear(struct nap_hsr *h)
 	for (size_t i = 0; i < h->n_policies; i++)
 		hsr_policy_clear(&h->policies[i]);
 	free(h->policies);
+	for (size_t i = 0; i < h->n_exemptions; i++)
+		hsr_exemption_clear(&h->exemptions[i]);
+	free(h->exemptions);
+	for (size_t i = 0; i < h->n_groups; i++)
+		hsr_group_clear(&h->groups[i]);
+	free(h->groups);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -377,14 +444,93 @@ hsr_get_string(json_t *obj, const char *key, const char **out)
 	return 0;
 }
 
+/* strdup that tolerates NULL; *ok cleared on allocation failure. */
+static char *
+hsr_dup(const char *s, bool *ok)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*ok = false;
+	return d;
+}
+
+/* Copy an array of strings (already checked). */
+static int
+hsr_strv_dup(json_t *arr, char ***out, size_t *n, struct nap_err *err)
+{
+	size_t cnt = json_array_size(arr), i;
+	char **v;
+
+	*out = NULL;
+	*n = 0;
+	if (cnt == 0)
+		return 0;
+	v = calloc(cnt, sizeof(*v));
+	if (v == NULL)
+		return hsr_err(err, "out of memory", -ENOMEM);
+	for (i = 0; i < cnt; i++) {
+		v[i] = strdup(json_string_value(json_array_get(arr, i)));
+		if (v[i] == NULL) {
+			hsr_strv_free(v, i);
+			return hsr_err(err, "out of memory", -ENOMEM);
+		}
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+/* One element of a policy's "requires"; fill r when non-NULL. */
+static int
+hsr_check_req(json_t *obj, struct nap_hsr_req *r, struct nap_err *err)
+{
+	const char *package, *min_version, *scheme;
+	enum nap_version_scheme sch = NAP_SCHEME_DPKG;
+	bool ok = true;
+
+	if (!json_is_object(obj))
+		return hsr_err(err, "policies[].requires[]: not an object", -EBADMSG);
+	if (!hsr_members_known(obj, req_members, NAP_ARRAY_SIZE(req_members)))
+		return hsr_err(err, "policies[].requires[]: unknown member", -EBADMSG);
+	if (hsr_get_string(obj, "package", &package) < 0 || package == NULL)
+		return hsr_err(err, "policies[].requires[].package: missing or not a string",
+			       -EBADMSG);
+	if (!hsr_token_valid(package, NAP_HSR_MAX_FIELD, NULL))
+		return hsr_err(err, "policies[].requires[].package: bad characters or length",
+			       -EBADMSG);
+	if (hsr_get_string(obj, "min_version", &min_version) < 0 || min_version == NULL)
+		return hsr_err(err, "policies[].requires[].min_version: missing or not a string",
+			       -EBADMSG);
+	if (!hsr_token_valid(min_version, NAP_HSR_MAX_FIELD, NULL))
+		return hsr_err(err, "policies[].requires[].min_version: bad characters or length",
+			       -EBADMSG);
+	if (hsr_get_string(obj, "scheme", &scheme) < 0)
+		return hsr_err(err, "policies[].requires[].scheme: not a string", -EBADMSG);
+	if (scheme != NULL && !hsr_scheme_parse(scheme, &sch))
+		return hsr_err(err, "policies[].requires[].scheme: not dpkg or rpm", -EBADMSG);
+	if (r == NULL)
+		return 0;
+	r->scheme = sch;
+	r->package = hsr_dup(package, &ok);
+	r->min_version = hsr_dup(min_version, &ok);
+	return ok ? 0 : hsr_err(err, "out of memory", -ENOMEM);
+}
+
 /* Check one policy object; fill p when non-NULL. */
 static int
 hsr_check_policy(json_t *obj, struct nap_hsr_policy *p, struct nap_err *err)
 {
 	const char *id, *package, *min_version, *scheme, *severity, *effective, *reason;
 	enum nap_version_scheme sch = NAP_SCHEME_DPKG;
+	json_t *requires;
 	int64_t eff = 0;
-	size_t i;
+	bool ok = true;
+	size_t i, n_req = 0;
+	int r;
 
 	if (!json_is_object(obj))
 		return hsr_err(err, "policies[]: not an object", -EBADMSG);
@@ -392,7 +538,7 @@ hsr_check_policy(json_t *obj, struct nap_hsr_policy *p, struct nap_err *err)
 		return hsr_err(err, "policies[]: unknown member", -EBADMSG);
 	if (hsr_get_string(obj, "id", &id) < 0 || id == NULL)
 		return hsr_err(err, "policies[].id: missing or not a string", -EBADMSG);
-	if (!hsr_token_valid(id, NAP_UPDATE_ID_MAX, ".:_+~-"))
+	if (!hsr_id_valid(id))
 		return hsr_err(err, "policies[].id: bad characters or length", -EBADMSG);
 	if (hsr_get_string(obj, "package", &package) < 0)
 		return hsr_err(err, "policies[].package: not a string", -EBADMSG);
@@ -406,17 +552,26 @@ hsr_check_policy(json_t *obj, struct nap_hsr_policy *p, struct nap_err *err)
 		return hsr_err(err, "policies[].min_version: bad characters or length", -EBADMSG);
 	if (hsr_get_string(obj, "scheme", &scheme) < 0)
 		return hsr_err(err, "policies[].scheme: not a string", -EBADMSG);
-	if (scheme != NULL) {
-		bool found = false;
-
-		for (i = 0; i < NAP_ARRAY_SIZE(hsr_schemes) && !found; i++) {
-			if (strcmp(scheme, hsr_schemes[i].name) == 0) {
-				sch = hsr_schemes[i].scheme;
-				found = true;
-			}
+	if (scheme != NULL && !hsr_scheme_parse(scheme, &sch))
+		return hsr_err(err, "policies[].scheme: not dpkg or rpm", -EBADMSG);
+	requires = json_object_get(obj, "requires");
+	if (requires != NULL) {
+		if (package != NULL || scheme != NULL)
+			return hsr_err(err,
+				       "policies[].requires: excludes package, min_version and scheme",
+				       -EBADMSG);
+		if (!json_is_array(requires) || json_array_size(requires) == 0)
+			return hsr_err(err, "policies[].requires: not a non-empty array", -EBADMSG);
+		n_req = json_array_size(requires);
+		if (n_req > NAP_HSR_MAX_REQS)
+			return hsr_err(err, "policies[].requires: too many", -EMSGSIZE);
+		for (i = 0; i < n_req; i++) {
+			r = hsr_check_req(json_array_get(requires, i), NULL, err);
+			if (r < 0)
+				return r;
 		}
-		if (!found)
-			return hsr_err(err, "policies[].scheme: not dpkg or rpm", -EBADMSG);
+	} else if (package != NULL) {
+		n_req = 1;
 	}
 	if (hsr_get_string(obj, "severity", &severity) < 0 || severity == NULL)
 		return hsr_err(err, "policies[].severity: missing or not a string", -EBADMSG);
@@ -441,17 +596,353 @@ hsr_check_policy(json_t *obj, struct nap_hsr_policy *p, struct nap_err *err)
 		return 0;
 	p->scheme = sch;
 	p->effective = eff;
-	p->id = strdup(id);
-	p->severity = strdup(severity);
-	if (package != NULL) {
-		p->package = strdup(package);
-		p->min_version = strdup(min_version);
-	}
-	if (reason != NULL)
-		p->reason = strdup(reason);
-	if (p->id == NULL || p->severity == NULL || (package != NULL && p->package == NULL) ||
-	    (package != NULL && p->min_version == NULL) || (reason != NULL && p->reason == NULL))
+	p->id = hsr_dup(id, &ok);
+	p->severity = hsr_dup(severity, &ok);
+	p->package = hsr_dup(package, &ok);
+	p->min_version = hsr_dup(min_version, &ok);
+	p->reason = hsr_dup(reason, &ok);
+	if (!ok)
 		return hsr_err(err, "out of memory", -ENOMEM);
+	if (n_req == 0)
+		return 0;
+	p->reqs = calloc(n_req, sizeof(*p->reqs));
+	if (p->reqs == NULL)
+		return hsr_err(err, "out of memory", -ENOMEM);
+	if (requires == NULL) {
+		p->n_reqs = 1;
+		p->reqs[0].scheme = sch;
+		p->reqs[0].package = hsr_dup(package, &ok);
+		p->reqs[0].min_version = hsr_dup(min_version, &ok);
+		return ok ? 0 : hsr_err(err, "out of memory", -ENOMEM);
+	}
+	for (i = 0; i < n_req; i++) {
+		/* n_reqs counts what hsr_policy_clear() must free. */
+		p->n_reqs = i + 1;
+		r = hsr_check_req(json_array_get(requires, i), &p->reqs[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* An optional RFC 3339 member of an exemption; *out 0 when absent. */
+static int
+hsr_get_time(json_t *obj, const char *key, int64_t *out)
+{
+	const char *s;
+
+	*out = 0;
+	if (hsr_get_string(obj, key, &s) < 0)
+		return -EBADMSG;
+	if (s != NULL && hsr_parse_time(s, out) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Check one exemption object; fill e when non-NULL. */
+static int
+hsr_check_exemption(json_t *obj, struct nap_hsr_exemption *e, struct nap_err *err)
+{
+	const char *id, *client, *group, *reason;
+	json_t *policies, *v;
+	int64_t from, until;
+	bool ok = true;
+	size_t i;
+
+	if (!json_is_object(obj))
+		return hsr_err(err, "exemptions[]: not an object", -EBADMSG);
+	if (!hsr_members_known(obj, exemption_members, NAP_ARRAY_SIZE(exemption_members)))
+		return hsr_err(err, "exemptions[]: unknown member", -EBADMSG);
+	if (hsr_get_string(obj, "id", &id) < 0 || id == NULL)
+		return hsr_err(err, "exemptions[].id: missing or not a string", -EBADMSG);
+	if (!hsr_id_valid(id))
+		return hsr_err(err, "exemptions[].id: bad characters or length", -EBADMSG);
+	if (hsr_get_string(obj, "client", &client) < 0)
+		return hsr_err(err, "exemptions[].client: not a string", -EBADMSG);
+	if (hsr_get_string(obj, "group", &group) < 0)
+		return hsr_err(err, "exemptions[].group: not a string", -EBADMSG);
+	if ((client == NULL) == (group == NULL))
+		return hsr_err(err, "exemptions[]: exactly one of client and group", -EBADMSG);
+	if (client != NULL && !hsr_client_valid(client))
+		return hsr_err(err, "exemptions[].client: bad characters or length", -EBADMSG);
+	if (group != NULL && !hsr_group_name_valid(group))
+		return hsr_err(err, "exemptions[].group: bad characters or length", -EBADMSG);
+	policies = json_object_get(obj, "policies");
+	if (policies != NULL) {
+		if (!json_is_array(policies))
+			return hsr_err(err, "exemptions[].policies: not an array", -EBADMSG);
+		if (json_array_size(policies) > NAP_HSR_MAX_EXEMPTION_POLICIES)
+			return hsr_err(err, "exemptions[].policies: too many", -EMSGSIZE);
+		json_array_foreach(policies, i, v)
+		{
+			if (!json_is_string(v) || !hsr_id_valid(json_string_value(v)))
+				return hsr_err(err, "exemptions[].policies[]: not a policy id",
+					       -EBADMSG);
+		}
+	}
+	if (hsr_get_time(obj, "from", &from) < 0)
+		return hsr_err(err, "exemptions[].from: not RFC 3339 UTC", -EBADMSG);
+	if (hsr_get_time(obj, "until", &until) < 0)
+		return hsr_err(err, "exemptions[].until: not RFC 3339 UTC", -EBADMSG);
+	/* An absent "from" is 0, so "until" must also be after the epoch (0 means no end). */
+	if (json_object_get(obj, "until") != NULL && until <= from)
+		return hsr_err(err, "exemptions[].until: not later than from", -EBADMSG);
+	if (hsr_get_string(obj, "reason", &reason) < 0)
+		return hsr_err(err, "exemptions[].reason: not a string", -EBADMSG);
+	if (reason != NULL && strlen(reason) > NAP_HSR_MAX_REASON)
+		return hsr_err(err, "exemptions[].reason: too long", -EMSGSIZE);
+
+	if (e == NULL)
+		return 0;
+	e->from = from;
+	e->until = until;
+	e->id = hsr_dup(id, &ok);
+	e->client = hsr_dup(client, &ok);
+	e->group = hsr_dup(group, &ok);
+	e->reason = hsr_dup(reason, &ok);
+	if (!ok)
+		return hsr_err(err, "out of memory", -ENOMEM);
+	return policies == NULL ? 0 : hsr_strv_dup(policies, &e->policies, &e->n_policies, err);
+}
+
+/* Check one group object; fill g when non-NULL. */
+static int
+hsr_check_group(json_t *obj, struct nap_hsr_group *g, struct nap_err *err)
+{
+	const char *name;
+	json_t *members, *v;
+	size_t i;
+
+	if (!json_is_object(obj))
+		return hsr_err(err, "groups[]: not an object", -EBADMSG);
+	if (!hsr_members_known(obj, group_members, NAP_ARRAY_SIZE(group_members)))
+		return hsr_err(err, "groups[]: unknown member", -EBADMSG);
+	if (hsr_get_string(obj, "name", &name) < 0 || name == NULL)
+		return hsr_err(err, "groups[].name: missing or not a string", -EBADMSG);
+	if (!hsr_group_name_valid(name))
+		return hsr_err(err, "groups[].name: bad characters or length", -EBADMSG);
+	members = json_object_get(obj, "members");
+	if (!json_is_array(members))
+		return hsr_err(err, "groups[].members: missing or not an array", -EBADMSG);
+	if (json_array_size(members) > NAP_HSR_MAX_MEMBERS)
+		return hsr_err(err, "groups[].members: too many", -EMSGSIZE);
+	json_array_foreach(members, i, v)
+	{
+		if (!json_is_string(v) || !hsr_client_valid(json_string_value(v)))
+			return hsr_err(err, "groups[].members[]: not a machine name or glob",
+				       -EBADMSG);
+	}
+	if (g == NULL)
+		return 0;
+	g->name = strdup(name);
+	if (g->name == NULL)
+		return hsr_err(err, "out of memory", -ENOMEM);
+	return hsr_strv_dup(members, &g->members, &g->n_members, err);
+}
+
+/* ---- the canonical form ----------------------------------------------------------------- */
+
+typedef int (*hsr_cmp_fn)(const void *, const void *);
+
+static int
+hsr_cmp_member(const void *a, const void *b, const char *key)
+{
+	const json_t *ja = *(json_t *const *)a, *jb = *(json_t *const *)b;
+
+	return strcmp(json_string_value(json_object_get(ja, key)),
+		      json_string_value(json_object_get(jb, key)));
+}
+
+static int
+hsr_cmp_id(const void *a, const void *b)
+{
+	return hsr_cmp_member(a, b, "id");
+}
+
+static int
+hsr_cmp_name(const void *a, const void *b)
+{
+	return hsr_cmp_member(a, b, "name");
+}
+
+static int
+hsr_cmp_string(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a),
+		      json_string_value(*(json_t *const *)b));
+}
+
+/* Requirements: by package, then by scheme ("dpkg" when absent, the default). */
+static const char *
+hsr_req_scheme(const json_t *req)
+{
+	const char *s = json_string_value(json_object_get(req, "scheme"));
+
+	return s != NULL ? s : "dpkg";
+}
+
+static int
+hsr_cmp_req(const void *a, const void *b)
+{
+	const json_t *ja = *(json_t *const *)a, *jb = *(json_t *const *)b;
+	int c = hsr_cmp_member(a, b, "package");
+
+	return c != 0 ? c : strcmp(hsr_req_scheme(ja), hsr_req_scheme(jb));
+}
+
+/*
+ * Sort a checked JSON array in place. Returns 1 when two elements compare equal (a duplicate),
+ * 0, or -ENOMEM.
+ */
+static int
+hsr_sort_array(json_t *arr, hsr_cmp_fn cmp)
+{
+	size_t n = json_array_size(arr), i;
+	json_t **vec;
+	int r = 0;
+
+	if (n < 2)
+		return 0;
+	vec = malloc(n * sizeof(*vec));
+	if (vec == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		vec[i] = json_incref(json_array_get(arr, i));
+	qsort(vec, n, sizeof(*vec), cmp);
+	for (i = 1; i < n && r == 0; i++)
+		r = cmp(&vec[i - 1], &vec[i]) == 0;
+	json_array_clear(arr);
+	for (i = 0; i < n; i++) {
+		/* json_array_append_new drops the reference even when it fails. */
+		if (json_array_append_new(arr, vec[i]) < 0)
+			r = -ENOMEM;
+	}
+	free(vec);
+	return r;
+}
+
+/* Sort one array; a duplicate is reported with dup_what. */
+static int
+hsr_sort_checked(json_t *arr, hsr_cmp_fn cmp, const char *dup_what, struct nap_err *err)
+{
+	int r;
+
+	if (arr == NULL)
+		return 0;
+	r = hsr_sort_array(arr, cmp);
+	if (r < 0)
+		return hsr_err(err, "out of memory", -ENOMEM);
+	if (r > 0)
+		return hsr_err(err, dup_what, -EBADMSG);
+	return 0;
+}
+
+/*
+ * Sort every array of a checked HSR object that is a set, in place: policies by id and each
+ * policy's requires by (package, scheme); exemptions by id and each one's policies; groups by
+ * name and each one's members. A duplicate in any of them is an error.
+ */
+static int
+hsr_canonicalize(json_t *obj, struct nap_err *err)
+{
+	json_t *arr, *v;
+	size_t i;
+	int r;
+
+	arr = json_object_get(obj, "policies");
+	r = hsr_sort_checked(arr, hsr_cmp_id, "policies: duplicate id", err);
+	json_array_foreach(arr, i, v)
+	{
+		if (r == 0)
+			r = hsr_sort_checked(json_object_get(v, "requires"), hsr_cmp_req,
+					     "policies[].requires: duplicate package and scheme",
+					     err);
+	}
+	arr = json_object_get(obj, "exemptions");
+	if (r == 0)
+		r = hsr_sort_checked(arr, hsr_cmp_id, "exemptions: duplicate id", err);
+	json_array_foreach(arr, i, v)
+	{
+		if (r == 0)
+			r = hsr_sort_checked(json_object_get(v, "policies"), hsr_cmp_string,
+					     "exemptions[].policies: duplicate id", err);
+	}
+	arr = json_object_get(obj, "groups");
+	if (r == 0)
+		r = hsr_sort_checked(arr, hsr_cmp_name, "groups: duplicate name", err);
+	json_array_foreach(arr, i, v)
+	{
+		if (r == 0)
+			r = hsr_sort_checked(json_object_get(v, "members"), hsr_cmp_string,
+					     "groups[].members: duplicate member", err);
+	}
+	return r;
+}
+
+/* Check every element of an array member with check(elem, NULL); count limit max. */
+static int
+hsr_check_array(json_t *arr, size_t max, int (*check)(json_t *, void *, struct nap_err *),
+		const char *too_many, struct nap_err *err)
+{
+	json_t *v;
+	size_t i;
+	int r;
+
+	if (json_array_size(arr) > max)
+		return hsr_err(err, too_many, -EMSGSIZE);
+	json_array_foreach(arr, i, v)
+	{
+		r = check(v, NULL, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+hsr_check_policy_v(json_t *obj, void *out, struct nap_err *err)
+{
+	return hsr_check_policy(obj, out, err);
+}
+
+static int
+hsr_check_exemption_v(json_t *obj, void *out, struct nap_err *err)
+{
+	return hsr_check_exemption(obj, out, err);
+}
+
+static int
+hsr_check_group_v(json_t *obj, void *out, struct nap_err *err)
+{
+	return hsr_check_group(obj, out, err);
+}
+
+/*
+ * Fill an array of C structs (element size sz) from a canonical JSON array; *n counts the
+ * elements hsr_clear() must free, so a failure halfway leaves nothing behind.
+ */
+static int
+hsr_fill_array(json_t *arr, size_t sz, void **out, size_t *n,
+	       int (*check)(json_t *, void *, struct nap_err *), struct nap_err *err)
+{
+	size_t cnt = json_array_size(arr);
+	char *v;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (cnt == 0)
+		return 0;
+	v = calloc(cnt, sz);
+	if (v == NULL)
+		return hsr_err(err, "out of memory", -ENOMEM);
+	*out = v;
+	for (size_t i = 0; i < cnt; i++) {
+		*n = i + 1;
+		r = check(json_array_get(arr, i), v + i * sz, err);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -461,20 +952,18 @@ enum hsr_mode {
 };
 
 /*
- * Check one HSR object's members and types, fill h (when non-NULL) and return the policies
- * sorted by id as a new array (*sorted, caller decrefs).
+ * Check one HSR object's members and types, fill h (when non-NULL) and return its canonical
+ * form as a new object (*canon, caller decrefs): a deep copy with every set sorted.
  */
 static int
-hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **sorted,
+hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **canon,
 		 struct nap_err *err)
 {
 	const char *site, *issued;
-	json_t *v, *policies, *arr;
-	json_t **vec = NULL;
-	size_t i, n;
+	json_t *v, *policies, *exemptions, *groups, *c;
 	int r;
 
-	*sorted = NULL;
+	*canon = NULL;
 	if (!json_is_object(obj))
 		return hsr_err(err, "HSR: not an object", -EBADMSG);
 	if (!hsr_members_known(obj, hsr_members, NAP_ARRAY_SIZE(hsr_members)))
@@ -516,64 +1005,53 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **so
 	policies = json_object_get(obj, "policies");
 	if (!json_is_array(policies))
 		return hsr_err(err, "policies: missing or not an array", -EBADMSG);
-	n = json_array_size(policies);
-	if (n > NAP_HSR_MAX_POLICIES)
-		return hsr_err(err, "policies: too many", -EMSGSIZE);
-	if (n > 0) {
-		vec = calloc(n, sizeof(*vec));
-		if (vec == NULL)
-			return hsr_err(err, "out of memory", -ENOMEM);
-	}
-	if (h != NULL && n > 0) {
-		h->policies = calloc(n, sizeof(*h->policies));
-		if (h->policies == NULL) {
-			free(vec);
-			return hsr_err(err, "out of memory", -ENOMEM);
-		}
-	}
-	for (i = 0; i < n; i++) {
-		vec[i] = json_array_get(policies, i);
-		r = hsr_check_policy(vec[i], NULL, err);
-		if (r < 0) {
-			free(vec);
-			return r;
-		}
-	}
-	if (n > 1)
-		qsort(vec, n, sizeof(*vec), hsr_policy_cmp);
-	for (i = 1; i < n; i++) {
-		if (hsr_policy_cmp(&vec[i - 1], &vec[i]) == 0) {
-			free(vec);
-			return hsr_err(err, "policies: duplicate id", -EBADMSG);
-		}
-	}
-	arr = json_array();
-	if (arr == NULL) {
-		free(vec);
+	r = hsr_check_array(policies, NAP_HSR_MAX_POLICIES, hsr_check_policy_v,
+			    "policies: too many", err);
+	if (r < 0)
+		return r;
+	exemptions = json_object_get(obj, "exemptions");
+	if (exemptions != NULL && !json_is_array(exemptions))
+		return hsr_err(err, "exemptions: not an array", -EBADMSG);
+	r = hsr_check_array(exemptions, NAP_HSR_MAX_EXEMPTIONS, hsr_check_exemption_v,
+			    "exemptions: too many", err);
+	if (r < 0)
+		return r;
+	groups = json_object_get(obj, "groups");
+	if (groups != NULL && !json_is_array(groups))
+		return hsr_err(err, "groups: not an array", -EBADMSG);
+	r = hsr_check_array(groups, NAP_HSR_MAX_GROUPS, hsr_check_group_v, "groups: too many", err);
+	if (r < 0)
+		return r;
+
+	c = json_deep_copy(obj);
+	if (c == NULL)
 		return hsr_err(err, "out of memory", -ENOMEM);
-	}
-	for (i = 0; i < n; i++) {
-		if (json_array_append(arr, vec[i]) < 0) {
-			free(vec);
-			json_decref(arr);
-			return hsr_err(err, "out of memory", -ENOMEM);
+	r = hsr_canonicalize(c, err);
+	if (r == 0 && h != NULL) {
+		void *p = NULL;
+
+		r = hsr_fill_array(json_object_get(c, "policies"), sizeof(*h->policies), &p,
+				   &h->n_policies, hsr_check_policy_v, err);
+		h->policies = p;
+		if (r == 0) {
+			r = hsr_fill_array(json_object_get(c, "exemptions"), sizeof(*h->exemptions),
+					   &p, &h->n_exemptions, hsr_check_exemption_v, err);
+			h->exemptions = p;
 		}
-		if (h != NULL) {
-			/* Filled in id order; n_policies counts what hsr_clear() must free. */
-			h->n_policies = i + 1;
-			r = hsr_check_policy(vec[i], &h->policies[i], err);
-			if (r < 0) {
-				free(vec);
-				json_decref(arr);
-				return r;
-			}
+		if (r == 0) {
+			r = hsr_fill_array(json_object_get(c, "groups"), sizeof(*h->groups), &p,
+					   &h->n_groups, hsr_check_group_v, err);
+			h->groups = p;
 		}
 	}
-	free(vec);
+	if (r < 0) {
+		json_decref(c);
+		return r;
+	}
 
 	v = json_object_get(obj, "digest");
 	if (v == NULL && mode == HSR_MODE_PARSE) {
-		json_decref(arr);
+		json_decref(c);
 		return hsr_err(err, "digest: missing", -EBADMSG);
 	}
 	if (v != NULL && mode == HSR_MODE_PARSE) {
@@ -584,21 +1062,21 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **so
 		if (s == NULL || strlen(s) != 2 * NAP_HSR_DIGEST_LEN ||
 		    strspn(s, "0123456789abcdef") != 2 * NAP_HSR_DIGEST_LEN ||
 		    nap_hex_decode(s, strlen(s), d, sizeof(d), &bad) != NAP_HSR_DIGEST_LEN) {
-			json_decref(arr);
+			json_decref(c);
 			return hsr_err(err, "digest: not 64 lowercase hex digits", -EBADMSG);
 		}
 		if (h != NULL)
 			memcpy(h->digest, d, sizeof(d));
 	}
-	*sorted = arr;
+	*canon = c;
 	return 0;
 }
 
 /* SHA-256 over the canonical serialization of the sorted policies array. */
 static int
-hsr_digest(json_t *sorted, uint8_t md[NAP_HSR_DIGEST_LEN])
+hsr_digest(json_t *canon, uint8_t md[NAP_HSR_DIGEST_LEN])
 {
-	char *s = json_dumps(sorted, HSR_DUMP_FLAGS);
+	char *s = json_dumps(json_object_get(canon, "policies"), HSR_DUMP_FLAGS);
 
 	if (s == NULL)
 		return -ENOMEM;
@@ -607,23 +1085,17 @@ hsr_digest(json_t *sorted, uint8_t md[NAP_HSR_DIGEST_LEN])
 	return 0;
 }
 
-/*
- * The canonical form of an HSR object: its members with the policies array sorted; "signature"
- * dropped for the signed bytes (with_signature false). Returns a new string (free()).
- */
+/* The signed bytes: the canonical object without "signature". Returns a new string. */
 static char *
-hsr_canonical(json_t *obj, json_t *sorted, bool with_signature)
+hsr_signed_bytes(json_t *canon)
 {
-	json_t *c = json_copy(obj); /* shallow: members are shared, not modified */
-	char *s = NULL;
+	json_t *c = json_copy(canon); /* shallow: members are shared, not modified */
+	char *s;
 
 	if (c == NULL)
 		return NULL;
-	if (json_object_set(c, "policies", sorted) == 0) {
-		if (!with_signature)
-			json_object_del(c, "signature");
-		s = json_dumps(c, HSR_DUMP_FLAGS);
-	}
+	json_object_del(c, "signature");
+	s = json_dumps(c, HSR_DUMP_FLAGS);
 	json_decref(c);
 	return s;
 }
@@ -690,16 +1162,18 @@ static int
 hsr_parse_one(json_t *obj, const struct nap_keyring *kr, struct nap_hsr *h, struct nap_err *err)
 {
 	uint8_t md[NAP_HSR_DIGEST_LEN], sig[HSR_ED25519_SIG_LEN];
-	json_t *sorted, *sigobj;
-	char *canon;
+	json_t *canon, *sigobj;
+	char *msg;
 	int r;
 
-	r = hsr_check_object(obj, HSR_MODE_PARSE, h, &sorted, err);
+	r = hsr_check_object(obj, HSR_MODE_PARSE, h, &canon, err);
 	if (r < 0)
 		return r;
-	r = hsr_digest(sorted, md);
-	if (r < 0)
+	r = hsr_digest(canon, md);
+	if (r < 0) {
+		r = hsr_err(err, "out of memory", r);
 		goto out;
+	}
 	if (!nap_consttime_eq(md, h->digest, sizeof(md))) {
 		r = hsr_err(err, "digest: does not match the policies", -EBADMSG);
 		goto out;
@@ -720,20 +1194,20 @@ hsr_parse_one(json_t *obj, const struct nap_keyring *kr, struct nap_hsr *h, stru
 			r = hsr_err(err, "signature: unknown key", -EPERM);
 			goto out;
 		}
-		canon = hsr_canonical(obj, sorted, false);
-		if (canon == NULL) {
+		msg = hsr_signed_bytes(canon);
+		if (msg == NULL) {
 			r = hsr_err(err, "out of memory", -ENOMEM);
 			goto out;
 		}
-		r = hsr_verify(pkey, sig, canon);
-		free(canon);
+		r = hsr_verify(pkey, sig, msg);
+		free(msg);
 		if (r == -EPERM)
 			r = hsr_err(err, "signature: does not verify", -EPERM);
 		else if (r < 0)
 			r = hsr_err(err, "out of memory", r);
 	}
 out:
-	json_decref(sorted);
+	json_decref(canon);
 	return r;
 }
 
@@ -838,6 +1312,244 @@ nap_hsr_set_find(const struct nap_hsr_set *set, const char *site)
 	return NULL;
 }
 
+/* ---- exemptions ------------------------------------------------------------------------- */
+
+static unsigned char
+hsr_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+static unsigned char
+hsr_upper(unsigned char c)
+{
+	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
+}
+
+static bool
+hsr_in_range(unsigned char c, unsigned char lo, unsigned char hi)
+{
+	return (c >= lo && c <= hi) || (hsr_lower(c) >= lo && hsr_lower(c) <= hi) ||
+	       (hsr_upper(c) >= lo && hsr_upper(c) <= hi);
+}
+
+/*
+ * A bracket expression starting just after its "[": 1 when c is in it, 0 when not, with *end
+ * after the closing "]"; -1 when it does not close (the "[" is then an ordinary character).
+ * A "]" right after "[" or "[!" is a member; "\" quotes the next character.
+ */
+static int
+hsr_bracket(const char *p, unsigned char c, const char **end)
+{
+	bool neg = false, hit = false, first = true;
+	unsigned char lo, hi;
+
+	if (*p == '!' || *p == '^') {
+		neg = true;
+		p++;
+	}
+	while (*p != '\0' && (first || *p != ']')) {
+		first = false;
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		lo = hi = (unsigned char)*p++;
+		if (*p == '-' && p[1] != ']' && p[1] != '\0') {
+			p++;
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			hi = (unsigned char)*p++;
+		}
+		if (hsr_in_range(c, lo, hi))
+			hit = true;
+	}
+	if (*p != ']')
+		return -1;
+	*end = p + 1;
+	return hit != neg;
+}
+
+/* One single-character pattern element at p (not "*", not the end) against c. */
+static bool
+hsr_glob_one(const char *p, unsigned char c, const char **next)
+{
+	int r;
+
+	switch (*p) {
+	case '?':
+		*next = p + 1;
+		return true;
+	case '[':
+		r = hsr_bracket(p + 1, c, next);
+		if (r >= 0)
+			return r == 1;
+		*next = p + 1;
+		return c == '[';
+	case '\\':
+		if (p[1] != '\0') {
+			*next = p + 2;
+			return hsr_lower((unsigned char)p[1]) == hsr_lower(c);
+		}
+		break;
+	default:
+		break;
+	}
+	*next = p + 1;
+	return hsr_lower((unsigned char)*p) == hsr_lower(c);
+}
+
+/*
+ * Glob match with one backtrack point: on a mismatch after a "*", the star takes one more
+ * character and matching resumes behind it. Elements other than "*" match exactly one
+ * character, so this finds a match whenever one exists, in O(|pattern| x |name|) steps.
+ */
+bool
+nap_hsr_name_match(const char *pattern, const char *name)
+{
+	const char *p = pattern, *s = name, *star_p = NULL, *star_s = NULL, *next;
+
+	if (pattern == NULL || name == NULL)
+		return false;
+	while (*s != '\0') {
+		if (*p == '*') {
+			while (*p == '*')
+				p++;
+			star_p = p;
+			star_s = s;
+			continue;
+		}
+		if (*p != '\0' && hsr_glob_one(p, (unsigned char)*s, &next)) {
+			p = next;
+			s++;
+			continue;
+		}
+		if (star_p == NULL)
+			return false;
+		p = star_p;
+		s = ++star_s;
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+static int
+hsr_group_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct nap_hsr_group *)elem)->name);
+}
+
+static int
+hsr_str_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(char *const *)elem);
+}
+
+/* Group membership, remembered per call: a group many exemptions name is looked at once. */
+struct hsr_group_memo {
+	uint8_t done[(NAP_HSR_MAX_GROUPS + 7) / 8];
+	uint8_t member[(NAP_HSR_MAX_GROUPS + 7) / 8];
+	bool cleared;
+};
+
+static bool
+hsr_in_group(const struct nap_hsr *hsr, const char *name, const char *client,
+	     struct hsr_group_memo *memo)
+{
+	const struct nap_hsr_group *g;
+	size_t idx;
+	bool in = false;
+
+	if (hsr->n_groups == 0)
+		return false;
+	g = bsearch(name, hsr->groups, hsr->n_groups, sizeof(*hsr->groups), hsr_group_cmp);
+	if (g == NULL)
+		return false; /* a group the document does not define has no members */
+	idx = (size_t)(g - hsr->groups);
+	if (idx < NAP_HSR_MAX_GROUPS) {
+		if (!memo->cleared) {
+			memset(memo->done, 0, sizeof(memo->done));
+			memo->cleared = true;
+		}
+		if (memo->done[idx / 8] & (1u << (idx % 8)))
+			return (memo->member[idx / 8] & (1u << (idx % 8))) != 0;
+	}
+	for (size_t i = 0; i < g->n_members && !in; i++)
+		in = nap_hsr_name_match(g->members[i], client);
+	if (idx < NAP_HSR_MAX_GROUPS) {
+		memo->done[idx / 8] |= (uint8_t)(1u << (idx % 8));
+		if (in)
+			memo->member[idx / 8] |= (uint8_t)(1u << (idx % 8));
+		else
+			memo->member[idx / 8] &= (uint8_t)~(1u << (idx % 8));
+	}
+	return in;
+}
+
+static bool
+hsr_exemption_applies(const struct nap_hsr *hsr, const struct nap_hsr_exemption *e,
+		      const char *client, int64_t now, struct hsr_group_memo *memo)
+{
+	if (e->from != 0 && now < e->from)
+		return false;
+	if (e->until != 0 && now >= e->until)
+		return false;
+	if (e->client != NULL)
+		return nap_hsr_name_match(e->client, client);
+	return e->group != NULL && hsr_in_group(hsr, e->group, client, memo);
+}
+
+#define HSR_CHUNK 64 /* missing ids tracked per pass, one bit each */
+
+bool
+nap_hsr_exempt(const struct nap_hsr *hsr, const char *client,
+	       const char (*missing)[NAP_UPDATE_ID_MAX + 1], size_t n_missing, int64_t now,
+	       const char **exemption_id)
+{
+	struct hsr_group_memo memo;
+	const char *first = NULL;
+
+	if (exemption_id != NULL)
+		*exemption_id = NULL;
+	if (hsr == NULL || client == NULL || client[0] == '\0' ||
+	    strlen(client) > NAP_HSR_MAX_CLIENT || hsr->n_exemptions == 0)
+		return false;
+	if (missing == NULL)
+		n_missing = 0;
+	memo.cleared = false;
+	/* Each pass covers up to 64 missing ids; the first pass also finds a full exemption. */
+	for (size_t base = 0; base == 0 || base < n_missing; base += HSR_CHUNK) {
+		size_t n = n_missing - base < HSR_CHUNK ? n_missing - base : HSR_CHUNK;
+		uint64_t want = n == HSR_CHUNK ? UINT64_MAX : ((uint64_t)1 << n) - 1;
+		uint64_t covered = 0;
+
+		for (size_t i = 0; i < hsr->n_exemptions && (n == 0 || covered != want); i++) {
+			const struct nap_hsr_exemption *e = &hsr->exemptions[i];
+			uint64_t before = covered;
+
+			if (!hsr_exemption_applies(hsr, e, client, now, &memo))
+				continue;
+			if (e->n_policies == 0) {
+				if (exemption_id != NULL)
+					*exemption_id = e->id;
+				return true;
+			}
+			for (size_t j = 0; j < n; j++) {
+				if (!(covered & ((uint64_t)1 << j)) &&
+				    bsearch(missing[base + j], e->policies, e->n_policies,
+					    sizeof(*e->policies), hsr_str_cmp) != NULL)
+					covered |= (uint64_t)1 << j;
+			}
+			if (covered != before && first == NULL)
+				first = e->id;
+		}
+		if (n == 0 || covered != want)
+			return false;
+	}
+	if (exemption_id != NULL)
+		*exemption_id = first;
+	return true;
+}
+
 /* ---- producer side ---------------------------------------------------------------------- */
 
 /* Never prompt for a passphrase: an encrypted key is an error here. */
@@ -882,53 +1594,60 @@ hsr_load_private(const char *path, EVP_PKEY **out)
 	return 0;
 }
 
+/* Check and sign one HSR object; *out gets its signed canonical form (a new object). */
 static int
-hsr_sign_one(json_t *obj, EVP_PKEY *pkey, const char *key_id, struct nap_err *err)
+hsr_sign_one(json_t *obj, EVP_PKEY *pkey, const char *key_id, json_t **out, struct nap_err *err)
 {
 	uint8_t md[NAP_HSR_DIGEST_LEN], sig[HSR_ED25519_SIG_LEN];
 	unsigned char b64[HSR_SIG_B64_LEN + 1];
 	char hex[2 * NAP_HSR_DIGEST_LEN + 1];
 	size_t siglen = sizeof(sig);
-	json_t *sorted, *sigobj;
+	json_t *canon, *sigobj;
 	EVP_MD_CTX *ctx;
-	char *canon;
+	char *msg;
 	int r;
 
-	r = hsr_check_object(obj, HSR_MODE_SIGN, NULL, &sorted, err);
+	*out = NULL;
+	r = hsr_check_object(obj, HSR_MODE_SIGN, NULL, &canon, err);
 	if (r < 0)
 		return r;
-	r = hsr_digest(sorted, md);
-	if (r < 0)
+	r = hsr_digest(canon, md);
+	if (r < 0) {
+		r = hsr_err(err, "out of memory", r);
 		goto out;
+	}
 	nap_hex_encode(md, sizeof(md), hex);
-	json_object_del(obj, "signature");
-	if (json_object_set_new(obj, "digest", json_string(hex)) < 0 ||
-	    json_object_set(obj, "policies", sorted) < 0) {
+	json_object_del(canon, "signature");
+	if (json_object_set_new(canon, "digest", json_string(hex)) < 0) {
 		r = hsr_err(err, "out of memory", -ENOMEM);
 		goto out;
 	}
-	canon = hsr_canonical(obj, sorted, false);
-	if (canon == NULL) {
+	msg = json_dumps(canon, HSR_DUMP_FLAGS);
+	if (msg == NULL) {
 		r = hsr_err(err, "out of memory", -ENOMEM);
 		goto out;
 	}
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) != 1 ||
-	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)canon, strlen(canon)) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)msg, strlen(msg)) != 1 ||
 	    siglen != sizeof(sig))
 		r = hsr_err(err, "signing failed", -EIO);
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
-	free(canon);
+	free(msg);
 	if (r < 0)
 		goto out;
 	EVP_EncodeBlock(b64, sig, (int)sizeof(sig));
 	sigobj = json_pack("{s:s, s:s, s:s}", "alg", "ed25519", "key_id", key_id, "value",
 			   (const char *)b64);
-	if (sigobj == NULL || json_object_set_new(obj, "signature", sigobj) < 0)
+	if (sigobj == NULL || json_object_set_new(canon, "signature", sigobj) < 0) {
 		r = hsr_err(err, "out of memory", -ENOMEM);
+		goto out;
+	}
+	*out = canon;
+	return 0;
 out:
-	json_decref(sorted);
+	json_decref(canon);
 	return r;
 }
 
@@ -960,8 +1679,17 @@ nap_hsr_sign(const uint8_t *text, size_t len, const char *key_pem_path, char **o
 	n = json_is_array(root) ? json_array_size(root) : 1;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		json_t *obj = json_is_array(root) ? json_array_get(root, i) : root;
+		json_t *signed_obj;
 
-		r = hsr_sign_one(obj, pkey, key_id, err);
+		r = hsr_sign_one(obj, pkey, key_id, &signed_obj, err);
+		if (r == 0 && json_is_array(root)) {
+			if (json_array_set_new(root, i, signed_obj) < 0)
+				r = hsr_err(err, "out of memory", -ENOMEM);
+			obj = json_array_get(root, i);
+		} else if (r == 0) {
+			json_decref(root);
+			root = obj = signed_obj;
+		}
 		for (size_t j = 0; j < i && r == 0; j++) {
 			if (strcmp(json_string_value(json_object_get(json_array_get(root, j), "site")),
 				   json_string_value(json_object_get(obj, "site"))) == 0)
