@@ -86,6 +86,7 @@ static const uint8_t napvd_ext_by_branch[NAP_BRANCH_COUNT] = {
 	[NAP_BRANCH_NO_NAP_ENTRY] = NAP_MS_EXTSTATE_UNKNOWN,
 	[NAP_BRANCH_WSH_FAILED] = NAP_MS_EXTSTATE_INFECTED,
 	[NAP_BRANCH_NO_SOH] = NAP_MS_EXTSTATE_UNKNOWN,
+	[NAP_BRANCH_EXEMPT] = NAP_MS_EXTSTATE_NO_DATA, /* always compliant */
 };
 
 uint8_t
@@ -136,6 +137,40 @@ napvd_request_not_capable(const struct nap_radius_packet *req)
 	uint32_t v;
 
 	return a != NULL && nap_radius_attr_u32(a, &v) && v == 1;
+}
+
+/*
+ * The client's machine name for HSR exemptions: MS-Machine-Name from the NAS when present, else
+ * the machine name of the client's SSoH. Trailing NULs are dropped (clients send one); a name
+ * with other control bytes, or longer than an HSR pattern can be, is no name.
+ */
+static const char *
+napvd_client_name(const struct nap_radius_packet *req, const struct nap_soh *soh, bool decoded,
+		  char buf[NAP_HSR_MAX_CLIENT + 1])
+{
+	const struct nap_radius_attr *a =
+		nap_radius_find_vsa(req, NAP_RADIUS_VENDOR_MS, NAP_MS_MACHINE_NAME);
+	const uint8_t *p = NULL;
+	size_t n = 0;
+
+	if (a != NULL) {
+		p = a->value;
+		n = a->len;
+	} else if (decoded && soh->has_ssoh && nap_ssoh_has(&soh->ssoh, NAP_SSOH_MACHINE_NAME)) {
+		p = soh->ssoh.machine_name;
+		n = soh->ssoh.machine_name_len;
+	}
+	while (n > 0 && p[n - 1] == '\0')
+		n--;
+	if (n == 0 || n > NAP_HSR_MAX_CLIENT)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return NULL;
+	}
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 /* The answer for an SoH that did not decode: "other" category, invalid branch. */
@@ -264,6 +299,7 @@ napvd_engine_access_request(struct napvd *d, const struct napvd_client *cl,
 	enum nap_action action;
 	bool capable, decoded = false;
 	int64_t now = napvd_real_s(&d->clock);
+	char client_name[NAP_HSR_MAX_CLIENT + 1];
 	const struct nap_radius_attr *mn;
 	long soh_len;
 
@@ -288,7 +324,9 @@ napvd_engine_access_request(struct napvd *d, const struct napvd_client *cl,
 		decoded = true;
 		nap_validate(&c->vc, &view, &s->soh, ep, now, &v);
 	}
-	action = napvd_action_for(c, ep, &v, capable);
+	/* HSR exemptions; an exempt NAP-incapable client gets the compliant action too. */
+	nap_validate_exempt(&view, napvd_client_name(req, &s->soh, decoded, client_name), now, &v);
+	action = napvd_action_for(c, ep, &v, capable || v.branch == NAP_BRANCH_EXEMPT);
 	if ((unsigned)v.result < NAP_RESULT_COUNT)
 		d->m.verdicts[v.result]++;
 	if ((unsigned)v.branch < NAP_BRANCH_COUNT)

@@ -29,7 +29,7 @@ enum nap_result {
 
 /* The branch that decided, one counter each (ConfigMgr SHV counters are the model). */
 enum nap_branch {
-	NAP_BRANCH_MATCHES = 0,      /* client revision == HSR: client's flag stands */
+	NAP_BRANCH_MATCHES = 0,      /* same revision (or older, same digest): client's flag stands */
 	NAP_BRANCH_NEWER,            /* client revision > cached HSR: client's flag stands */
 	NAP_BRANCH_OUT_OF_DATE,      /* client revision < HSR: non-compliant, refresh policy */
 	NAP_BRANCH_EXPIRED_TTL,      /* older than the validity period: re-evaluate */
@@ -42,6 +42,7 @@ enum nap_branch {
 	NAP_BRANCH_NO_NAP_ENTRY,     /* SoH without the nap entry */
 	NAP_BRANCH_WSH_FAILED,       /* an MS-WSH check required by the enforcement point failed */
 	NAP_BRANCH_NO_SOH,           /* NAP-incapable client: no SoH in the request */
+	NAP_BRANCH_EXEMPT,           /* non-compliant, but an HSR exemption covers the client */
 	NAP_BRANCH_COUNT
 };
 
@@ -113,6 +114,7 @@ struct nap_verdict {
 	struct nap_wshv wshv;     /* WSH results when a WSH entry was checked */
 	bool has_wshv;
 	const char *reason;       /* short static text for logs and status messages */
+	const char *exemption;    /* branch EXEMPT: id of the exemption (points into the HSR) */
 };
 
 void nap_validate_config_defaults(struct nap_validate_config *cfg);
@@ -120,6 +122,20 @@ void nap_validate_config_defaults(struct nap_validate_config *cfg);
 void nap_validate(const struct nap_validate_config *cfg, const struct nap_hsr_view *hsr,
 		  const struct nap_soh *soh, enum nap_enforcement ep, int64_t now,
 		  struct nap_verdict *out);
+
+/*
+ * Exemptions (doc/hsr.md), applied after nap_validate() with the client's machine name (NULL or
+ * "" = unknown: nothing happens). A verdict that is not compliant after the mapping turns into
+ * result COMPLIANT, branch EXEMPT when an exemption covers the client, unless its branch is
+ * INVALID or SERVER_FAILURE (forged data and a stale cache are never exempted):
+ *   - site known (its HSR is in the set): that HSR's exemptions; policy-scoped ones count only
+ *     when the client's own report (branch MATCHES or NEWER) lists missing updates and they
+ *     cover every one of them;
+ *   - site unknown, no nap entry, no SoH: a full exemption for the client in any HSR of the set.
+ * The instructions (refresh policy, re-evaluate) are kept: an exempt client should still catch up.
+ */
+void nap_validate_exempt(const struct nap_hsr_view *view, const char *client, int64_t now,
+			 struct nap_verdict *v);
 
 const char *nap_result_name(enum nap_result r);
 const char *nap_branch_name(enum nap_branch b);

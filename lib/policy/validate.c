@@ -38,6 +38,7 @@ static const char *const branch_names[NAP_BRANCH_COUNT] = {
 	[NAP_BRANCH_NO_NAP_ENTRY] = "no_nap_entry",
 	[NAP_BRANCH_WSH_FAILED] = "wsh_failed",
 	[NAP_BRANCH_NO_SOH] = "no_soh",
+	[NAP_BRANCH_EXEMPT] = "exempt",
 };
 
 static const char *const action_names[NAP_ACTION_COUNT] = {
@@ -159,6 +160,7 @@ validate_nap(const struct nap_validate_config *cfg, const struct nap_hsr_view *v
 	const struct nap_health *h = &v->health;
 	const struct nap_hsr *hsr;
 	struct nap_err err = {0};
+	bool same_digest;
 	int64_t t;
 
 	/* 1. Decode. */
@@ -249,14 +251,19 @@ validate_nap(const struct nap_validate_config *cfg, const struct nap_hsr_view *v
 		return;
 	}
 
-	/* 5. Compare with the HSR. */
-	if (h->hsr_revision < hsr->revision) {
+	/*
+	 * 5. Compare with the HSR. Only the digest covers the policies: a client that evaluated an
+	 * older revision with the same digest evaluated the same policies (the newer revision
+	 * changed exemptions or groups only), so it matches instead of being sent to refresh.
+	 */
+	same_digest =
+		h->has_digest && nap_consttime_eq(h->hsr_digest, hsr->digest, NAP_HSR_DIGEST_LEN);
+	if (h->hsr_revision < hsr->revision && !same_digest) {
 		decide(v, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_OUT_OF_DATE,
 		       NAP_INSTRUCT_REFRESH_POLICY, "client evaluated an older HSR");
 		return;
 	}
-	if (h->hsr_revision == hsr->revision &&
-	    (!h->has_digest || !nap_consttime_eq(h->hsr_digest, hsr->digest, NAP_HSR_DIGEST_LEN))) {
+	if (h->hsr_revision == hsr->revision && !same_digest) {
 		decide(v, NAP_RESULT_OTHER, NAP_BRANCH_INVALID, 0,
 		       "HSR digest does not match its revision");
 		return;
@@ -266,7 +273,7 @@ validate_nap(const struct nap_validate_config *cfg, const struct nap_hsr_view *v
 		v->result = NAP_RESULT_COMPLIANT;
 	else
 		v->result = NAP_RESULT_NONCOMPLIANT;
-	if (h->hsr_revision == hsr->revision) {
+	if (h->hsr_revision <= hsr->revision) {
 		v->branch = NAP_BRANCH_MATCHES;
 		v->reason = v->result == NAP_RESULT_COMPLIANT ? "client compliant with the HSR"
 							      : "client reports missing updates";
@@ -428,4 +435,58 @@ nap_validate(const struct nap_validate_config *cfg, const struct nap_hsr_view *h
 		}
 	}
 	out->failure_category = result_failure_category[out->result];
+}
+
+/* ---- exemptions ------------------------------------------------------------------------- */
+
+/* Branches an exemption can never turn: forged or corrupt data, and a cache napvd cannot use. */
+static bool
+exemptable(const struct nap_verdict *v)
+{
+	switch (v->branch) {
+	case NAP_BRANCH_INVALID:
+	case NAP_BRANCH_SERVER_FAILURE:
+	case NAP_BRANCH_EXEMPT:
+		return false;
+	default:
+		return !v->compliant;
+	}
+}
+
+void
+nap_validate_exempt(const struct nap_hsr_view *view, const char *client, int64_t now,
+		    struct nap_verdict *v)
+{
+	const struct nap_hsr *hsr;
+	const char *id = NULL;
+	const char *reason = "client exempt";
+	bool exempt = false;
+
+	if (view == NULL || view->set == NULL || client == NULL || client[0] == '\0' ||
+	    !exemptable(v))
+		return;
+	hsr = v->hsr != NULL ? v->hsr : nap_hsr_set_find(view->set, v->site);
+	if (hsr != NULL) {
+		exempt = nap_hsr_exempt(hsr, client, NULL, 0, now, &id);
+		/* Missing ids count only when they are the reason: the client's own report. */
+		if (!exempt && v->has_health && v->result == NAP_RESULT_NONCOMPLIANT &&
+		    (v->branch == NAP_BRANCH_MATCHES || v->branch == NAP_BRANCH_NEWER) &&
+		    v->health.n_missing > 0) {
+			exempt = nap_hsr_exempt(hsr, client, v->health.missing, v->health.n_missing,
+						now, &id);
+			reason = "missing updates covered by exemptions";
+		}
+	} else {
+		/* No site to go by: a full exemption for the client in any HSR napvd trusts. */
+		for (size_t i = 0; i < view->set->n && !exempt; i++)
+			exempt = nap_hsr_exempt(&view->set->v[i], client, NULL, 0, now, &id);
+	}
+	if (!exempt)
+		return;
+	v->result = NAP_RESULT_COMPLIANT;
+	v->branch = NAP_BRANCH_EXEMPT;
+	v->compliant = true;
+	v->failure_category = NAP_FAILURE_NONE;
+	v->exemption = id;
+	v->reason = reason;
 }

@@ -149,10 +149,13 @@ build_request(const struct req_spec *s, uint8_t *out, uint8_t auth[NAP_RADIUS_AU
 static uint8_t *
 sample_soh(bool compliant, uint64_t revision, bool wrapped, size_t *len)
 {
+	/* An older revision with other policies: the HSR's digest is all zeros. */
+	static const uint8_t stale_digest[NAP_HSR_DIGEST_LEN] = {1};
 	struct nap_sample_spec spec = {
 		.machine_name = "pc-1.example",
 		.site = SITE,
 		.revision = revision,
+		.digest = revision < REV ? stale_digest : NULL,
 		.compliant = compliant,
 		.generation_time = NOW - 60,
 		.eval_time = NOW - 120,

@@ -225,12 +225,35 @@ test_newer_and_out_of_date(void **state)
 	run(fx, &h, NULL, NAP_EP_DHCP);
 	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_NEWER, false);
 
+	/* An older revision with other policies (another digest): refresh. */
 	health_default(fx, &h);
 	h.hsr_revision = 41;
+	h.hsr_digest[0] ^= 0xff;
 	run(fx, &h, NULL, NAP_EP_DHCP);
 	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_OUT_OF_DATE, false);
 	assert_int_equal(fx->v.instructions, NAP_INSTRUCT_REFRESH_POLICY);
 	assert_int_equal(fx->v.client_revision, 41);
+	/* No digest at all: napvd cannot tell, so refresh too. */
+	h.has_digest = false;
+	run(fx, &h, NULL, NAP_EP_DHCP);
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_OUT_OF_DATE, false);
+
+	/*
+	 * An older revision with the same digest evaluated the same policies (the newer revision
+	 * changed exemptions or groups only): it matches, and the client's own flag stands.
+	 */
+	health_default(fx, &h);
+	h.hsr_revision = 1;
+	run(fx, &h, NULL, NAP_EP_DHCP);
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_MATCHES, true);
+	assert_int_equal(fx->v.instructions, 0);
+	assert_int_equal(fx->v.client_revision, 1);
+	h.compliant = false;
+	strcpy(h.missing[0], "DSA-5001-1");
+	h.n_missing = 1;
+	run(fx, &h, NULL, NAP_EP_DHCP);
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+	assert_int_equal(fx->v.instructions, 0);
 }
 
 static void
@@ -500,6 +523,7 @@ test_mapping(void **state)
 		fx->cfg.maps_compliant[o] = true;
 	health_default(fx, &h);
 	h.hsr_revision = 41;
+	h.hsr_digest[0] ^= 0xff; /* other policies */
 	run(fx, &h, NULL, NAP_EP_DHCP);
 	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_OUT_OF_DATE, false);
 }
@@ -531,6 +555,7 @@ test_wsh_missing(void **state)
 	/* A WSH failure does not overwrite a non-compliant nap decision. */
 	w.cls[NAP_WSH_FIREWALL].status = 0;
 	h.hsr_revision = 41;
+	h.hsr_digest[0] ^= 0xff; /* other policies */
 	run(fx, &h, &w, NAP_EP_DHCP);
 	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_OUT_OF_DATE, false);
 	assert_int_equal(fx->v.wshv.cls[NAP_WSH_FIREWALL].code1, NAP_WSH_E_PRODUCT_NOT_ENABLED);
@@ -657,7 +682,7 @@ test_names(void **state)
 		"matches",	  "newer",	     "out_of_date",    "expired_ttl",
 		"expired_absolute", "invalid",	     "unknown_site",   "no_policies",
 		"client_failure", "server_failure", "no_nap_entry",   "wsh_failed",
-		"no_soh",
+		"no_soh",         "exempt",
 	};
 	static const char *const eps[NAP_EP_COUNT] = {"unspecified", "ts-gateway", "vpn", "dhcp",
 						      "wireless",    "hra",	   "hcap"};
@@ -747,6 +772,7 @@ test_sohr_build(void **state)
 	fx->cfg.wsh_checks[NAP_EP_DHCP] = NAP_WSH_CHECK_FIREWALL | NAP_WSH_CHECK_ANTIVIRUS;
 	health_default(fx, &h);
 	h.hsr_revision = 41;
+	h.hsr_digest[0] ^= 0xff; /* other policies */
 	wsh_default(&w);
 	w.cls[NAP_WSH_ANTIVIRUS].status = 0x5; /* enabled, not up to date */
 	run(fx, &h, &w, NAP_EP_DHCP);
