@@ -769,10 +769,14 @@ siteconf_print_ms(FILE *f, const char *key, int64_t ms)
 		fprintf(f, "%s = %" PRId64 "s\n", key, ms);
 }
 
-static const char *
-siteconf_or_empty(const char *s)
+/* "key = value", or "key =" for an unset value (no trailing blank). */
+static void
+siteconf_print_str(FILE *f, const char *key, const char *v)
 {
-	return s != NULL ? s : "";
+	if (v != NULL && *v != '\0')
+		fprintf(f, "%s = %s\n", key, v);
+	else
+		fprintf(f, "%s =\n", key);
 }
 
 void
@@ -780,21 +784,21 @@ nap_siteconf_print(const struct nap_siteconf *c, FILE *f)
 {
 	fprintf(f, "[site]\ncode = %s\nkey = %s\nstate_dir = %s\n", c->site, c->key,
 		c->state_dir);
-	fprintf(f, "user = %s\n", siteconf_or_empty(c->user));
-	fprintf(f, "pidfile = %s\n", siteconf_or_empty(c->pidfile));
-	fprintf(f, "metrics = %s\n", siteconf_or_empty(c->metrics));
+	siteconf_print_str(f, "user", c->user);
+	siteconf_print_str(f, "pidfile", c->pidfile);
+	siteconf_print_str(f, "metrics", c->metrics);
 	siteconf_print_ms(f, "poll_interval", c->poll_interval_ms);
 	fprintf(f, "\n[store]\nuri = %s\n", c->store_uri);
 	if (c->has_directory) {
 		fprintf(f, "\n[directory]\nuri =");
 		for (size_t i = 0; i < c->n_dir_uri; i++)
 			fprintf(f, " %s", c->dir_uri[i]);
-		fprintf(f, "\nbase = %s\ncontainer = %s\n", c->dir_base, c->dir_container);
-		fprintf(f, "bind_dn = %s\n", siteconf_or_empty(c->dir_bind_dn));
-		fprintf(f, "bind_password_file = %s\n",
-			siteconf_or_empty(c->dir_bind_password_file));
+		fprintf(f, "\nbase = %s\n", c->dir_base);
+		siteconf_print_str(f, "container", c->dir_container);
+		siteconf_print_str(f, "bind_dn", c->dir_bind_dn);
+		siteconf_print_str(f, "bind_password_file", c->dir_bind_password_file);
 		fprintf(f, "starttls = %s\n", c->dir_starttls ? "yes" : "no");
-		fprintf(f, "ca_file = %s\n", siteconf_or_empty(c->dir_ca_file));
+		siteconf_print_str(f, "ca_file", c->dir_ca_file);
 		siteconf_print_ms(f, "timeout", c->dir_timeout_ms);
 		siteconf_print_ms(f, "retry_min", c->dir_retry_min_ms);
 		siteconf_print_ms(f, "retry_max", c->dir_retry_max_ms);
