@@ -128,8 +128,8 @@ const struct nap_hsr *nap_hsr_set_find(const struct nap_hsr_set *set, const char
 
 /*
  * Does a machine name match a pattern? fnmatch(3) syntax without path rules ("*", "?",
- * "[a-z]", "[!a-z]", backslash escapes), ASCII case-insensitive, in time linear in the product
- * of the lengths (no backtracking blow-up on hostile names).
+ * "[a-z]", "[!a-z]", backslash escapes), ASCII case-insensitive (ranges too); it backtracks to
+ * the last "*" only, so hostile names cannot make it take exponential time.
  */
 bool nap_hsr_name_match(const char *pattern, const char *name);
 

@@ -1320,17 +1320,12 @@ hsr_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-static unsigned char
-hsr_upper(unsigned char c)
-{
-	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
-}
-
+/* Case-insensitive ranges: the character and both ends compare in lower case. */
 static bool
 hsr_in_range(unsigned char c, unsigned char lo, unsigned char hi)
 {
-	return (c >= lo && c <= hi) || (hsr_lower(c) >= lo && hsr_lower(c) <= hi) ||
-	       (hsr_upper(c) >= lo && hsr_upper(c) <= hi);
+	c = hsr_lower(c);
+	return c >= hsr_lower(lo) && c <= hsr_lower(hi);
 }
 
 /*
@@ -1385,11 +1380,9 @@ hsr_glob_one(const char *p, unsigned char c, const char **next)
 		*next = p + 1;
 		return c == '[';
 	case '\\':
-		if (p[1] != '\0') {
-			*next = p + 2;
-			return hsr_lower((unsigned char)p[1]) == hsr_lower(c);
-		}
-		break;
+		/* A backslash quotes the next character; one at the very end matches nothing. */
+		*next = p[1] != '\0' ? p + 2 : p + 1;
+		return p[1] != '\0' && hsr_lower((unsigned char)p[1]) == hsr_lower(c);
 	default:
 		break;
 	}
@@ -1400,7 +1393,8 @@ hsr_glob_one(const char *p, unsigned char c, const char **next)
 /*
  * Glob match with one backtrack point: on a mismatch after a "*", the star takes one more
  * character and matching resumes behind it. Elements other than "*" match exactly one
- * character, so this finds a match whenever one exists, in O(|pattern| x |name|) steps.
+ * character, so this finds a match whenever one exists, in O(|pattern| x |name|) element
+ * matches (a bracket expression costs its length).
  */
 bool
 nap_hsr_name_match(const char *pattern, const char *name)

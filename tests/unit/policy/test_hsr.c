@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * HSR documents: parse and verify the sample vectors, the sign round trip against the golden
- * signed files, tampering (digest, signature, key), strict types, limits and key generation.
+ * signed files, tampering (digest, signature, key), strict types, limits and key generation;
+ * the same for "requires", exemptions and groups, and the canonical order of every set.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -651,6 +652,575 @@ test_key_generate(void **state)
 	rmdir(dir);
 }
 
+/* ---- requires, exemptions, groups ------------------------------------------------------- */
+
+static void
+test_exemptions_vector(void **state)
+{
+	struct nap_keyring *kr = keyring(V("TEST-ONLY-ed25519-public.pem"));
+	char *text = slurp(V("exemptions-signed.json"), NULL);
+	char *s01_text = slurp(V("S01-signed.json"), NULL);
+	struct nap_hsr_set *set, *old;
+	struct nap_err err = {0};
+	const struct nap_hsr *h, *h42;
+	const struct nap_hsr_exemption *e;
+	const struct nap_hsr_policy *p;
+
+	(void)state;
+	assert_int_equal(parse_str(text, kr, &set, &err), 0);
+	assert_int_equal(parse_str(s01_text, kr, &old, &err), 0);
+	assert_int_equal(set->n, 2);
+
+	/* S01 revision 43: the policies of revision 42, so the same digest. */
+	h = nap_hsr_set_find(set, "S01");
+	h42 = nap_hsr_set_find(old, "S01");
+	assert_non_null(h);
+	assert_int_equal(h->revision, 43);
+	assert_memory_equal(h->digest, h42->digest, NAP_HSR_DIGEST_LEN);
+	assert_int_equal(h->n_policies, 4);
+	/* The single form fills reqs with one entry too; advisory-only has none. */
+	p = &h->policies[1];
+	assert_string_equal(p->id, "DSA-5001-1");
+	assert_int_equal(p->n_reqs, 1);
+	assert_string_equal(p->reqs[0].package, "openssl");
+	assert_string_equal(p->reqs[0].min_version, "3.0.11-1~deb12u2");
+	assert_int_equal(p->reqs[0].scheme, NAP_SCHEME_DPKG);
+	assert_int_equal(h->policies[3].reqs[0].scheme, NAP_SCHEME_RPM);
+	assert_int_equal(h->policies[2].n_reqs, 0);
+	assert_null(h->policies[2].reqs);
+
+	/* Exemptions sorted by id, their policies sorted, the group form, the windows. */
+	assert_int_equal(h->n_exemptions, 7);
+	assert_string_equal(h->exemptions[0].id, "EX-GHOST");
+	assert_string_equal(h->exemptions[6].id, "EX-SRV-DB");
+	e = &h->exemptions[6];
+	assert_string_equal(e->client, "SRV-DB-0[1-3]");
+	assert_null(e->group);
+	assert_int_equal(e->n_policies, 2);
+	assert_string_equal(e->policies[0], "DSA-5001-1");
+	assert_string_equal(e->policies[1], "RHSA-2026:0101");
+	assert_int_equal(e->from, 0);
+	assert_int_equal(e->until, 0);
+	assert_string_equal(e->reason, "database servers: openssl and bash after the migration");
+	e = &h->exemptions[2];
+	assert_string_equal(e->id, "EX-KIOSK-OPENSSL");
+	assert_null(e->client);
+	assert_string_equal(e->group, "kiosks");
+	assert_int_equal(e->from, 1793491200);  /* 2026-11-01T00:00:00Z */
+	assert_int_equal(e->until, 1796083200); /* 2026-12-01T00:00:00Z */
+	assert_null(e->reason);
+	e = &h->exemptions[3];
+	assert_string_equal(e->id, "EX-LAB");
+	assert_int_equal(e->n_policies, 0);
+	assert_null(e->policies);
+	/* Groups sorted by name, members sorted. */
+	assert_int_equal(h->n_groups, 2);
+	assert_string_equal(h->groups[0].name, "empty");
+	assert_int_equal(h->groups[0].n_members, 0);
+	assert_null(h->groups[0].members);
+	assert_string_equal(h->groups[1].name, "kiosks");
+	assert_int_equal(h->groups[1].n_members, 2);
+	assert_string_equal(h->groups[1].members[0], "kiosk-??");
+	assert_string_equal(h->groups[1].members[1], "reception");
+
+	/* S03: "requires", sorted by package then scheme. */
+	h = nap_hsr_set_find(set, "S03");
+	assert_non_null(h);
+	assert_int_equal(h->n_policies, 2);
+	p = &h->policies[0];
+	assert_string_equal(p->id, "DSA-5100-1");
+	assert_null(p->package);
+	assert_null(p->min_version);
+	assert_int_equal(p->n_reqs, 2);
+	assert_string_equal(p->reqs[0].package, "libssl3");
+	assert_int_equal(p->reqs[0].scheme, NAP_SCHEME_DPKG);
+	assert_string_equal(p->reqs[1].package, "openssl");
+	p = &h->policies[1];
+	assert_int_equal(p->n_reqs, 3);
+	assert_string_equal(p->reqs[0].package, "openssl");
+	assert_int_equal(p->reqs[0].scheme, NAP_SCHEME_DPKG);
+	assert_string_equal(p->reqs[0].min_version, "3.0.15-1~deb12u1");
+	assert_string_equal(p->reqs[1].package, "openssl");
+	assert_int_equal(p->reqs[1].scheme, NAP_SCHEME_RPM);
+	assert_string_equal(p->reqs[1].min_version, "1:3.0.7-28.el9");
+	assert_string_equal(p->reqs[2].package, "openssl-libs");
+	assert_int_equal(h->n_exemptions, 2);
+	assert_int_equal(h->n_groups, 1);
+	assert_int_equal(h->groups[0].n_members, 2);
+	assert_string_equal(h->groups[0].members[0], "build-*");
+	nap_hsr_set_free(set);
+	nap_hsr_set_free(old);
+	free(s01_text);
+	free(text);
+	nap_keyring_free(kr);
+}
+
+/* Reverse every array of a JSON value (the sets end up in another order). */
+static void
+reverse_arrays(json_t *v)
+{
+	const char *key;
+	json_t *child;
+	size_t i, n;
+
+	if (json_is_array(v)) {
+		n = json_array_size(v);
+		for (i = 0; i < n / 2; i++) {
+			json_t *a = json_incref(json_array_get(v, i));
+			json_t *b = json_incref(json_array_get(v, n - 1 - i));
+
+			json_array_set_new(v, i, b);
+			json_array_set_new(v, n - 1 - i, a);
+		}
+		json_array_foreach(v, i, child)
+		{
+			reverse_arrays(child);
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, key, child)
+		{
+			reverse_arrays(child);
+		}
+	}
+}
+
+static void
+test_exemptions_canonical(void **state)
+{
+	struct nap_keyring *kr = keyring(V("TEST-ONLY-ed25519-public.pem"));
+	char *in = slurp(V("exemptions-unsigned.json"), NULL);
+	char *golden = slurp(V("exemptions-signed.json"), NULL);
+	char *out, *again, *t;
+	json_t *j;
+
+	(void)state;
+	/* Byte for byte the golden file; signing the output again changes nothing. */
+	out = sign_str(in, 0);
+	assert_string_equal(out, golden);
+	again = sign_str(out, 0);
+	assert_string_equal(again, golden);
+	free(again);
+	free(out);
+	/* Every set in the opposite order, indented: the same canonical form and signature. */
+	j = json_loads(in, 0, NULL);
+	assert_non_null(j);
+	/* Not the top-level array: the order of the sites is the producer's. */
+	for (size_t i = 0; i < json_array_size(j); i++)
+		reverse_arrays(json_array_get(j, i));
+	t = json_dumps(j, JSON_INDENT(3));
+	out = sign_str(t, 0);
+	assert_string_equal(out, golden);
+	free(out);
+	/* A published document in another order verifies as well (the parser sorts too). */
+	json_decref(j);
+	j = json_loads(golden, 0, NULL);
+	for (size_t i = 0; i < json_array_size(j); i++)
+		reverse_arrays(json_array_get(j, i));
+	free(t);
+	t = json_dumps(j, JSON_INDENT(1));
+	expect_parse(t, kr, 0, NULL);
+	free(t);
+	json_decref(j);
+
+	/* Exemptions and groups are signed but not in the digest. */
+	t = replace(golden, "\"lab-*\"", "\"lab*\"");
+	expect_parse(t, kr, -EPERM, "signature: does not verify");
+	expect_parse(t, NULL, 0, NULL);
+	free(t);
+	t = replace(golden, "\"reception\"", "\"reception2\"");
+	expect_parse(t, kr, -EPERM, "signature: does not verify");
+	free(t);
+	t = replace(golden, "\"until\":\"2026-12-01T00:00:00Z\"", "\"until\":\"2027-12-01T00:00:00Z\"");
+	expect_parse(t, kr, -EPERM, "signature: does not verify");
+	free(t);
+	/* A requirement is part of its policy, so of the digest. */
+	t = replace(golden, "\"libssl3\"", "\"libssl4\"");
+	expect_parse(t, kr, -EBADMSG, "digest: does not match");
+	expect_parse(t, NULL, -EBADMSG, "digest: does not match");
+	free(t);
+	/* Removing every exemption of a signed document is caught. */
+	j = json_loads(golden, 0, NULL);
+	json_object_del(json_array_get(j, 0), "exemptions");
+	t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	expect_parse(t, kr, -EPERM, "signature: does not verify");
+	free(t);
+	json_decref(j);
+	free(golden);
+	free(in);
+	nap_keyring_free(kr);
+}
+
+/* A document with every new member, for the mutations below. */
+static const char new_base[] =
+	"{\"version\":1,\"site\":\"S09\",\"revision\":3,\"issued\":\"2026-11-25T10:00:00Z\","
+	"\"policies\":[{\"id\":\"ADV-1\",\"requires\":["
+	"{\"package\":\"openssl\",\"min_version\":\"3.0.15\",\"scheme\":\"dpkg\"},"
+	"{\"package\":\"libssl3\",\"min_version\":\"3.0.15\"}],"
+	"\"severity\":\"critical\",\"effective\":\"asap\"}],"
+	"\"exemptions\":[{\"id\":\"EX-1\",\"client\":\"pc-*\",\"policies\":[\"ADV-1\"],"
+	"\"from\":\"2026-11-01T00:00:00Z\",\"until\":\"2026-12-01T00:00:00Z\",\"reason\":\"r\"}],"
+	"\"groups\":[{\"name\":\"g1\",\"members\":[\"a\",\"b-*\"]}]}";
+
+enum target { T_TOP, T_POLICY, T_REQ, T_EXEMPTION, T_GROUP };
+
+struct mutation2 {
+	enum target target;
+	const char *key, *value; /* value NULL deletes */
+	const char *key2, *value2;
+	int code;
+	const char *what;
+};
+
+#define S63 "012345678901234567890123456789012345678901234567890123456789012"
+#define S64 S63 "3"
+
+static const struct mutation2 mutations2[] = {
+	{T_TOP, "exemptions", "{}", NULL, NULL, -EBADMSG, "exemptions: not an array"},
+	{T_TOP, "exemptions", "[1]", NULL, NULL, -EBADMSG, "exemptions[]: not an object"},
+	{T_TOP, "exemptions", "[]", NULL, NULL, 0, NULL},
+	{T_TOP, "exemptions", NULL, NULL, NULL, 0, NULL},
+	{T_TOP, "groups", "{}", NULL, NULL, -EBADMSG, "groups: not an array"},
+	{T_TOP, "groups", "[[]]", NULL, NULL, -EBADMSG, "groups[]: not an object"},
+	{T_TOP, "groups", "[]", NULL, NULL, 0, NULL},
+	{T_TOP, "groups", NULL, NULL, NULL, 0, NULL},
+	{T_TOP, "group", "[]", NULL, NULL, -EBADMSG, "HSR: unknown member"},
+
+	{T_POLICY, "requires", "[]", NULL, NULL, -EBADMSG, "policies[].requires: not a non-empty"},
+	{T_POLICY, "requires", "{}", NULL, NULL, -EBADMSG, "policies[].requires: not a non-empty"},
+	{T_POLICY, "requires", "\"openssl\"", NULL, NULL, -EBADMSG, "policies[].requires: not"},
+	{T_POLICY, "requires", "[1]", NULL, NULL, -EBADMSG, "policies[].requires[]: not an object"},
+	{T_POLICY, "requires", NULL, NULL, NULL, 0, NULL}, /* advisory-only */
+	{T_POLICY, "scheme", "\"dpkg\"", NULL, NULL, -EBADMSG, "policies[].requires: excludes"},
+	{T_POLICY, "package", "\"x\"", NULL, NULL, -EBADMSG, "policies[]: package and min_version"},
+	{T_POLICY, "package", "\"x\"", "min_version", "\"1\"", -EBADMSG,
+	 "policies[].requires: excludes"},
+
+	{T_REQ, "package", NULL, NULL, NULL, -EBADMSG, "policies[].requires[].package"},
+	{T_REQ, "package", "5", NULL, NULL, -EBADMSG, "policies[].requires[].package"},
+	{T_REQ, "package", "\"open ssl\"", NULL, NULL, -EBADMSG, "policies[].requires[].package"},
+	{T_REQ, "min_version", NULL, NULL, NULL, -EBADMSG, "policies[].requires[].min_version"},
+	{T_REQ, "min_version", "\"\"", NULL, NULL, -EBADMSG, "policies[].requires[].min_version"},
+	{T_REQ, "min_version", "\"1 2\"", NULL, NULL, -EBADMSG, "policies[].requires[].min_version"},
+	{T_REQ, "scheme", "\"apk\"", NULL, NULL, -EBADMSG, "policies[].requires[].scheme"},
+	{T_REQ, "scheme", "1", NULL, NULL, -EBADMSG, "policies[].requires[].scheme"},
+	{T_REQ, "scheme", "\"rpm\"", NULL, NULL, 0, NULL},
+	{T_REQ, "scheme", NULL, NULL, NULL, 0, NULL},
+	{T_REQ, "cve", "\"CVE-1\"", NULL, NULL, -EBADMSG, "policies[].requires[]: unknown member"},
+	{T_REQ, "x-cve", "\"CVE-1\"", NULL, NULL, 0, NULL},
+	{T_REQ, "x-score", "9.8", NULL, NULL, -EBADMSG, "real numbers"},
+
+	{T_EXEMPTION, "id", NULL, NULL, NULL, -EBADMSG, "exemptions[].id"},
+	{T_EXEMPTION, "id", "5", NULL, NULL, -EBADMSG, "exemptions[].id"},
+	{T_EXEMPTION, "id", "\"EX 1\"", NULL, NULL, -EBADMSG, "exemptions[].id"},
+	{T_EXEMPTION, "id", "\"" S64 "\"", NULL, NULL, -EBADMSG, "exemptions[].id"},
+	{T_EXEMPTION, "id", "\"" S63 "\"", NULL, NULL, 0, NULL},
+	{T_EXEMPTION, "client", NULL, NULL, NULL, -EBADMSG, "exemptions[]: exactly one"},
+	{T_EXEMPTION, "group", "\"g1\"", NULL, NULL, -EBADMSG, "exemptions[]: exactly one"},
+	{T_EXEMPTION, "client", NULL, "group", "\"g1\"", 0, NULL},
+	{T_EXEMPTION, "client", NULL, "group", "\"not-defined\"", 0, NULL},
+	{T_EXEMPTION, "client", NULL, "group", "\"g:1\"", -EBADMSG, "exemptions[].group"},
+	{T_EXEMPTION, "client", NULL, "group", "7", -EBADMSG, "exemptions[].group"},
+	{T_EXEMPTION, "client", "7", NULL, NULL, -EBADMSG, "exemptions[].client: not a string"},
+	{T_EXEMPTION, "client", "\"pc 1\"", NULL, NULL, -EBADMSG, "exemptions[].client: bad"},
+	{T_EXEMPTION, "client", "\"\"", NULL, NULL, -EBADMSG, "exemptions[].client: bad"},
+	{T_EXEMPTION, "client", "\"pc-\\u00e9\"", NULL, NULL, -EBADMSG, "exemptions[].client: bad"},
+	{T_EXEMPTION, "client", "\"[a-z]*.example.org\"", NULL, NULL, 0, NULL},
+	{T_EXEMPTION, "policies", "{}", NULL, NULL, -EBADMSG, "exemptions[].policies: not an array"},
+	{T_EXEMPTION, "policies", "[5]", NULL, NULL, -EBADMSG, "exemptions[].policies[]"},
+	{T_EXEMPTION, "policies", "[\"A B\"]", NULL, NULL, -EBADMSG, "exemptions[].policies[]"},
+	{T_EXEMPTION, "policies", "[\"" S64 "\"]", NULL, NULL, -EBADMSG, "exemptions[].policies[]"},
+	{T_EXEMPTION, "policies", "[\"NOT-A-POLICY-HERE\"]", NULL, NULL, 0, NULL},
+	{T_EXEMPTION, "policies", "[]", NULL, NULL, 0, NULL},
+	{T_EXEMPTION, "policies", NULL, NULL, NULL, 0, NULL},
+	{T_EXEMPTION, "from", "\"2026-11-01\"", NULL, NULL, -EBADMSG, "exemptions[].from"},
+	{T_EXEMPTION, "from", "0", NULL, NULL, -EBADMSG, "exemptions[].from"},
+	{T_EXEMPTION, "from", "\"asap\"", NULL, NULL, -EBADMSG, "exemptions[].from"},
+	{T_EXEMPTION, "until", "\"2026-12-01T00:00:00+01:00\"", NULL, NULL, -EBADMSG,
+	 "exemptions[].until: not RFC"},
+	{T_EXEMPTION, "until", "\"2026-11-01T00:00:00Z\"", NULL, NULL, -EBADMSG,
+	 "exemptions[].until: not later"},
+	{T_EXEMPTION, "until", "\"2026-10-01T00:00:00Z\"", NULL, NULL, -EBADMSG,
+	 "exemptions[].until: not later"},
+	{T_EXEMPTION, "until", "\"2026-11-01T00:00:01Z\"", NULL, NULL, 0, NULL},
+	{T_EXEMPTION, "from", NULL, "until", "\"1970-01-01T00:00:00Z\"", -EBADMSG,
+	 "exemptions[].until: not later"},
+	{T_EXEMPTION, "from", NULL, "until", "\"1970-01-01T00:00:01Z\"", 0, NULL},
+	{T_EXEMPTION, "from", NULL, "until", NULL, 0, NULL},
+	{T_EXEMPTION, "reason", "[]", NULL, NULL, -EBADMSG, "exemptions[].reason"},
+	{T_EXEMPTION, "reason", "\"a\\nb\"", NULL, NULL, -EBADMSG, "control characters"},
+	{T_EXEMPTION, "reason", NULL, NULL, NULL, 0, NULL},
+	{T_EXEMPTION, "ticket", "\"T-1\"", NULL, NULL, -EBADMSG, "exemptions[]: unknown member"},
+	{T_EXEMPTION, "x-ticket", "\"T-1\"", NULL, NULL, 0, NULL},
+	{T_EXEMPTION, "x-real", "1.5", NULL, NULL, -EBADMSG, "real numbers"},
+
+	{T_GROUP, "name", NULL, NULL, NULL, -EBADMSG, "groups[].name"},
+	{T_GROUP, "name", "\"g 1\"", NULL, NULL, -EBADMSG, "groups[].name"},
+	{T_GROUP, "name", "\"g:1\"", NULL, NULL, -EBADMSG, "groups[].name"},
+	{T_GROUP, "name", "\"" S64 "\"", NULL, NULL, -EBADMSG, "groups[].name"},
+	{T_GROUP, "name", "\"" S63 "\"", NULL, NULL, 0, NULL},
+	{T_GROUP, "name", "\"Kiosks.floor_2-east\"", NULL, NULL, 0, NULL},
+	{T_GROUP, "members", NULL, NULL, NULL, -EBADMSG, "groups[].members: missing"},
+	{T_GROUP, "members", "{}", NULL, NULL, -EBADMSG, "groups[].members: missing"},
+	{T_GROUP, "members", "[5]", NULL, NULL, -EBADMSG, "groups[].members[]"},
+	{T_GROUP, "members", "[\"a b\"]", NULL, NULL, -EBADMSG, "groups[].members[]"},
+	{T_GROUP, "members", "[\"\"]", NULL, NULL, -EBADMSG, "groups[].members[]"},
+	{T_GROUP, "members", "[]", NULL, NULL, 0, NULL},
+	{T_GROUP, "owner", "\"x\"", NULL, NULL, -EBADMSG, "groups[]: unknown member"},
+	{T_GROUP, "x-owner", "\"x\"", NULL, NULL, 0, NULL},
+};
+
+static json_t *
+mutation_target(json_t *j, enum target target)
+{
+	json_t *pol = json_array_get(json_object_get(j, "policies"), 0);
+
+	switch (target) {
+	case T_TOP:
+		return j;
+	case T_POLICY:
+		return pol;
+	case T_REQ:
+		return json_array_get(json_object_get(pol, "requires"), 0);
+	case T_EXEMPTION:
+		return json_array_get(json_object_get(j, "exemptions"), 0);
+	case T_GROUP:
+		return json_array_get(json_object_get(j, "groups"), 0);
+	}
+	return NULL;
+}
+
+static void
+mutate(json_t *target, const char *key, const char *value)
+{
+	if (key == NULL)
+		return;
+	if (value == NULL) {
+		json_object_del(target, key);
+	} else {
+		json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+
+		assert_non_null(v);
+		json_object_set_new(target, key, v);
+	}
+}
+
+/* Sign and parse a mutated document: the same verdict from both sides. */
+static void
+check_sign_and_parse(const char *text, int code, const char *what, size_t i)
+{
+	struct nap_hsr_set *set = NULL;
+	struct nap_err err = {0};
+	char *out = NULL;
+	int r = nap_hsr_sign((const uint8_t *)text, strlen(text), V("TEST-ONLY-ed25519-private.pem"),
+			     &out, &err);
+
+	if (r != code)
+		fail_msg("case %zu: sign gave %d (%s), want %d", i, r, err.what ? err.what : "-",
+			 code);
+	if (r < 0) {
+		assert_null(out);
+		if (strncmp(err.what, what, strlen(what)) != 0)
+			fail_msg("case %zu: error \"%s\", want \"%s...\"", i, err.what, what);
+		r = parse_str(text, NULL, &set, &err);
+		assert_int_equal(r, code);
+		assert_null(set);
+	} else {
+		struct nap_keyring *kr = keyring(V("TEST-ONLY-ed25519-public.pem"));
+
+		if (parse_str(out, kr, &set, &err) != 0)
+			fail_msg("case %zu: signed output does not parse: %s", i, err.what);
+		nap_hsr_set_free(set);
+		nap_keyring_free(kr);
+	}
+	free(out);
+}
+
+static void
+test_new_members_strict(void **state)
+{
+	(void)state;
+	check_sign_and_parse(new_base, 0, NULL, SIZE_MAX);
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(mutations2); i++) {
+		const struct mutation2 *m = &mutations2[i];
+		json_t *j = json_loads(new_base, 0, NULL);
+		json_t *target;
+		char *text;
+
+		assert_non_null(j);
+		target = mutation_target(j, m->target);
+		assert_non_null(target);
+		mutate(target, m->key, m->value);
+		mutate(target, m->key2, m->value2);
+		text = json_dumps(j, JSON_COMPACT);
+		check_sign_and_parse(text, m->code, m->what, i);
+		free(text);
+		json_decref(j);
+	}
+}
+
+/* Append to an array member of the base document's target. */
+static char *
+base_with(enum target target, const char *key, const char *json_value)
+{
+	json_t *j = json_loads(new_base, 0, NULL);
+	json_t *v = json_loads(json_value, JSON_DECODE_ANY, NULL);
+	char *text;
+
+	assert_non_null(v);
+	json_array_append_new(json_object_get(mutation_target(j, target), key), v);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return text;
+}
+
+static void
+test_new_members_duplicates(void **state)
+{
+	static const struct {
+		enum target target;
+		const char *key, *value;
+		int code;
+		const char *what;
+	} cases[] = {
+		/* An absent scheme is dpkg. */
+		{T_POLICY, "requires", "{\"package\":\"openssl\",\"min_version\":\"3.1\"}", -EBADMSG,
+		 "policies[].requires: duplicate package and scheme"},
+		{T_POLICY, "requires",
+		 "{\"package\":\"libssl3\",\"min_version\":\"3.1\",\"scheme\":\"dpkg\"}", -EBADMSG,
+		 "policies[].requires: duplicate package and scheme"},
+		{T_POLICY, "requires",
+		 "{\"package\":\"openssl\",\"min_version\":\"3.0.7\",\"scheme\":\"rpm\"}", 0, NULL},
+		{T_TOP, "exemptions", "{\"id\":\"EX-1\",\"client\":\"other\"}", -EBADMSG,
+		 "exemptions: duplicate id"},
+		{T_TOP, "exemptions", "{\"id\":\"EX-2\",\"client\":\"pc-*\"}", 0, NULL},
+		{T_EXEMPTION, "policies", "\"ADV-1\"", -EBADMSG, "exemptions[].policies: duplicate"},
+		{T_TOP, "groups", "{\"name\":\"g1\",\"members\":[]}", -EBADMSG,
+		 "groups: duplicate name"},
+		{T_TOP, "groups", "{\"name\":\"G1\",\"members\":[]}", 0, NULL},
+		{T_GROUP, "members", "\"b-*\"", -EBADMSG, "groups[].members: duplicate member"},
+		{T_GROUP, "members", "\"B-*\"", 0, NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(cases); i++) {
+		char *text = base_with(cases[i].target, cases[i].key, cases[i].value);
+
+		check_sign_and_parse(text, cases[i].code, cases[i].what, i);
+		free(text);
+	}
+}
+
+/* An array of n generated elements. */
+enum gen { GEN_REQ, GEN_EXEMPTION, GEN_GROUP, GEN_POLICY_ID, GEN_MEMBER };
+
+static json_t *
+gen_array(size_t n, enum gen kind)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		json_t *v = NULL;
+
+		switch (kind) {
+		case GEN_REQ:
+			snprintf(id, sizeof(id), "p%zu", i);
+			v = json_pack("{s:s, s:s}", "package", id, "min_version", "1");
+			break;
+		case GEN_EXEMPTION:
+			snprintf(id, sizeof(id), "EX-%05zu", i);
+			v = json_pack("{s:s, s:s}", "id", id, "client", id);
+			break;
+		case GEN_GROUP:
+			snprintf(id, sizeof(id), "g%05zu", i);
+			v = json_pack("{s:s, s:[]}", "name", id, "members");
+			break;
+		case GEN_POLICY_ID:
+			snprintf(id, sizeof(id), "P-%zu", i);
+			v = json_string(id);
+			break;
+		case GEN_MEMBER:
+			snprintf(id, sizeof(id), "pc-%05zu", i);
+			v = json_string(id);
+			break;
+		}
+		assert_non_null(v);
+		json_array_append_new(arr, v);
+	}
+	return arr;
+}
+
+static void
+limit_case(enum target target, const char *key, json_t *arr, int code, const char *what)
+{
+	json_t *j = json_loads(new_base, 0, NULL);
+	char *text;
+
+	json_object_set_new(mutation_target(j, target), key, arr);
+	text = json_dumps(j, JSON_COMPACT);
+	check_sign_and_parse(text, code, what, 0);
+	free(text);
+	json_decref(j);
+}
+
+static void
+test_new_members_limits(void **state)
+{
+	(void)state;
+	limit_case(T_POLICY, "requires", gen_array(NAP_HSR_MAX_REQS, GEN_REQ), 0, NULL);
+	limit_case(T_POLICY, "requires", gen_array(NAP_HSR_MAX_REQS + 1, GEN_REQ), -EMSGSIZE,
+		   "policies[].requires: too many");
+	limit_case(T_EXEMPTION, "policies",
+		   gen_array(NAP_HSR_MAX_EXEMPTION_POLICIES, GEN_POLICY_ID), 0, NULL);
+	limit_case(T_EXEMPTION, "policies",
+		   gen_array(NAP_HSR_MAX_EXEMPTION_POLICIES + 1, GEN_POLICY_ID), -EMSGSIZE,
+		   "exemptions[].policies: too many");
+	limit_case(T_GROUP, "members", gen_array(NAP_HSR_MAX_MEMBERS, GEN_MEMBER), 0, NULL);
+	limit_case(T_GROUP, "members", gen_array(NAP_HSR_MAX_MEMBERS + 1, GEN_MEMBER), -EMSGSIZE,
+		   "groups[].members: too many");
+	limit_case(T_TOP, "exemptions", gen_array(NAP_HSR_MAX_EXEMPTIONS, GEN_EXEMPTION), 0, NULL);
+	limit_case(T_TOP, "exemptions", gen_array(NAP_HSR_MAX_EXEMPTIONS + 1, GEN_EXEMPTION),
+		   -EMSGSIZE, "exemptions: too many");
+	limit_case(T_TOP, "groups", gen_array(NAP_HSR_MAX_GROUPS, GEN_GROUP), 0, NULL);
+	limit_case(T_TOP, "groups", gen_array(NAP_HSR_MAX_GROUPS + 1, GEN_GROUP), -EMSGSIZE,
+		   "groups: too many");
+	/* Client pattern and reason lengths. */
+	{
+		char client[NAP_HSR_MAX_CLIENT + 2];
+		char reason[NAP_HSR_MAX_REASON + 2];
+		json_t *j;
+		char *text;
+
+		memset(client, 'c', sizeof(client));
+		client[NAP_HSR_MAX_CLIENT] = '\0';
+		memset(reason, 'r', sizeof(reason));
+		reason[NAP_HSR_MAX_REASON] = '\0';
+		for (int over = 0; over < 2; over++) {
+			j = json_loads(new_base, 0, NULL);
+			client[NAP_HSR_MAX_CLIENT + over] = '\0';
+			client[NAP_HSR_MAX_CLIENT - 1 + over] = 'c';
+			json_object_set_new(mutation_target(j, T_EXEMPTION), "client",
+					    json_string(client));
+			text = json_dumps(j, JSON_COMPACT);
+			check_sign_and_parse(text, over ? -EBADMSG : 0,
+					     "exemptions[].client: bad", 0);
+			free(text);
+			json_decref(j);
+
+			j = json_loads(new_base, 0, NULL);
+			reason[NAP_HSR_MAX_REASON + over] = '\0';
+			reason[NAP_HSR_MAX_REASON - 1 + over] = 'r';
+			json_object_set_new(mutation_target(j, T_EXEMPTION), "reason",
+					    json_string(reason));
+			text = json_dumps(j, JSON_COMPACT);
+			check_sign_and_parse(text, over ? -EMSGSIZE : 0,
+					     "exemptions[].reason: too long", 0);
+			free(text);
+			json_decref(j);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -666,6 +1236,11 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_keyring_files),
 		cmocka_unit_test(test_key_generate),
+		cmocka_unit_test(test_exemptions_vector),
+		cmocka_unit_test(test_exemptions_canonical),
+		cmocka_unit_test(test_new_members_strict),
+		cmocka_unit_test(test_new_members_duplicates),
+		cmocka_unit_test(test_new_members_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
