@@ -113,6 +113,8 @@ struct nap_verdict {
 	bool has_health;
 	struct nap_wshv wshv;     /* WSH results when a WSH entry was checked */
 	bool has_wshv;
+	bool wsh_failed;          /* a required MS-WSH check failed (even if the branch is not
+				     WSH_FAILED because the nap part failed first) */
 	const char *reason;       /* short static text for logs and status messages */
 	const char *exemption;    /* branch EXEMPT: id of the exemption (points into the HSR) */
 };
@@ -129,8 +131,8 @@ void nap_validate(const struct nap_validate_config *cfg, const struct nap_hsr_vi
  * result COMPLIANT, branch EXEMPT when an exemption covers the client, unless its branch is
  * INVALID or SERVER_FAILURE (forged data and a stale cache are never exempted):
  *   - site known (its HSR is in the set): that HSR's exemptions; policy-scoped ones count only
- *     when the client's own report (branch MATCHES or NEWER) lists missing updates and they
- *     cover every one of them;
+ *     when the client's own report (branch MATCHES or NEWER, no failed MS-WSH check) lists
+ *     missing updates and they cover every one of them;
  *   - site unknown, no nap entry, no SoH: a full exemption for the client in any HSR of the set.
  * The instructions (refresh policy, re-evaluate) are kept: an exempt client should still catch up.
  */

@@ -429,7 +429,8 @@ nap_validate(const struct nap_validate_config *cfg, const struct nap_hsr_view *h
 	if (checks != 0) {
 		const char *reason = NULL;
 
-		if (!validate_wsh(checks, soh, out, &reason) && out->compliant) {
+		out->wsh_failed = !validate_wsh(checks, soh, out, &reason);
+		if (out->wsh_failed && out->compliant) {
 			decide(out, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_WSH_FAILED, 0, reason);
 			out->compliant = false;
 		}
@@ -468,8 +469,12 @@ nap_validate_exempt(const struct nap_hsr_view *view, const char *client, int64_t
 	hsr = v->hsr != NULL ? v->hsr : nap_hsr_set_find(view->set, v->site);
 	if (hsr != NULL) {
 		exempt = nap_hsr_exempt(hsr, client, NULL, 0, now, &id);
-		/* Missing ids count only when they are the reason: the client's own report. */
-		if (!exempt && v->has_health && v->result == NAP_RESULT_NONCOMPLIANT &&
+		/*
+		 * Missing ids count only when they are the whole reason: the client's own report,
+		 * and no MS-WSH check failed behind it.
+		 */
+		if (!exempt && v->has_health && !v->wsh_failed &&
+		    v->result == NAP_RESULT_NONCOMPLIANT &&
 		    (v->branch == NAP_BRANCH_MATCHES || v->branch == NAP_BRANCH_NEWER) &&
 		    v->health.n_missing > 0) {
 			exempt = nap_hsr_exempt(hsr, client, v->health.missing, v->health.n_missing,

@@ -89,6 +89,8 @@ static int
 teardown(void **state)
 {
 	(void)state;
+	hsr.exemptions = NULL;
+	hsr.n_exemptions = 0;
 	napvd_dup_free(&d.dup);
 	napvd_scratch_free(d.scratch);
 	napvd_config_free(d.conf);
@@ -107,6 +109,7 @@ struct req_spec {
 	bool no_msg_auth;
 	const char *secret;
 	int n_proxy;
+	const char *machine_name; /* MS-Machine-Name, or NULL */
 };
 
 static struct nap_radius_builder rb;
@@ -133,6 +136,10 @@ build_request(const struct req_spec *s, uint8_t *out, uint8_t auth[NAP_RADIUS_AU
 				 0);
 	if (s->not_capable)
 		assert_int_equal(nap_radius_add_ms_u32(&rb, NAP_MS_NOT_QUARANTINE_CAPABLE, 1), 0);
+	if (s->machine_name != NULL)
+		assert_int_equal(nap_radius_add_vsa(&rb, NAP_RADIUS_VENDOR_MS, NAP_MS_MACHINE_NAME,
+						    s->machine_name, strlen(s->machine_name)),
+				 0);
 	if (s->soh != NULL)
 		assert_int_equal(nap_radius_add_ms_split(&rb, NAP_MS_QUARANTINE_SOH, s->soh,
 							 s->soh_len),
@@ -612,6 +619,59 @@ test_metrics_render(void **state)
 	free(soh);
 }
 
+/* HSR exemptions by machine name: MS-Machine-Name first, else the SSoH's name. */
+static void
+test_exemption(void **state)
+{
+	static struct nap_hsr_exemption ex[] = {{.id = "EX-1", .client = "pc-1.example"}};
+	size_t len;
+	uint8_t *soh = sample_soh(false, REV, false, &len);
+	struct req_spec s = {.code = NAP_RADIUS_ACCESS_REQUEST, .id = 20, .nas_type = 3,
+			     .soh = soh, .soh_len = len};
+	static struct reply r;
+
+	(void)state;
+	hsr.exemptions = ex;
+	hsr.n_exemptions = 1;
+	/* The SSoH says pc-1.example: exempt, full access, SoHR "compliant". */
+	assert_int_equal(run(&s, &r), NAPVD_REPLY);
+	assert_int_equal(ms_u32(&r, NAP_MS_QUARANTINE_STATE), NAP_MS_QSTATE_FULL_ACCESS);
+	assert_int_equal(ms_u32(&r, NAP_MS_EXTENDED_QUARANTINE_STATE), NAP_MS_EXTSTATE_NO_DATA);
+	check_sohr(&r, "compliant", false);
+	assert_int_equal(d.m.branches[NAP_BRANCH_EXEMPT], 1);
+	assert_int_equal(d.m.verdicts[NAP_RESULT_COMPLIANT], 1);
+	/* The NAS's MS-Machine-Name comes first: another name is not exempt... */
+	s.id = 21;
+	s.machine_name = "other-pc";
+	assert_int_equal(run(&s, &r), NAPVD_REPLY);
+	assert_int_equal(ms_u32(&r, NAP_MS_QUARANTINE_STATE), NAP_MS_QSTATE_RESTRICTED);
+	assert_int_equal(d.m.branches[NAP_BRANCH_EXEMPT], 1);
+	/* ...the exempt one in another case is, and a name with a control byte is no name. */
+	s.id = 22;
+	s.machine_name = "PC-1.EXAMPLE";
+	assert_int_equal(run(&s, &r), NAPVD_REPLY);
+	assert_int_equal(ms_u32(&r, NAP_MS_QUARANTINE_STATE), NAP_MS_QSTATE_FULL_ACCESS);
+	s.id = 23;
+	s.machine_name = "pc-1.example\n";
+	assert_int_equal(run(&s, &r), NAPVD_REPLY);
+	assert_int_equal(ms_u32(&r, NAP_MS_QUARANTINE_STATE), NAP_MS_QSTATE_RESTRICTED);
+	assert_int_equal(d.m.branches[NAP_BRANCH_EXEMPT], 2);
+	/* No SoH on dhcp (noncapable = reject): exempt by MS-Machine-Name, full access. */
+	s = (struct req_spec){.code = NAP_RADIUS_ACCESS_REQUEST, .id = 24, .nas_type = 3,
+			      .machine_name = "pc-1.example"};
+	assert_int_equal(run(&s, &r), NAPVD_REPLY);
+	assert_int_equal(r.pkt.code, NAP_RADIUS_ACCESS_ACCEPT);
+	assert_int_equal(ms_u32(&r, NAP_MS_QUARANTINE_STATE), NAP_MS_QSTATE_FULL_ACCESS);
+	assert_int_equal(d.m.branches[NAP_BRANCH_EXEMPT], 3);
+	assert_int_equal(d.m.actions[NAP_ACTION_FULL][NAP_EP_DHCP], 3);
+	s.id = 25;
+	s.machine_name = NULL;
+	assert_int_equal(run(&s, &r), NAPVD_REPLY);
+	assert_int_equal(r.pkt.code, NAP_RADIUS_ACCESS_REJECT);
+	assert_int_equal(d.m.branches[NAP_BRANCH_NO_SOH], 1);
+	free(soh);
+}
+
 int
 main(void)
 {
@@ -629,6 +689,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_status_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_render, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exemption, setup, teardown),
 	};
 
 	log_init("test_engine", true, 0);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * The SHV decision: every branch of nap_validate, the five-category mapping, the MS-WSH rules
- * per health class, the name tables, and nap_sohr_build output decoded back. SoHs are built
- * with the codec's builder, encoded and decoded again, so the validator sees what napvd sees.
+ * per health class, the name tables, nap_sohr_build output decoded back, and the exemptions of
+ * nap_validate_exempt after each branch. SoHs are built with the codec's builder, encoded and
+ * decoded again, so the validator sees what napvd sees.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -856,6 +857,319 @@ test_sohr_build(void **state)
 	free(back);
 }
 
+/* ---- exemptions ------------------------------------------------------------------------- */
+
+/*
+ * The fixture for exemptions: tests/vectors/hsr/exemptions-signed.json, S01 revision 43 (the
+ * policies of revision 42, plus exemptions "lab-*" full, "SRV-DB-0[1-3]" for DSA-5001-1 and
+ * RHSA-2026:0101, group "kiosks" for DSA-5001-1 and DSA-4999-1 in two exemptions) and S03
+ * ("appliance-*" full, group "build-farm" for RHSA-2026:0200).
+ */
+static int
+setup_ex(void **state)
+{
+	struct fx *fx;
+	struct nap_keyring *kr;
+	struct nap_hsr_set *set;
+	struct nap_err err = {0};
+	uint8_t *text;
+	size_t len;
+
+	if (setup(state) != 0)
+		return -1;
+	fx = *state;
+	assert_int_equal(nap_keyring_new(&kr), 0);
+	assert_int_equal(nap_keyring_add_file(kr, V("TEST-ONLY-ed25519-public.pem")), 0);
+	assert_int_equal(nap_read_file(V("exemptions-signed.json"), NAP_HSR_MAX_LEN, &text, &len),
+			 0);
+	assert_int_equal(nap_hsr_set_parse(text, len, kr, &set, &err), 0);
+	free(text);
+	nap_keyring_free(kr);
+	nap_hsr_set_free(fx->set);
+	fx->set = set;
+	fx->view.set = set;
+	/* health_default() reports revision 42 with this digest: equal to revision 43's. */
+	fx->s01 = nap_hsr_set_find(set, "S01");
+	fx->s02 = nap_hsr_set_find(set, "S03");
+	assert_non_null(fx->s01);
+	assert_non_null(fx->s02);
+	assert_int_equal(fx->s01->revision, 43);
+	return 0;
+}
+
+/* nap_validate, then nap_validate_exempt with a machine name. */
+static void
+run_ex(struct fx *fx, const struct nap_health *h, const struct nap_wsh *w, const char *client)
+{
+	run(fx, h, w, NAP_EP_DHCP);
+	nap_validate_exempt(&fx->view, client, NOW, &fx->v);
+	assert_non_null(fx->v.reason);
+}
+
+static void
+missing1(struct nap_health *h, const char *a, const char *b)
+{
+	h->compliant = false;
+	h->n_missing = 0;
+	if (a != NULL)
+		strcpy(h->missing[h->n_missing++], a);
+	if (b != NULL)
+		strcpy(h->missing[h->n_missing++], b);
+}
+
+static void
+test_exempt_own_report(void **state)
+{
+	struct fx *fx = *state;
+	struct nap_health h;
+
+	/* Revision 42 against 43 with the same digest: matches, the client's flag stands. */
+	health_default(fx, &h);
+	run_ex(fx, &h, NULL, "pc-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_MATCHES, true);
+	assert_ptr_equal(fx->v.hsr, fx->s01);
+	assert_null(fx->v.exemption);
+	/* A compliant client stays what it is, exemption or not. */
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_MATCHES, true);
+
+	/* Full exemption by glob. */
+	missing1(&h, "DSA-5001-1", NULL);
+	run_ex(fx, &h, NULL, "pc-1");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+	run_ex(fx, &h, NULL, "LAB-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	assert_string_equal(fx->v.exemption, "EX-LAB");
+	assert_string_equal(fx->v.reason, "client exempt");
+	assert_int_equal(fx->v.failure_category, NAP_FAILURE_NONE);
+	assert_ptr_equal(fx->v.hsr, fx->s01);
+	/* "Compliant" with missing updates, and non-compliant with none listed: full only. */
+	h.compliant = true;
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	missing1(&h, NULL, NULL);
+	run_ex(fx, &h, NULL, "srv-db-01");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+
+	/* Policy-scoped: every missing id covered. */
+	missing1(&h, "DSA-5001-1", NULL);
+	run_ex(fx, &h, NULL, "srv-db-01");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	assert_string_equal(fx->v.exemption, "EX-SRV-DB");
+	assert_string_equal(fx->v.reason, "missing updates covered by exemptions");
+	missing1(&h, "DSA-5001-1", "DSA-4999-1");
+	run_ex(fx, &h, NULL, "srv-db-01");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+	assert_null(fx->v.exemption);
+	/* The union of two exemptions of a group covers both. */
+	run_ex(fx, &h, NULL, "kiosk-01");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	missing1(&h, "DSA-5001-1", "NAP-BASELINE-2026");
+	run_ex(fx, &h, NULL, "kiosk-01");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+	/* A window that closed, one not yet open. */
+	missing1(&h, "DSA-5001-1", NULL);
+	run_ex(fx, &h, NULL, "old-pc");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+	run_ex(fx, &h, NULL, "new-pc");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+	/* Only the client's site counts: S03's exemptions are not S01's. */
+	run_ex(fx, &h, NULL, "appliance-1");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+
+	/* A client that evaluated a newer HSR: its own report still counts. */
+	health_default(fx, &h);
+	h.hsr_revision = 44;
+	missing1(&h, "RHSA-2026:0101", NULL);
+	run_ex(fx, &h, NULL, "srv-db-03");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+
+	/* No name, no exemption. */
+	run_ex(fx, &h, NULL, NULL);
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_NEWER, false);
+	run_ex(fx, &h, NULL, "");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_NEWER, false);
+	run(fx, &h, NULL, NAP_EP_DHCP);
+	nap_validate_exempt(NULL, "lab-1", NOW, &fx->v);
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_NEWER, false);
+}
+
+static void
+test_exempt_other_branches(void **state)
+{
+	struct fx *fx = *state;
+	static const uint32_t known[] = {0x80070005u};
+	struct nap_health h;
+	struct nap_wsh w;
+
+	/* Out of date (other policies): a full exemption only, and the refresh stays. */
+	health_default(fx, &h);
+	h.hsr_revision = 41;
+	h.hsr_digest[0] ^= 0xff;
+	missing1(&h, "DSA-5001-1", NULL);
+	run_ex(fx, &h, NULL, "srv-db-01");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_OUT_OF_DATE, false);
+	run_ex(fx, &h, NULL, "lab-7");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	assert_int_equal(fx->v.instructions, NAP_INSTRUCT_REFRESH_POLICY);
+
+	/* Expired: the site is known from the SoH although the HSR was not looked up. */
+	health_default(fx, &h);
+	h.generation_time = NOW - NAP_VALIDATE_DEFAULT_VALIDITY - 1;
+	run_ex(fx, &h, NULL, "lab-7");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	assert_int_equal(fx->v.instructions, NAP_INSTRUCT_REEVALUATE);
+	run_ex(fx, &h, NULL, "appliance-1");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_EXPIRED_TTL, false);
+
+	/* MS-WSH failure: full only. */
+	fx->cfg.wsh_checks[NAP_EP_DHCP] = NAP_WSH_CHECK_FIREWALL;
+	health_default(fx, &h);
+	wsh_default(&w);
+	w.cls[NAP_WSH_FIREWALL].status = 0;
+	run_ex(fx, &h, &w, "lab-7");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	assert_true(fx->v.has_wshv);
+	/*
+	 * The nap part fails first (a missing update the exemption covers), so the branch is
+	 * "matches", but the failed MS-WSH check behind it keeps the scoped exemption out.
+	 */
+	missing1(&h, "DSA-5001-1", NULL);
+	run_ex(fx, &h, &w, "srv-db-01");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+	assert_true(fx->v.wsh_failed);
+	w.cls[NAP_WSH_FIREWALL].status = NAP_WSH_STATUS_ENABLED;
+	run_ex(fx, &h, &w, "srv-db-01");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	assert_false(fx->v.wsh_failed);
+	/* No MS-WSH entry at all while checks are required counts as failed too. */
+	run_ex(fx, &h, NULL, "srv-db-01");
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_MATCHES, false);
+	assert_true(fx->v.wsh_failed);
+	fx->cfg.wsh_checks[NAP_EP_DHCP] = 0;
+
+	/* A client failure with a known code, site S01 and site S03. */
+	fx->cfg.known_client_errors = known;
+	fx->cfg.n_known_client_errors = 1;
+	health_default(fx, &h);
+	h.failure_category = NAP_FAILURE_CLIENT_COMPONENT;
+	h.error_code = known[0];
+	run_ex(fx, &h, NULL, "lab-7");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	assert_int_equal(fx->v.failure_category, NAP_FAILURE_NONE);
+	strcpy(h.site, "S03");
+	run_ex(fx, &h, NULL, "lab-7");
+	assert_verdict(fx, NAP_RESULT_CLIENT_COMPONENT, NAP_BRANCH_CLIENT_FAILURE, false);
+	run_ex(fx, &h, NULL, "appliance-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	/* Mapped compliant already: nothing to exempt. */
+	fx->cfg.maps_compliant[NAP_RESULT_CLIENT_COMPONENT] = true;
+	run_ex(fx, &h, NULL, "appliance-1");
+	assert_verdict(fx, NAP_RESULT_CLIENT_COMPONENT, NAP_BRANCH_CLIENT_FAILURE, true);
+	fx->cfg.maps_compliant[NAP_RESULT_CLIENT_COMPONENT] = false;
+
+	/* Unknown site: a full exemption in any HSR napvd trusts. */
+	health_default(fx, &h);
+	strcpy(h.site, "S99");
+	run_ex(fx, &h, NULL, "appliance-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	assert_string_equal(fx->v.exemption, "EX-APPLIANCE");
+	assert_null(fx->v.hsr);
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	missing1(&h, "DSA-5001-1", NULL);
+	run_ex(fx, &h, NULL, "srv-db-01"); /* scoped only */
+	assert_verdict(fx, NAP_RESULT_OTHER, NAP_BRANCH_UNKNOWN_SITE, false);
+
+	/* No nap entry, no SoH. */
+	run_ex(fx, NULL, NULL, "appliance-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	nap_validate(&fx->cfg, &fx->view, NULL, NAP_EP_DHCP, NOW, &fx->v);
+	nap_validate_exempt(&fx->view, "appliance-1", NOW, &fx->v);
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	nap_validate(&fx->cfg, &fx->view, NULL, NAP_EP_DHCP, NOW, &fx->v);
+	nap_validate_exempt(&fx->view, "pc-1", NOW, &fx->v);
+	assert_verdict(fx, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_NO_SOH, false);
+}
+
+/* Forged or corrupt data and an unusable cache are never exempted. */
+static void
+test_exempt_never(void **state)
+{
+	struct fx *fx = *state;
+	struct nap_health h;
+
+	/* Revision 43 with another digest. */
+	health_default(fx, &h);
+	h.hsr_revision = 43;
+	h.hsr_digest[5] ^= 1;
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_OTHER, NAP_BRANCH_INVALID, false);
+	assert_null(fx->v.exemption);
+	/* A server failure category from the client. */
+	health_default(fx, &h);
+	h.failure_category = NAP_FAILURE_SERVER_COMMUNICATION;
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_OTHER, NAP_BRANCH_INVALID, false);
+	/* An SoH from the future. */
+	health_default(fx, &h);
+	h.generation_time = NOW + NAP_VALIDATE_MAX_CLOCK_SKEW + 1;
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_OTHER, NAP_BRANCH_INVALID, false);
+	/* A stale cache, and none at all. */
+	health_default(fx, &h);
+	h.compliant = false;
+	fx->view.refreshed_at = NOW - NAP_VALIDATE_DEFAULT_HSR_MAX_AGE - 1;
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_SERVER_COMMUNICATION, NAP_BRANCH_SERVER_FAILURE, false);
+	fx->view.refreshed_at = NOW - 60;
+	nap_validate(&fx->cfg, NULL, build(fx, &h, NULL), NAP_EP_DHCP, NOW, &fx->v);
+	nap_validate_exempt(NULL, "lab-1", NOW, &fx->v);
+	assert_verdict(fx, NAP_RESULT_SERVER_COMPONENT, NAP_BRANCH_SERVER_FAILURE, false);
+	fx->view.set = NULL;
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_SERVER_COMMUNICATION, NAP_BRANCH_SERVER_FAILURE, false);
+	fx->view.set = fx->set;
+	/* Applied twice: the second call changes nothing. */
+	run_ex(fx, &h, NULL, "lab-1");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	nap_validate_exempt(&fx->view, "lab-1", NOW, &fx->v);
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+}
+
+/* The SoHR of an exempt client: compliant, branch exempt, the site's revision and digest. */
+static void
+test_exempt_sohr(void **state)
+{
+	struct fx *fx = *state;
+	struct nap_soh *sohr = malloc(sizeof(*sohr)), *back = malloc(sizeof(*back));
+	struct nap_health_response resp;
+	struct nap_health h;
+	uint8_t *wire = NULL;
+
+	assert_non_null(sohr);
+	assert_non_null(back);
+	health_default(fx, &h);
+	missing1(&h, "DSA-5001-1", NULL);
+	run_ex(fx, &h, NULL, "srv-db-02");
+	assert_verdict(fx, NAP_RESULT_COMPLIANT, NAP_BRANCH_EXEMPT, true);
+	assert_int_equal(nap_sohr_build(&fx->soh, &fx->v, NAP_ACTION_FULL, 0, sohr), 0);
+	sohr_decode(sohr, &wire, back, &resp);
+	assert_int_equal(back->ssoh.qs_flags, NAP_ISOLATION_NOT_RESTRICTED);
+	assert_int_equal(resp.result, NAP_RESULT_COMPLIANT);
+	assert_int_equal(resp.branch, NAP_BRANCH_EXEMPT);
+	assert_int_equal(resp.compliance_code, 0);
+	assert_int_equal(resp.failure_category, NAP_FAILURE_NONE);
+	assert_int_equal(resp.hsr_revision, 43);
+	assert_true(resp.has_digest);
+	assert_memory_equal(resp.hsr_digest, fx->s01->digest, NAP_HSR_DIGEST_LEN);
+	free(wire);
+	free(sohr);
+	free(back);
+}
+
 int
 main(void)
 {
@@ -876,6 +1190,10 @@ main(void)
 		T(test_wsh_rules),
 		cmocka_unit_test(test_names),
 		T(test_sohr_build),
+		cmocka_unit_test_setup_teardown(test_exempt_own_report, setup_ex, teardown),
+		cmocka_unit_test_setup_teardown(test_exempt_other_branches, setup_ex, teardown),
+		cmocka_unit_test_setup_teardown(test_exempt_never, setup_ex, teardown),
+		cmocka_unit_test_setup_teardown(test_exempt_sohr, setup_ex, teardown),
 	};
 #undef T
 
