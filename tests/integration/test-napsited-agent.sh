@@ -247,7 +247,7 @@ for p in payloads:
         pass
     s.close()
 EOF
-for ((i = 0; i < 20; i++)); do
+for ((i = 0; i < 3; i++)); do
 	curl -sS -o /dev/null --max-time 5 --cacert "$T/server-ca.pem" "${PC1[@]}" \
 		-H "Content-Length: 99999999999999999999" -X POST "$URL/v1/state" 2>/dev/null || true
 done
@@ -258,6 +258,8 @@ assert_eq "serving after garbage" 200 "$(code GET /v1/policy "${PC1[@]}")"
 # A request that is half sent when napsited reloads with another TLS certificate: it completes
 # on the old instance; new connections get the new certificate.
 cat "$T/server-ca.pem" "$T/server2-ca.pem" >"$T/both-ca.pem"
+threads() { ls "/proc/$NAPSITED_PID/task" | wc -l; }
+THREADS=$(threads)
 "$PYTHON" - "$PORT" "$T" "$NAPSITED_PID" "$(state_body 2 false '["deb-openssl"]')" \
 	>"$T/inflight.out" 2>&1 <<'EOF' &
 import os, signal, socket, ssl, sys, time
@@ -350,6 +352,12 @@ grep -q 'keeping the running configuration' "$T/napsited.log" ||
 assert_eq "policy after a failed reload" 200 \
 	"$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$URL_CA" "${PC1[@]}" "$URL/v1/policy")"
 mv "$T/endpoint.pem.good" "$T/endpoint.pem"
+# The replaced instances stop once their connections are done: no threads pile up.
+for ((i = 0; i < 100; i++)); do
+	(($(threads) <= THREADS)) && break
+	sleep 0.1
+done
+assert_eq "threads after the reloads drained" "$THREADS" "$(threads)"
 
 # ---- revocation --------------------------------------------------------------------------
 ctl agent revoke pc1 >/dev/null 2>&1 || fail "napctl agent revoke pc1"
