@@ -71,7 +71,7 @@ struct agent_instance {
 	/* draining */
 	int quiesced_fd;
 	pthread_t drain;
-	bool draining, drained;
+	bool drained;
 	struct agent_instance *next;
 };
 
@@ -117,7 +117,9 @@ static const struct agent_route agent_routes[] = {
 	{"/v1/state", MHD_HTTP_METHOD_POST, true, true, agent_state},
 };
 
-#define AGENT_COUNT(in, field) atomic_fetch_add_explicit(&(in)->sd->m.field, 1, memory_order_relaxed)
+/* napsited's counters, shared with its other threads. */
+#define AGENT_COUNT(in, field)                                                                     \
+	atomic_fetch_add_explicit(&(in)->sd->m.field, 1, memory_order_relaxed)
 
 /* ---- replies ---------------------------------------------------------------------------- */
 
@@ -591,6 +593,11 @@ agent_first_call(struct agent_instance *in, struct MHD_Connection *conn, const c
 	rq->route = rt;
 	if (rt->auth) {
 		status = agent_auth(in, conn, rq->client, why, sizeof(why));
+		if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+			AGENT_COUNT(in, store_errors);
+			*res = agent_error(conn, status, why);
+			return true;
+		}
 		if (status != 0) {
 			AGENT_COUNT(in, agent_auth_failures);
 			LOG_WARNX_RL("agent: %s %s refused: %s", method, url, why);
