@@ -27,7 +27,8 @@ _slapd_ca() {
 # start_slapd NAME [provider|consumer PROVIDER_URI]: a slapd in $T/NAME with the nap schema.
 # Sets ${NAME}_URI (ldap://), ${NAME}_LDAPS, ${NAME}_LDAPI, ${NAME}_PID. A provider carries the
 # syncprov overlay (so Content Sync / refreshAndPersist works against it); a consumer replicates
-# the provider's whole suffix with syncrepl refreshAndPersist and is read-only.
+# the provider's whole suffix with syncrepl refreshAndPersist, is read-only and carries syncprov
+# as well (its own readers get notifications).
 start_slapd() {
 	local name=$1 role=${2:-provider} provider=${3:-} d=$T/$1 port tlsport urls hash i
 	need slapd slapadd slappasswd ldapsearch ldapadd ldapmodify openssl
@@ -96,7 +97,8 @@ olcSyncrepl: rid=001 provider=$provider bindmethod=simple binddn="$LDAP_ADMIN"
 olcUpdateRef: $provider
 LDIF
 		fi
-		if [[ $role == provider ]]; then
+		# a consumer carries syncprov too, so its readers get Content Sync notifications
+		if true; then
 			cat <<LDIF
 
 dn: olcOverlay=syncprov,olcDatabase={1}mdb,cn=config
