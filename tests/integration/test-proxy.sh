@@ -60,7 +60,9 @@ compare compliant "$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --compli
 	Full-Access matches
 compare noncompliant "$(sample --site S01 --revision 5 --hsr "$T/hsr.json" --compliant no \
 	--missing deb-openssl-2026-01)" Quarantine matches
-compare stale "$(sample --site S01 --revision 4 --digest "$(hsr_digest)" --compliant yes)" \
+# Stale: an older revision with other policies (the digest of [], no policies).
+compare stale "$(sample --site S01 --revision 4 \
+	--digest 4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945 --compliant yes)" \
 	Quarantine out_of_date
 
 # FreeRADIUS added a Message-Authenticator to what it proxied, and napvd dropped nothing

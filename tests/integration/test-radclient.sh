@@ -99,12 +99,19 @@ assert_eq "noncompliant: MS-Quarantine-User-Class" "nap-restricted" \
 assert_ne "noncompliant: SoHR quarantine state differs from full access" "$QS_FULL" \
 	"$(sohr_qstate "$SOHR_J")"
 
-# --- stale policy: older HSR revision => out of date + refresh instruction -----------------
-S=$(sample --site S01 --revision 4 --digest "$(hsr_digest)" --compliant yes --machine stale.example)
+# --- stale policy: older HSR revision with other policies => out of date + refresh ---------
+# (the digest of [], as if revision 4 had held no policies)
+EMPTY_DIGEST=4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945
+S=$(sample --site S01 --revision 4 --digest "$EMPTY_DIGEST" --compliant yes --machine stale.example)
 ask stale DHCP-Server "$S"
 expect Access-Accept Quarantine noncompliant out_of_date
 assert_eq "stale: MS-Extended-Quarantine-State" Transition "$EXT"
 assert_match "stale: refresh instruction" 'refresh' "$(sohr_nap "$SOHR_J" instructions)"
+
+# --- older revision, same digest (only exemptions or groups changed): it matches ----------
+S=$(sample --site S01 --revision 4 --digest "$(hsr_digest)" --compliant yes --machine older.example)
+ask older DHCP-Server "$S"
+expect Access-Accept Full-Access compliant matches
 
 # --- newer revision than the cache: the client's flag stands ------------------------------
 S=$(sample --site S01 --revision 6 --digest "$(hsr_digest)" --compliant yes --machine newer.example)

@@ -349,7 +349,11 @@ build_template(struct bench *b, struct bench_template *t, enum bench_class cls, 
 	if (cls == CLASS_STALE) {
 		/* Variant 0: evaluated against an older revision; variant 1: evaluated long ago. */
 		if (variant == 0 && hsr->revision > 1) {
+			/* With other policies: an older revision with today's digest matches. */
+			static const uint8_t older_digest[NAP_HSR_DIGEST_LEN] = {0x01};
+
 			spec.revision = hsr->revision - 1;
+			spec.digest = older_digest;
 		} else {
 			spec.generation_time = now - BENCH_STALE_AGE;
 			spec.eval_time = now - BENCH_STALE_AGE;
