@@ -491,18 +491,12 @@ site_reload(struct site *s)
 			  next->metrics, strerror(-r));
 		goto fail;
 	}
-	/* The agent endpoint reads sd->conf while it reloads; on failure it runs on unchanged. */
+	/*
+	 * The agent endpoint reads sd->conf while it reloads (starting, reconfiguring or stopping
+	 * as [agent] came, changed or went); on failure it runs on unchanged.
+	 */
 	s->sd.conf = next;
-	if (old->has_agent && next->has_agent) {
-		r = agent_reload(s, err, sizeof(err));
-	} else if (next->has_agent) {
-		r = agent_start(s);
-		snprintf(err, sizeof(err), "could not start");
-	} else {
-		if (old->has_agent)
-			agent_stop(s);
-		r = 0;
-	}
+	r = agent_reload(s, err, sizeof(err));
 	if (r < 0) {
 		s->sd.conf = old;
 		log_warnx("reload: [agent] %s; keeping the running configuration", err);

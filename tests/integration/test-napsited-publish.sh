@@ -28,7 +28,7 @@ site_conf() {
 	port=$(free_port tcp)
 	printf -v "${name}_MPORT" '%s' "$port"
 	local poll=200ms container="cn=System Management" starttls=yes ca=$T/tls/ca.pem
-	local retry_min=200ms retry_max=1s pwfile=$T/ldap.secret create=yes kv
+	local retry_min=200ms retry_max=1s pwfile=$T/ldap.secret create=yes timeout=2s kv
 	for kv; do
 		case ${kv%%=*} in
 		poll) poll=${kv#*=} ;;
@@ -37,6 +37,7 @@ site_conf() {
 		ca) ca=${kv#*=} ;;
 		pwfile) pwfile=${kv#*=} ;;
 		create) create=${kv#*=} ;;
+		timeout) timeout=${kv#*=} ;;
 		*) fail "site_conf: unknown override $kv" ;;
 		esac
 	done
@@ -60,7 +61,7 @@ bind_dn = $LDAP_ADMIN
 bind_password_file = $pwfile
 starttls = $starttls
 ca_file = $ca
-timeout = 2s
+timeout = $timeout
 retry_min = $retry_min
 retry_max = $retry_max
 create_container = $create
@@ -315,6 +316,32 @@ n=$(ldapsearch -x -LLL -H "$D1_URI" -b "cn=S03,cn=NAP Sites,$LDAP_SUFFIX" -s bas
 	sed -n 's/^napHsrRevision: //p')
 assert_eq "S03 in the new container" 1 "$n"
 stop_site s3
+
+# --- a directory that accepts but never answers: bounded by timeout, the next URI is used ---
+bh_port=$(free_port tcp)
+"$PYTHON" -c 'import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+time.sleep(120)' "$bh_port" &
+_nap_pids+=("$!")
+for ((i = 0; i < 100; i++)); do
+	(exec 9<>"/dev/tcp/127.0.0.1/$bh_port") 2>/dev/null && break
+	sleep 0.05
+done
+site_conf s4 S04 "ldap://127.0.0.1:$bh_port $D1_URI" timeout=500ms
+policy s4 p1 --package bash --min-version 5.2 >/dev/null
+t0=$(date +%s%N)
+start_site s4
+wait_revision S04 1 5 >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+log "S04 published through the second URI ${ms} ms after start (first URI hangs, timeout 500ms)"
+((ms >= 450)) || fail "the hanging URI was not waited for (${ms} ms)"
+grep -q "ldap://127.0.0.1:$bh_port: StartTLS (required by starttls = yes): Timed out; trying the next URI" \
+	"$T/napsited-s4.log" || fail "the hanging URI's timeout is not logged"
+assert_eq "S04 publish ok" 1 "$(smetric s4 napsited_publish_total 'result="ok"')"
+stop_site s4
 
 # --- without -d: detaches, writes the pidfile, exits cleanly on SIGTERM ---------------------
 "$NAPSITED" -f "$T/s2.conf.d" 2>/dev/null && fail "napsited started with a missing file"
