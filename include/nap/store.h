@@ -17,6 +17,14 @@
  *   -ENOENT  no such id / token           -ESTALE  token expired
  *   -EALREADY token already used          -EIO     backend error (message in err)
  *   -EBUSY   database locked past the busy timeout
+ *   -ENOSPC  the write would take the store past what one HSR carries (NAP_HSR_MAX_POLICIES
+ *            policies, NAP_STORE_MAX_EXEMPTIONS exemptions, NAP_STORE_MAX_GROUPS groups)
+ *   -EMSGSIZE the HSR document would exceed NAP_HSR_MAX_LEN
+ *   -EPROTO  the database's schema is newer than this program
+ *
+ * A write that changes nothing (the same policy, exemption or group put again) is no change:
+ * it succeeds and leaves the revision where it was. A struct nap_store may be shared between
+ * threads: each call holds the handle's lock for its duration.
  */
 #ifndef NAP_STORE_H
 #define NAP_STORE_H
@@ -34,9 +42,13 @@
 #define NAP_CLIENT_NAME_MAX    255               /* machine name or glob */
 #define NAP_GROUP_NAME_MAX     63
 #define NAP_GROUP_MAX_MEMBERS  10000
+#define NAP_STORE_MAX_EXEMPTIONS 10000 /* what one HSR carries */
+#define NAP_STORE_MAX_GROUPS     10000
 #define NAP_EXEMPTION_MAX_POLICIES 256
 #define NAP_AGENT_TOKEN_LEN    32 /* raw bytes; shown as 64 hex chars */
 #define NAP_AGENT_MAX_MISSING  NAP_HEALTH_MAX_MISSING
+#define NAP_AGENT_DETAIL_MAX   (64 * 1024) /* agent state detail text, bytes */
+#define NAP_AGENT_HISTORY_MAX  1000        /* history entries kept per client, oldest dropped */
 
 struct nap_store_err {
 	char msg[NAP_STORE_ERR_MAX];
@@ -55,6 +67,15 @@ int nap_store_open(const char *uri, struct nap_store **out, struct nap_store_err
 void nap_store_close(struct nap_store *st);
 const char *nap_store_backend(const struct nap_store *st); /* "sqlite" or "postgresql" */
 int nap_store_schema_version(struct nap_store *st, int *version);
+/* The newest schema version this program knows (what nap_store_open migrates to). */
+int nap_store_schema_latest(void);
+
+/* The rules of single names, shared with the parsers of napctl and the import files. */
+bool nap_policy_id_valid(const char *id);         /* policy and exemption ids */
+bool nap_client_name_valid(const char *name);     /* machine names and globs */
+bool nap_group_name_valid(const char *name);
+bool nap_severity_valid(const char *severity);
+const char *nap_policy_scheme_name(enum nap_version_scheme scheme); /* NULL if unknown */
 
 /* ---- policies ---- */
 
@@ -69,6 +90,8 @@ struct nap_policy {
 	/*
 	 * Required updates: one (a package policy) or several (an advisory id resolving to a list,
 	 * the id being the advisory's); none = advisory-only, judged by the agent by other means.
+	 * No package twice with the same scheme. The store returns them in the HSR's canonical
+	 * order (by package, then scheme name).
 	 */
 	struct nap_policy_req *reqs;
 	size_t n_reqs;
@@ -143,12 +166,16 @@ void nap_group_list_free(struct nap_group_list *l);
 
 int nap_store_exemption_put(struct nap_store *st, const struct nap_exemption *e, bool replace,
 			    uint64_t *revision, struct nap_store_err *err);
+int nap_store_exemption_get(struct nap_store *st, const char *id, struct nap_exemption *out,
+			    struct nap_store_err *err);
 int nap_store_exemption_list(struct nap_store *st, struct nap_exemption_list **out,
 			     struct nap_store_err *err);
 int nap_store_exemption_remove(struct nap_store *st, const char *id, uint64_t *revision,
 			       struct nap_store_err *err);
 /* Create or replace a group with exactly these members. */
 int nap_store_group_put(struct nap_store *st, const struct nap_group *g, uint64_t *revision,
+			struct nap_store_err *err);
+int nap_store_group_get(struct nap_store *st, const char *name, struct nap_group *out,
 			struct nap_store_err *err);
 int nap_store_group_list(struct nap_store *st, struct nap_group_list **out,
 			 struct nap_store_err *err);
@@ -243,6 +270,11 @@ int nap_store_agent_state_get(struct nap_store *st, const char *client,
 /* Newest first, at most limit; *out is an array of *n (free each with nap_agent_state_clear). */
 int nap_store_agent_history(struct nap_store *st, const char *client, size_t limit,
 			    struct nap_agent_state **out, size_t *n, struct nap_store_err *err);
+/* Every client's current state, sorted by client (napctl agent list); free as above. */
+int nap_store_agent_state_list(struct nap_store *st, struct nap_agent_state **out, size_t *n,
+			       struct nap_store_err *err);
 void nap_agent_state_clear(struct nap_agent_state *s);
+/* The rules nap_store_agent_state_put applies; 0 or -EINVAL with err. */
+int nap_agent_state_check(const struct nap_agent_state *s, struct nap_store_err *err);
 
 #endif
