@@ -8,14 +8,19 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <inttypes.h>
+#include <ldap.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "nap/util.h"
 #include "napvd.h"
@@ -587,6 +592,168 @@ dup:
 	return napvd_perr(p, "key \"%s\" given twice", name);
 }
 
+/* ---- [hsr] keys of the LDAP source ---- */
+
+static bool
+napvd_dn_ok(const char *s)
+{
+	LDAPDN dn = NULL;
+
+	if (*s == '\0' || ldap_str2dn(s, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		return false;
+	ldap_dnfree(dn);
+	return true;
+}
+
+/*
+ * A search filter: in parentheses and balanced. Literal parentheses inside a value are escaped
+ * as \28 and \29 (RFC 4515), so every parenthesis counts; the directory checks the rest.
+ */
+static bool
+napvd_filter_ok(const char *s)
+{
+	size_t n = strlen(s);
+	int depth = 0;
+
+	if (n < 3 || s[0] != '(' || s[n - 1] != ')')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20)
+			return false;
+		if (s[i] == '(') {
+			depth++;
+		} else if (s[i] == ')') {
+			if (--depth < 0 || (depth == 0 && i != n - 1))
+				return false;
+		} else if (depth == 0) {
+			return false;
+		}
+	}
+	return depth == 0;
+}
+
+static int
+napvd_uri_cb(struct napvd_parse *p, const char *item, void *arg)
+{
+	struct napvd_config *c = p->c;
+	LDAPURLDesc *lud = NULL;
+	const char *rest;
+	bool plain, port_ok;
+	size_t n;
+
+	(void)arg;
+	if (strncasecmp(item, "ldap://", 7) != 0 && strncasecmp(item, "ldaps://", 8) != 0)
+		return napvd_perr(p, "uri: \"%s\" is neither ldap:// nor ldaps://", item);
+	if (ldap_url_parse(item, &lud) != LDAP_URL_SUCCESS)
+		return napvd_perr(p, "uri: \"%s\" is not a valid LDAP URI", item);
+	rest = strstr(item, "://") + 3;
+	n = strcspn(rest, "/?#");
+	plain = lud->lud_host != NULL && *lud->lud_host != '\0' &&
+		(rest[n] == '\0' || (rest[n] == '/' && rest[n + 1] == '\0'));
+	port_ok = lud->lud_port >= 0 && lud->lud_port <= 65535;
+	ldap_free_urldesc(lud);
+	if (!port_ok)
+		return napvd_perr(p, "uri: \"%s\": port out of range", item);
+	if (!plain)
+		return napvd_perr(p, "uri: \"%s\": give scheme://host[:port] only (base and filter "
+				     "are keys of their own)",
+				  item);
+	for (size_t i = 0; i < c->n_hsr_uris; i++)
+		if (strcasecmp(c->hsr_uris[i], item) == 0)
+			return napvd_perr(p, "uri: \"%s\" given twice", item);
+	if (c->n_hsr_uris == NAPVD_HSR_MAX_URIS)
+		return napvd_perr(p, "uri: more than %d URIs", NAPVD_HSR_MAX_URIS);
+	if ((c->hsr_uris[c->n_hsr_uris] = strdup(item)) == NULL)
+		return napvd_perr(p, "out of memory");
+	c->n_hsr_uris++;
+	return 1;
+}
+
+/*
+ * The bind password: read while napvd still runs as root, from a regular file that only its
+ * owner may read. One trailing newline is not part of it.
+ */
+static int
+napvd_bind_password_read(struct napvd_parse *p, const char *path)
+{
+	struct napvd_config *c = p->c;
+	char buf[NAPVD_BIND_PW_MAX + 2];
+	struct stat st;
+	size_t len = 0;
+	int fd, ok = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return napvd_perr(p, "bind_password_file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		napvd_perr(p, "bind_password_file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		napvd_perr(p, "bind_password_file %s: not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		napvd_perr(p, "bind_password_file %s: mode %04o lets group or other read it; "
+			      "refusing (chmod 600)",
+			   path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	for (;;) {
+		ssize_t got = read(fd, buf + len, sizeof(buf) - len);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			napvd_perr(p, "bind_password_file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len == sizeof(buf))
+			break;
+	}
+	if (len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	if (len > NAPVD_BIND_PW_MAX)
+		napvd_perr(p, "bind_password_file %s: longer than %d bytes", path,
+			   NAPVD_BIND_PW_MAX);
+	else if (len == 0)
+		napvd_perr(p, "bind_password_file %s: empty", path);
+	else if (memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL)
+		napvd_perr(p, "bind_password_file %s: the password holds a NUL or a line break",
+			   path);
+	else if ((c->hsr_bind_password = malloc(len + 1)) == NULL)
+		napvd_perr(p, "out of memory");
+	else {
+		memcpy(c->hsr_bind_password, buf, len);
+		c->hsr_bind_password[len] = '\0';
+		ok = 1;
+	}
+out:
+	nap_wipe(buf, sizeof(buf));
+	close(fd);
+	return ok;
+}
+
+static int
+napvd_yes_no(const char *s, bool *out)
+{
+	if (strcmp(s, "yes") == 0) {
+		*out = true;
+		return 0;
+	}
+	if (strcmp(s, "no") == 0) {
+		*out = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static int
 napvd_key_hsr(struct napvd_parse *p, const char *name, const char *value)
 {
@@ -628,6 +795,84 @@ napvd_key_hsr(struct napvd_parse *p, const char *name, const char *value)
 		if (!napvd_once(seen, 4))
 			goto dup;
 		return napvd_duration_key(p, name, value, &c->hsr_max_age);
+	}
+	/* The LDAP source. uri may repeat (and continue on indented lines) like sites. */
+	if (strcmp(name, "uri") == 0)
+		return napvd_list_each(p, value, napvd_uri_cb, NULL);
+	if (strcmp(name, "base") == 0) {
+		if (!napvd_once(seen, 5))
+			goto dup;
+		if (*value == '\0')
+			return 1;
+		if (!napvd_dn_ok(value))
+			return napvd_perr(p, "base: \"%s\" is not a DN", value);
+		return napvd_strdup_into(&c->hsr_base, value) == 0 ? 1 : napvd_perr(p, "no memory");
+	}
+	if (strcmp(name, "filter") == 0) {
+		if (!napvd_once(seen, 6))
+			goto dup;
+		if (!napvd_filter_ok(value))
+			return napvd_perr(p, "filter: \"%s\" is not an LDAP filter such as %s", value,
+					  NAPVD_HSR_DEFAULT_FILTER);
+		return napvd_strdup_into(&c->hsr_filter, value) == 0 ? 1 : napvd_perr(p, "no memory");
+	}
+	if (strcmp(name, "bind_dn") == 0) {
+		if (!napvd_once(seen, 7))
+			goto dup;
+		if (*value == '\0')
+			return 1;
+		if (!napvd_dn_ok(value))
+			return napvd_perr(p, "bind_dn: \"%s\" is not a DN", value);
+		return napvd_strdup_into(&c->hsr_bind_dn, value) == 0 ? 1 : napvd_perr(p, "no memory");
+	}
+	if (strcmp(name, "bind_password_file") == 0) {
+		if (!napvd_once(seen, 8))
+			goto dup;
+		if (*value == '\0')
+			return 1;
+		if (*value != '/')
+			return napvd_perr(p, "bind_password_file: must be an absolute path");
+		if (napvd_strdup_into(&c->hsr_bind_password_file, value) < 0)
+			return napvd_perr(p, "no memory");
+		return napvd_bind_password_read(p, value);
+	}
+	if (strcmp(name, "starttls") == 0) {
+		if (!napvd_once(seen, 9))
+			goto dup;
+		if (napvd_yes_no(value, &c->hsr_starttls) < 0)
+			return napvd_perr(p, "starttls: want yes or no, not \"%s\"", value);
+		return 1;
+	}
+	if (strcmp(name, "ca_file") == 0) {
+		if (!napvd_once(seen, 10))
+			goto dup;
+		if (*value == '\0')
+			return 1;
+		if (*value != '/')
+			return napvd_perr(p, "ca_file: must be an absolute path");
+		if (access(value, R_OK) < 0)
+			return napvd_perr(p, "ca_file %s: %s", value, strerror(errno));
+		return napvd_strdup_into(&c->hsr_ca_file, value) == 0 ? 1 : napvd_perr(p, "no memory");
+	}
+	if (strcmp(name, "timeout") == 0) {
+		if (!napvd_once(seen, 11))
+			goto dup;
+		if (napvd_duration_key(p, name, value, &c->hsr_timeout) == 0)
+			return 0;
+		if (c->hsr_timeout < 1 || c->hsr_timeout > 3600)
+			return napvd_perr(p, "timeout: between 1s and 1h");
+		return 1;
+	}
+	if (strcmp(name, "persist") == 0) {
+		if (!napvd_once(seen, 12))
+			goto dup;
+		if (strcmp(value, "auto") == 0)
+			c->hsr_persist = NAPVD_PERSIST_AUTO;
+		else if (strcmp(value, "no") == 0)
+			c->hsr_persist = NAPVD_PERSIST_NO;
+		else
+			return napvd_perr(p, "persist: want auto or no, not \"%s\"", value);
+		return 1;
 	}
 	return napvd_perr(p, "unknown key \"%s\" in [hsr]", name);
 dup:
@@ -854,6 +1099,9 @@ napvd_config_new(void)
 	c->dup_cache_ttl = 30;
 	c->hsr_query_interval = 60;
 	c->hsr_max_age = 24 * 3600;
+	c->hsr_starttls = true;
+	c->hsr_timeout = 5;
+	c->hsr_persist = NAPVD_PERSIST_AUTO;
 	/* ConfigMgr's default SoH validity period was 26 hours. */
 	c->vc.validity_period = 26 * 3600;
 	for (size_t ep = 0; ep < NAP_EP_COUNT; ep++) {
@@ -883,6 +1131,17 @@ napvd_config_free(struct napvd_config *c)
 	free(c->hsr_file);
 	free(c->hsr_trusted_keys);
 	free(c->sites);
+	for (size_t i = 0; i < c->n_hsr_uris; i++)
+		free(c->hsr_uris[i]);
+	free(c->hsr_base);
+	free(c->hsr_filter);
+	free(c->hsr_bind_dn);
+	free(c->hsr_bind_password_file);
+	if (c->hsr_bind_password != NULL) {
+		nap_wipe(c->hsr_bind_password, strlen(c->hsr_bind_password));
+		free(c->hsr_bind_password);
+	}
+	free(c->hsr_ca_file);
 	free(c);
 }
 
@@ -903,10 +1162,21 @@ napvd_config_finish(struct napvd_parse *p)
 	if (strcmp(c->hsr_source, "file") == 0) {
 		if (c->hsr_file == NULL || *c->hsr_file == '\0')
 			return napvd_perr(p, "[hsr] file is required for source = file");
-		if (c->hsr_trusted_keys == NULL || *c->hsr_trusted_keys == '\0')
-			return napvd_perr(p, "[hsr] trusted_keys is required: napvd verifies every "
-					     "HSR signature");
 	}
+	if (strcmp(c->hsr_source, "ldap") == 0) {
+		if (c->n_hsr_uris == 0)
+			return napvd_perr(p, "[hsr] uri is required for source = ldap");
+		if (c->hsr_base == NULL)
+			return napvd_perr(p, "[hsr] base is required for source = ldap");
+		if ((c->hsr_bind_dn != NULL) != (c->hsr_bind_password_file != NULL))
+			return napvd_perr(p, "[hsr] bind_dn and bind_password_file go together "
+					     "(neither: anonymous)");
+	}
+	if (c->hsr_trusted_keys == NULL || *c->hsr_trusted_keys == '\0')
+		return napvd_perr(p, "[hsr] trusted_keys is required: napvd verifies every HSR "
+				     "signature");
+	if (c->hsr_filter == NULL && napvd_strdup_into(&c->hsr_filter, NAPVD_HSR_DEFAULT_FILTER) < 0)
+		return napvd_perr(p, "out of memory");
 	if (c->n_clients == 0)
 		return napvd_perr(p, "no [client NAME] section: napvd would answer nobody");
 	for (size_t i = 0; i < c->n_clients; i++) {
@@ -1141,6 +1411,20 @@ napvd_config_print(const struct napvd_config *c, FILE *f)
 	for (size_t i = 0; i < c->n_sites; i++)
 		fprintf(f, " %s", c->sites[i]);
 	fprintf(f, "\n");
+	fprintf(f, "uri =");
+	for (size_t i = 0; i < c->n_hsr_uris; i++)
+		fprintf(f, " %s", c->hsr_uris[i]);
+	fprintf(f, "\n");
+	fprintf(f, "base = %s\n", c->hsr_base ? c->hsr_base : "");
+	fprintf(f, "filter = %s\n", c->hsr_filter);
+	fprintf(f, "bind_dn = %s\n", c->hsr_bind_dn ? c->hsr_bind_dn : "");
+	/* The password itself is never printed. */
+	fprintf(f, "bind_password_file = %s\n",
+		c->hsr_bind_password_file ? c->hsr_bind_password_file : "");
+	fprintf(f, "starttls = %s\n", c->hsr_starttls ? "yes" : "no");
+	fprintf(f, "ca_file = %s\n", c->hsr_ca_file ? c->hsr_ca_file : "");
+	napvd_print_duration(f, "timeout", c->hsr_timeout);
+	fprintf(f, "persist = %s\n", c->hsr_persist == NAPVD_PERSIST_NO ? "no" : "auto");
 
 	fprintf(f, "\n[validation]\n");
 	napvd_print_duration(f, "validity_period", c->vc.validity_period);
@@ -1186,6 +1470,32 @@ napvd_config_warnings(const struct napvd_config *c, FILE *f)
 		fprintf(f, "warning: [hsr] query_interval (%" PRId64 "s) is not shorter than "
 			   "max_age (%" PRId64 "s): one missed refresh fails every client\n",
 			c->hsr_query_interval, c->hsr_max_age);
+		n++;
+	}
+	if (strcmp(c->hsr_source, "ldap") == 0) {
+		bool plain = false;
+
+		for (size_t i = 0; i < c->n_hsr_uris; i++)
+			plain |= strncasecmp(c->hsr_uris[i], "ldap://", 7) == 0;
+		if (c->hsr_timeout >= c->hsr_query_interval) {
+			fprintf(f, "warning: [hsr] timeout (%" PRId64 "s) is not shorter than "
+				   "query_interval (%" PRId64 "s): a hung directory delays every "
+				   "refresh by the whole timeout\n",
+				c->hsr_timeout, c->hsr_query_interval);
+			n++;
+		}
+		if (plain && !c->hsr_starttls && c->hsr_bind_dn != NULL) {
+			fprintf(f, "warning: [hsr] starttls = no: the bind password crosses the "
+				   "network in clear to the ldap:// URIs\n");
+			n++;
+		}
+		if (c->hsr_file != NULL) {
+			fprintf(f, "warning: [hsr] file is ignored with source = ldap\n");
+			n++;
+		}
+	} else if (c->n_hsr_uris > 0 || c->hsr_base != NULL || c->hsr_bind_dn != NULL) {
+		fprintf(f, "warning: [hsr] uri, base and bind_dn are ignored with source = %s\n",
+			c->hsr_source);
 		n++;
 	}
 	if (c->vc.validity_period != 0 && c->vc.validity_period <= c->hsr_query_interval) {

@@ -2,13 +2,14 @@
 /*
  * Where napvd gets its health state references, and the in-memory cache the request path reads.
  * Sources sit behind struct nap_hsr_source_ops, registered in one static table; the file source
- * reads a signed HSR document (doc/hsr.md) and verifies it against [hsr] trusted_keys. The LDAP
- * source slots in as another table entry. Handles untrusted input (the document), which libnap
- * parses and verifies.
+ * reads a signed HSR document (doc/hsr.md) and verifies it against [hsr] trusted_keys; the LDAP
+ * source (hsr_ldap.c) reads the directory in a thread of its own. Handles untrusted input (the
+ * document), which libnap parses and verifies.
  *
- * Refresh runs from a timer every query_interval, never on the request path. A failed refresh
- * keeps the previous set; once it is older than max_age the validator answers with the
- * server-communication failure (struct nap_validate_config.hsr_max_age).
+ * The file source is read from a timer every query_interval; the LDAP source hands its sets over
+ * through an event fd. Neither ever runs on the request path. A failed refresh keeps the previous
+ * set; once it is older than max_age the validator answers with the server-communication failure
+ * (struct nap_validate_config.hsr_max_age).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -81,7 +82,8 @@ napvd_stat_same(const struct stat *a, const struct stat *b)
 }
 
 static int
-napvd_file_refresh(void *state, struct nap_hsr_set **out, char *err, size_t err_len)
+napvd_file_refresh(void *state, struct nap_hsr_set **out, int64_t *read_at, char *err,
+		   size_t err_len)
 {
 	struct napvd_file_source *fs = state;
 	struct nap_err perr = {0};
@@ -90,6 +92,7 @@ napvd_file_refresh(void *state, struct nap_hsr_set **out, char *err, size_t err_
 	size_t len;
 	int r;
 
+	*read_at = 0; /* now */
 	if (stat(fs->path, &st) < 0) {
 		r = -errno;
 		snprintf(err, err_len, "%s: %s", fs->path, strerror(-r));
@@ -114,22 +117,41 @@ napvd_file_refresh(void *state, struct nap_hsr_set **out, char *err, size_t err_
 	return 0;
 }
 
-/* Every HSR source napvd knows; [hsr] source picks one by name. */
-static const struct nap_hsr_source_ops napvd_hsr_sources[] = {
-	{
-		.name = "file",
-		.open = napvd_file_open,
-		.refresh = napvd_file_refresh,
-		.close = napvd_file_close,
-	},
+static const struct nap_hsr_source_ops napvd_hsr_file_ops = {
+	.name = "file",
+	.open = napvd_file_open,
+	.refresh = napvd_file_refresh,
+	.close = napvd_file_close,
 };
+
+/* Every HSR source napvd knows; [hsr] source picks one by name. */
+static const struct nap_hsr_source_ops *const napvd_hsr_sources[] = {
+	&napvd_hsr_file_ops,
+	&napvd_hsr_ldap_ops,
+};
+
+static const char *const napvd_reject_names[NAPVD_REJECT_COUNT] = {
+	[NAPVD_REJECT_MISSING_ATTRIBUTE] = "missing_attribute",
+	[NAPVD_REJECT_BAD_VALUE] = "bad_value",
+	[NAPVD_REJECT_MALFORMED] = "malformed",
+	[NAPVD_REJECT_SIGNATURE] = "signature",
+	[NAPVD_REJECT_MISMATCH] = "mismatch",
+	[NAPVD_REJECT_ROLLBACK] = "rollback",
+	[NAPVD_REJECT_CONFLICT] = "conflict",
+};
+
+const char *
+napvd_hsr_reject_name(enum napvd_hsr_reject r)
+{
+	return (unsigned)r < NAPVD_REJECT_COUNT ? napvd_reject_names[r] : "?";
+}
 
 const struct nap_hsr_source_ops *
 napvd_hsr_source_find(const char *name)
 {
 	for (size_t i = 0; i < NAP_ARRAY_SIZE(napvd_hsr_sources); i++)
-		if (strcmp(napvd_hsr_sources[i].name, name) == 0)
-			return &napvd_hsr_sources[i];
+		if (strcmp(napvd_hsr_sources[i]->name, name) == 0)
+			return napvd_hsr_sources[i];
 	return NULL;
 }
 
@@ -142,7 +164,7 @@ napvd_hsr_source_names(void)
 		for (size_t i = 0; i < NAP_ARRAY_SIZE(napvd_hsr_sources); i++) {
 			if (i > 0)
 				strncat(names, " ", sizeof(names) - strlen(names) - 1);
-			strncat(names, napvd_hsr_sources[i].name, sizeof(names) - strlen(names) - 1);
+			strncat(names, napvd_hsr_sources[i]->name, sizeof(names) - strlen(names) - 1);
 		}
 	}
 	return names;
@@ -216,12 +238,15 @@ napvd_hsr_refresh(struct napvd_hsr_cache *hc, const struct napvd_config *conf,
 {
 	struct nap_hsr_set *set = NULL;
 	char err[512] = "";
+	int64_t read_at = 0;
 	size_t n_total;
 	int r;
 
 	if (hc->ops == NULL)
 		return -EINVAL;
-	r = hc->ops->refresh(hc->state, &set, err, sizeof(err));
+	r = hc->ops->refresh(hc->state, &set, &read_at, err, sizeof(err));
+	if (r == 2)
+		return 0; /* nothing new from the source's thread */
 	if (r < 0) {
 		m->hsr_refresh[NAPVD_REFRESH_ERROR]++;
 		LOG_WARNX_RL("hsr: refresh from %s failed, keeping revision(s) loaded %lld s ago: "
@@ -231,7 +256,18 @@ napvd_hsr_refresh(struct napvd_hsr_cache *hc, const struct napvd_config *conf,
 			     err);
 		return r;
 	}
-	hc->refreshed_at = now_s;
+	if (read_at == 0)
+		read_at = now_s;
+	/*
+	 * A source that starts from its saved copy (LDAP) reports the time of the read that copy
+	 * came from; after a reload it must not replace what a later read delivered.
+	 */
+	if (read_at < hc->refreshed_at && hc->set != NULL) {
+		if (r == 0)
+			nap_hsr_set_free(set);
+		return 0;
+	}
+	hc->refreshed_at = read_at;
 	if (r == 1) {
 		m->hsr_refresh[NAPVD_REFRESH_UNCHANGED]++;
 		return 0;
@@ -254,13 +290,80 @@ napvd_hsr_refresh(struct napvd_hsr_cache *hc, const struct napvd_config *conf,
 	return 0;
 }
 
+int
+napvd_hsr_start(struct napvd_hsr_cache *hc)
+{
+	if (hc->ops == NULL || hc->ops->start == NULL)
+		return 0;
+	return hc->ops->start(hc->state);
+}
+
+int
+napvd_hsr_event_fd(const struct napvd_hsr_cache *hc)
+{
+	if (hc->ops == NULL || hc->ops->event_fd == NULL)
+		return -1;
+	return hc->ops->event_fd(hc->state);
+}
+
+static void
+napvd_hsr_stats_add(struct napvd_hsr_stats *acc, const struct napvd_hsr_stats *s)
+{
+	acc->has_ldap |= s->has_ldap;
+	acc->searches += s->searches;
+	acc->errors += s->errors;
+	acc->notifications += s->notifications;
+	for (size_t i = 0; i < NAPVD_REJECT_COUNT; i++)
+		acc->rejected[i] += s->rejected[i];
+	acc->reads_off_thread += s->reads_off_thread;
+}
+
+void
+napvd_hsr_stats(const struct napvd_hsr_cache *hc, struct napvd_hsr_stats *out)
+{
+	struct napvd_hsr_stats cur = {0};
+
+	*out = hc->closed;
+	out->up = out->persist = false;
+	if (hc->ops != NULL && hc->ops->stats != NULL) {
+		hc->ops->stats(hc->state, &cur);
+		napvd_hsr_stats_add(out, &cur);
+		out->up = cur.up;
+		out->persist = cur.persist;
+	}
+}
+
+/* Fold the counters of the running source into hc->closed and close it. */
+static void
+napvd_hsr_close_source(struct napvd_hsr_cache *hc)
+{
+	struct napvd_hsr_stats cur = {0};
+
+	if (hc->ops == NULL)
+		return;
+	if (hc->ops->stats != NULL) {
+		hc->ops->stats(hc->state, &cur);
+		napvd_hsr_stats_add(&hc->closed, &cur);
+	}
+	hc->ops->close(hc->state);
+	hc->ops = NULL;
+	hc->state = NULL;
+}
+
+void
+napvd_hsr_replace(struct napvd_hsr_cache *hc, struct napvd_hsr_cache *next)
+{
+	napvd_hsr_close_source(hc);
+	hc->ops = next->ops;
+	hc->state = next->state;
+	next->ops = NULL;
+	next->state = NULL;
+}
+
 void
 napvd_hsr_close(struct napvd_hsr_cache *hc)
 {
-	if (hc->ops != NULL)
-		hc->ops->close(hc->state);
-	hc->ops = NULL;
-	hc->state = NULL;
+	napvd_hsr_close_source(hc);
 	napvd_hsr_set_release(hc->set, hc->set_n_total);
 	hc->set = NULL;
 	hc->set_n_total = 0;

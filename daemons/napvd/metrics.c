@@ -120,6 +120,7 @@ long
 napvd_metrics_render(const struct napvd *d, char **out)
 {
 	const struct napvd_metrics *m = &d->m;
+	struct napvd_hsr_stats hs;
 	struct napvd_buf b = {.cap = 16384};
 	uint64_t cum = 0, other = 0;
 	int64_t now = napvd_real_s(&d->clock);
@@ -194,10 +195,36 @@ napvd_metrics_render(const struct napvd *d, char **out)
 		   "Seconds since the last good HSR refresh (-1: never)");
 	napvd_buf_printf(&b, "napvd_hsr_age_seconds %" PRId64 "\n",
 			 d->hsr.refreshed_at != 0 ? now - d->hsr.refreshed_at : -1);
+	napvd_hsr_stats(&d->hsr, &hs);
 	napvd_help(&b, "napvd_hsr_reads_on_request_path_total", "counter",
-		   "HSR source reads while answering a request (always 0)");
+		   "HSR source reads while answering a request or outside the source's own "
+		   "thread (always 0)");
 	napvd_buf_printf(&b, "napvd_hsr_reads_on_request_path_total %" PRIu64 "\n",
-			 m->hsr_reads_on_request_path);
+			 m->hsr_reads_on_request_path + hs.reads_off_thread);
+	if (hs.has_ldap) {
+		napvd_help(&b, "napvd_hsr_ldap_searches_total", "counter",
+			   "Searches for HSR entries sent to the directory");
+		napvd_buf_printf(&b, "napvd_hsr_ldap_searches_total %" PRIu64 "\n", hs.searches);
+		napvd_help(&b, "napvd_hsr_ldap_errors_total", "counter",
+			   "Directory attempts that failed (connect, TLS, bind, search)");
+		napvd_buf_printf(&b, "napvd_hsr_ldap_errors_total %" PRIu64 "\n", hs.errors);
+		napvd_help(&b, "napvd_hsr_ldap_notifications_total", "counter",
+			   "Change notifications from the persistent (Content Sync) search");
+		napvd_buf_printf(&b, "napvd_hsr_ldap_notifications_total %" PRIu64 "\n",
+				 hs.notifications);
+		napvd_help(&b, "napvd_hsr_ldap_up", "gauge",
+			   "1 when the last directory read succeeded");
+		napvd_buf_printf(&b, "napvd_hsr_ldap_up %d\n", hs.up ? 1 : 0);
+		napvd_help(&b, "napvd_hsr_ldap_persist", "gauge",
+			   "1 while a refreshAndPersist search notifies napvd of changes");
+		napvd_buf_printf(&b, "napvd_hsr_ldap_persist %d\n", hs.persist ? 1 : 0);
+		napvd_help(&b, "napvd_hsr_rejected_total", "counter",
+			   "Directory entries not taken, by reason (the site keeps its last good HSR)");
+		for (size_t i = 0; i < NAPVD_REJECT_COUNT; i++)
+			napvd_buf_printf(&b, "napvd_hsr_rejected_total{reason=\"%s\"} %" PRIu64 "\n",
+					 napvd_hsr_reject_name((enum napvd_hsr_reject)i),
+					 hs.rejected[i]);
+	}
 
 	napvd_help(&b, "napvd_spool_records_total", "counter", "Status records made durable");
 	napvd_buf_printf(&b, "napvd_spool_records_total %" PRIu64 "\n", m->spool_records);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,6 +81,41 @@ napvd_hsr_timer_cb(struct napvd_io *io, uint32_t events)
 	(void)events;
 	napvd_timer_ack(io->fd);
 	napvd_hsr_refresh(&d->hsr, d->conf, &d->m, napvd_real_s(&d->clock));
+}
+
+/* The HSR source's thread has an answer (a new set, "unchanged" or a failure). */
+static void
+napvd_hsr_io_cb(struct napvd_io *io, uint32_t events)
+{
+	struct napvd *d = io->arg;
+
+	(void)events;
+	napvd_hsr_refresh(&d->hsr, d->conf, &d->m, napvd_real_s(&d->clock));
+}
+
+/* Start the source's thread (after daemon()) and watch its event fd. */
+static int
+napvd_hsr_attach(struct napvd *d)
+{
+	int r = napvd_hsr_start(&d->hsr);
+
+	if (r < 0)
+		return r;
+	d->hsr_io = (struct napvd_io){.fd = napvd_hsr_event_fd(&d->hsr), .cb = napvd_hsr_io_cb,
+				      .arg = d};
+	if (d->hsr_io.fd >= 0 && napvd_ev_add(&d->ev, &d->hsr_io, EPOLLIN) < 0) {
+		d->hsr_io.fd = -1;
+		return -errno;
+	}
+	return 0;
+}
+
+static void
+napvd_hsr_detach(struct napvd *d)
+{
+	if (d->hsr_io.fd >= 0)
+		napvd_ev_del(&d->ev, &d->hsr_io);
+	d->hsr_io.fd = -1;
 }
 
 static void
@@ -164,10 +200,12 @@ napvd_reload(struct napvd *d)
 	napvd_spool_close(&d->spool);
 	memcpy(&d->spool, nsp, sizeof(*nsp));
 	free(nsp);
-	/* The new source; the cached set stays until the new source delivers. */
-	d->hsr.ops->close(d->hsr.state);
-	d->hsr.ops = nh.ops;
-	d->hsr.state = nh.state;
+	/*
+	 * The new source; the cached set stays until the new source delivers. The old source's
+	 * thread stops at once (it shuts its socket down), so this does not hold the loop.
+	 */
+	napvd_hsr_detach(d);
+	napvd_hsr_replace(&d->hsr, &nh);
 	d->dup.ttl_ms = next->dup_cache_ttl * 1000;
 	napvd_config_free(d->conf);
 	d->conf = next;
@@ -175,6 +213,8 @@ napvd_reload(struct napvd *d)
 		log_warnx("reload: spool sync thread: %s; syncing on the request path",
 			  strerror(-r));
 	napvd_hsr_refresh(&d->hsr, d->conf, &d->m, napvd_real_s(&d->clock));
+	if ((r = napvd_hsr_attach(d)) < 0)
+		log_warnx("reload: HSR source thread: %s; serving the cached HSRs", strerror(-r));
 	napvd_timer_set(d->hsr_timer.fd, d->conf->hsr_query_interval * 1000,
 			d->conf->hsr_query_interval * 1000);
 	d->m.reloads_ok++;
@@ -226,7 +266,7 @@ napvd_check_config(const char *path, int verbose)
 	struct napvd_config *c;
 	struct napvd_hsr_cache hc = {0};
 	struct napvd_metrics m = {0};
-	char err[1024];
+	char err[1024], *state_dir;
 	int r;
 
 	r = napvd_config_parse_file(path, &c, err, sizeof(err));
@@ -234,7 +274,11 @@ napvd_check_config(const char *path, int verbose)
 		fprintf(stderr, "napvd: %s\n", err);
 		return 1;
 	}
+	/* A check leaves state_dir alone (the LDAP source would load and save its copy there). */
+	state_dir = c->state_dir;
+	c->state_dir = NULL;
 	r = napvd_hsr_open(&hc, c, err, sizeof(err));
+	c->state_dir = state_dir;
 	if (r < 0) {
 		fprintf(stderr, "napvd: %s: [hsr] %s\n", path, err);
 		napvd_config_free(c);
@@ -244,8 +288,35 @@ napvd_check_config(const char *path, int verbose)
 	napvd_config_warnings(c, stderr);
 	/* The HSR document may legitimately appear later: report, do not fail. */
 	log_init("napvd", true, verbose);
-	if (napvd_hsr_refresh(&hc, c, &m, 0) < 0)
+	if (napvd_hsr_event_fd(&hc) >= 0) {
+		/* A source with a thread: wait for its first answer from the directory. */
+		int64_t deadline = napvd_mono_ms(&napvd_clock_system) +
+				   (c->hsr_timeout * 4 * (int64_t)c->n_hsr_uris + 2) * 1000;
+		int64_t started = napvd_real_s(&napvd_clock_system);
+
+		r = napvd_hsr_start(&hc);
+		while (r == 0) {
+			struct pollfd p = {.fd = napvd_hsr_event_fd(&hc), .events = POLLIN};
+			int64_t left = deadline - napvd_mono_ms(&napvd_clock_system);
+
+			if (left <= 0) {
+				r = -ETIMEDOUT;
+				break;
+			}
+			poll(&p, 1, (int)left);
+			r = napvd_hsr_refresh(&hc, c, &m, napvd_real_s(&napvd_clock_system));
+			if (r == 0 && hc.refreshed_at >= started)
+				break;
+		}
+		if (r < 0)
+			fprintf(stderr, "warning: the HSRs could not be read from the directory "
+					"now\n");
+		else
+			fprintf(stderr, "HSRs read from the directory: %zu site(s)\n",
+				hc.set != NULL ? hc.set->n : 0);
+	} else if (napvd_hsr_refresh(&hc, c, &m, 0) < 0) {
 		fprintf(stderr, "warning: the HSR could not be loaded now\n");
+	}
 	napvd_hsr_close(&hc);
 	napvd_config_free(c);
 	printf("configuration OK\n");
@@ -308,7 +379,7 @@ main(int argc, char *argv[])
 	d.clock = napvd_clock_system;
 	d.verbose = verbose;
 	d.spool.fd = d.spool.dirfd = -1;
-	d.sig_io.fd = d.hsr_timer.fd = d.dup_timer.fd = d.sync_io.fd = -1;
+	d.sig_io.fd = d.hsr_timer.fd = d.dup_timer.fd = d.sync_io.fd = d.hsr_io.fd = -1;
 	if (napvd_ev_init(&d.ev) < 0)
 		fatal("epoll");
 	if (napvd_scratch_new(&d.scratch) < 0)
@@ -377,6 +448,8 @@ main(int argc, char *argv[])
 	/* After daemon(): the fork would not carry the thread. */
 	if ((r = napvd_sync_attach(&d, NULL)) < 0)
 		fatalx("spool sync thread: %s", strerror(-r));
+	if ((r = napvd_hsr_attach(&d)) < 0)
+		fatalx("HSR source thread: %s", strerror(-r));
 	log_info("napvd started, %zu client(s), %zu listen address(es)", d.conf->n_clients,
 		 d.conf->n_listen);
 
@@ -389,6 +462,7 @@ main(int argc, char *argv[])
 	napvd_spool_close(&d.spool);
 	napvd_sockets_close(&d);
 	napvd_http_close(&d);
+	napvd_hsr_detach(&d);
 	napvd_hsr_close(&d.hsr);
 	napvd_dup_free(&d.dup);
 	napvd_scratch_free(d.scratch);

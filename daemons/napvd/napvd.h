@@ -28,6 +28,9 @@
 #define NAPVD_USER_CLASS_MAX   200
 #define NAPVD_CONF_MAX_LEN     (1024 * 1024)
 #define NAPVD_BATCH            256  /* datagrams per recvmmsg/sendmmsg (one group commit) */
+#define NAPVD_HSR_MAX_URIS     16   /* [hsr] uri: directory servers tried in order */
+#define NAPVD_BIND_PW_MAX      1024 /* [hsr] bind_password_file: bytes of the password */
+#define NAPVD_HSR_DEFAULT_FILTER "(objectClass=napHealthStateReference)"
 
 /* Duplicate cache (RFC 5080 §2.2.2) bounds. */
 #define NAPVD_DUP_MAX_ENTRIES 65536
@@ -70,6 +73,12 @@ struct napvd_enforcement {
 	int64_t probation; /* seconds */
 };
 
+/* [hsr] persist: use RFC 4533 refreshAndPersist when the directory offers it. */
+enum napvd_hsr_persist {
+	NAPVD_PERSIST_AUTO = 0,
+	NAPVD_PERSIST_NO,
+};
+
 enum napvd_spool_sync_mode {
 	NAPVD_SYNC_BATCH = 0, /* reply at once; fdatasync continuously in the background */
 	NAPVD_SYNC_REPLY,     /* a reply waits for the fdatasync covering its record */
@@ -96,6 +105,18 @@ struct napvd_config {
 	int64_t hsr_max_age;
 	char (*sites)[NAP_SITE_MAX + 1];
 	size_t n_sites;
+	/* [hsr] for source = ldap */
+	char *hsr_uris[NAPVD_HSR_MAX_URIS];
+	size_t n_hsr_uris;
+	char *hsr_base;
+	char *hsr_filter;
+	char *hsr_bind_dn;
+	char *hsr_bind_password_file;
+	char *hsr_bind_password; /* NUL-terminated, wiped on free; never printed */
+	bool hsr_starttls;
+	char *hsr_ca_file;
+	int64_t hsr_timeout; /* seconds: connect, TLS, bind and each search */
+	enum napvd_hsr_persist hsr_persist;
 	/* [validation] */
 	struct nap_validate_config vc;
 	uint32_t known_errors[NAPVD_MAX_KNOWN_ERRORS];
@@ -258,18 +279,77 @@ extern const double napvd_lat_bounds[NAPVD_LAT_BUCKETS];
 void napvd_metrics_observe_latency(struct napvd_metrics *m, double seconds);
 const char *napvd_drop_name(enum napvd_drop d);
 
-/* ---- HSR source (hsr_source.c) ---- */
+/* ---- HSR source (hsr_source.c, hsr_ldap.c) ---- */
 
-struct napvd_hsr_source;
+/* Why a directory entry was not taken (napvd_hsr_rejected_total{reason}). */
+enum napvd_hsr_reject {
+	NAPVD_REJECT_MISSING_ATTRIBUTE = 0, /* napSiteCode, napHsrRevision or napHsrDocument */
+	NAPVD_REJECT_BAD_VALUE,             /* several values, or not a site code / number */
+	NAPVD_REJECT_MALFORMED,             /* the document does not parse (or holds != 1 HSR) */
+	NAPVD_REJECT_SIGNATURE,             /* bad signature or a key not in trusted_keys */
+	NAPVD_REJECT_MISMATCH,              /* site, revision or digest attribute disagree */
+	NAPVD_REJECT_ROLLBACK,              /* revision lower than the one in use */
+	NAPVD_REJECT_CONFLICT,              /* same revision, another document */
+	NAPVD_REJECT_COUNT
+};
+const char *napvd_hsr_reject_name(enum napvd_hsr_reject r);
+
+/*
+ * Counters of a source that works in a thread of its own (the LDAP source); read with atomics
+ * by the metrics renderer. Sources without them leave has_ldap false.
+ */
+struct napvd_hsr_stats {
+	bool has_ldap;
+	bool up;      /* the last directory read succeeded */
+	bool persist; /* a refreshAndPersist search is running */
+	uint64_t searches;      /* HSR searches sent (not root DSE reads) */
+	uint64_t errors;        /* failed connects, binds and searches */
+	uint64_t notifications; /* change notifications from the persistent search */
+	uint64_t rejected[NAPVD_REJECT_COUNT];
+	uint64_t reads_off_thread; /* directory reads outside the source's thread (must stay 0) */
+};
+
 struct nap_hsr_source_ops {
 	const char *name;
 	int (*open)(const struct napvd_config *conf, void **state, char *err, size_t err_len);
-	/* 0 new set in *out, 1 unchanged (*out untouched), negative errno on failure. */
-	int (*refresh)(void *state, struct nap_hsr_set **out, char *err, size_t err_len);
+	/*
+	 * 0 new set in *out, 1 unchanged (*out untouched), 2 nothing to report since the last call,
+	 * negative errno on failure. *read_at: Unix seconds of the read that produced the answer,
+	 * or 0 for "now".
+	 */
+	int (*refresh)(void *state, struct nap_hsr_set **out, int64_t *read_at, char *err,
+		       size_t err_len);
 	void (*close)(void *state);
+	/* Optional: sources that read in a thread of their own. Start it after daemon(). */
+	int (*start)(void *state);
+	/* Optional: an fd that becomes readable when refresh has something to report. */
+	int (*event_fd)(void *state);
+	/* Optional: counters for the metrics. */
+	void (*stats)(void *state, struct napvd_hsr_stats *out);
 };
 const struct nap_hsr_source_ops *napvd_hsr_source_find(const char *name);
 const char *napvd_hsr_source_names(void);
+extern const struct nap_hsr_source_ops napvd_hsr_ldap_ops;
+
+/* One directory entry as the LDAP source checks it (untrusted values, not NUL-terminated). */
+struct napvd_hsr_value {
+	const char *p; /* the first value, NULL when there is none */
+	size_t len;
+};
+struct napvd_hsr_entry {
+	const char *dn; /* for log lines; escaped there */
+	struct napvd_hsr_value site, revision, document, digest;
+	unsigned n_site, n_revision, n_document, n_digest; /* how many values each has */
+};
+/*
+ * What the LDAP source's thread does after a search the directory answered, without a
+ * directory (unit tests, the fuzzer): check the entries against the documents in use, keep the
+ * good ones, hand a new set over (refresh() collects it) and save the copy in state_dir. state
+ * comes from napvd_hsr_ldap_ops.open(). Returns 1 when the documents changed, 0 when not, or
+ * a negative errno.
+ */
+int napvd_hsr_ldap_apply(void *state, const struct napvd_hsr_entry *v, size_t n, int64_t now,
+			 char *err, size_t err_len);
 
 struct napvd_hsr_cache {
 	const struct nap_hsr_source_ops *ops;
@@ -277,13 +357,22 @@ struct napvd_hsr_cache {
 	struct nap_hsr_set *set;
 	size_t set_n_total; /* entries before filtering to the trusted sites */
 	int64_t refreshed_at; /* Unix seconds of the last good refresh, 0 never */
+	struct napvd_hsr_stats closed; /* counters of the sources closed by reloads */
 };
 
 int napvd_hsr_open(struct napvd_hsr_cache *hc, const struct napvd_config *conf, char *err,
 		   size_t err_len);
+/* Start the source's thread, if it has one (after daemon()). */
+int napvd_hsr_start(struct napvd_hsr_cache *hc);
+/* The fd to watch for napvd_hsr_refresh(), -1 when the source has none (timer only). */
+int napvd_hsr_event_fd(const struct napvd_hsr_cache *hc);
 /* Refresh; on failure the old set stays. Counts into m. */
 int napvd_hsr_refresh(struct napvd_hsr_cache *hc, const struct napvd_config *conf,
 		      struct napvd_metrics *m, int64_t now_s);
+/* Reload: close the running source (its thread stops) and put next's in; the set stays. */
+void napvd_hsr_replace(struct napvd_hsr_cache *hc, struct napvd_hsr_cache *next);
+/* Counters of the running source plus those of the sources closed before it. */
+void napvd_hsr_stats(const struct napvd_hsr_cache *hc, struct napvd_hsr_stats *out);
 void napvd_hsr_close(struct napvd_hsr_cache *hc);
 /* Keep only the HSRs of the given sites (n_sites == 0 keeps all). */
 void napvd_hsr_filter(struct nap_hsr_set *set, size_t *n_total, char (*sites)[NAP_SITE_MAX + 1],
@@ -397,6 +486,7 @@ struct napvd {
 	struct napvd_io sync_io;       /* the spool sync thread's eventfd */
 	struct napvd_http *http;
 	struct napvd_io sig_io, hsr_timer, dup_timer;
+	struct napvd_io hsr_io; /* the HSR source's event fd (LDAP thread), fd -1 without */
 	int verbose;
 };
 

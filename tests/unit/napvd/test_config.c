@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -412,6 +413,243 @@ test_warnings(void **state)
 	fclose(f);
 }
 
+
+/* ---- [hsr] source = ldap ---- */
+
+static const char ldap_base[] = "[hsr]\nsource = ldap\ntrusted_keys = /k.pem\n"
+				"uri = ldaps://dc1.example.org:3269 ldap://127.0.0.1:3268\n"
+				"base = dc=example,dc=org\n"
+				"[client a]\naddress = 127.0.0.1\nsecret = s\n";
+
+/* A file with the given mode and content in /tmp; path receives its name. */
+static void
+temp_file(char *path, const char *content, mode_t mode)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void
+test_ldap_defaults(void **state)
+{
+	struct napvd_config *c = parse_ok(ldap_base);
+	FILE *f = fopen("/dev/null", "w");
+
+	(void)state;
+	assert_string_equal(c->hsr_source, "ldap");
+	assert_int_equal(c->n_hsr_uris, 2);
+	assert_string_equal(c->hsr_uris[0], "ldaps://dc1.example.org:3269");
+	assert_string_equal(c->hsr_uris[1], "ldap://127.0.0.1:3268");
+	assert_string_equal(c->hsr_base, "dc=example,dc=org");
+	assert_string_equal(c->hsr_filter, NAPVD_HSR_DEFAULT_FILTER);
+	assert_null(c->hsr_bind_dn);
+	assert_null(c->hsr_bind_password);
+	assert_true(c->hsr_starttls);
+	assert_null(c->hsr_ca_file);
+	assert_int_equal(c->hsr_timeout, 5);
+	assert_int_equal(c->hsr_persist, NAPVD_PERSIST_AUTO);
+	assert_int_equal(napvd_config_warnings(c, f), 0);
+	napvd_config_free(c);
+	fclose(f);
+}
+
+static void
+test_ldap_keys(void **state)
+{
+	char pw[] = "/tmp/napvd-ldap-pw-XXXXXX", ca[] = "/tmp/napvd-ldap-ca-XXXXXX";
+	char sec[] = "/tmp/napvd-ldap-secret-XXXXXX";
+	char text[2048], printed[8192], printed2[8192];
+	struct napvd_config *c, *c2;
+	FILE *f;
+
+	(void)state;
+	temp_file(pw, "s3cr3t-bind\n", 0600);
+	temp_file(ca, "-----BEGIN CERTIFICATE-----\n", 0644);
+	temp_file(sec, "radius-secret\n", 0600);
+	/* secret_file, so that the printout (which never shows an inline secret) parses again */
+	snprintf(text, sizeof(text),
+		 "[hsr]\nsource = ldap\ntrusted_keys = /k.pem\n"
+		 "uri = ldaps://dc1.example.org:3269 ldap://127.0.0.1:3268\n"
+		 "base = dc=example,dc=org\n"
+		 "[client a]\naddress = 127.0.0.1\nsecret_file = %s\n"
+		 "[hsr]\nuri = ldap://10.0.0.2\n"
+		 "  ldap://10.0.0.3:389\n" /* a continuation line adds more */
+		 "filter = (&(objectClass=napHealthStateReference)(napSiteCode=S*))\n"
+		 "bind_dn = cn=napvd,ou=services,dc=example,dc=org\n"
+		 "bind_password_file = %s\nstarttls = no\nca_file = %s\ntimeout = 10s\n"
+		 "persist = no\nquery_interval = 30s\n",
+		 sec, pw, ca);
+	c = parse_ok(text);
+	assert_int_equal(c->n_hsr_uris, 4);
+	assert_string_equal(c->hsr_uris[3], "ldap://10.0.0.3:389");
+	assert_string_equal(c->hsr_filter,
+			    "(&(objectClass=napHealthStateReference)(napSiteCode=S*))");
+	assert_string_equal(c->hsr_bind_dn, "cn=napvd,ou=services,dc=example,dc=org");
+	assert_string_equal(c->hsr_bind_password, "s3cr3t-bind"); /* newline dropped */
+	assert_false(c->hsr_starttls);
+	assert_string_equal(c->hsr_ca_file, ca);
+	assert_int_equal(c->hsr_timeout, 10);
+	assert_int_equal(c->hsr_persist, NAPVD_PERSIST_NO);
+
+	/* Printed back in normal form, without the password; the printout parses to the same. */
+	f = fmemopen(printed, sizeof(printed), "w");
+	napvd_config_print(c, f);
+	fclose(f);
+	assert_null(strstr(printed, "s3cr3t"));
+	assert_non_null(strstr(printed, "\nuri = ldaps://dc1.example.org:3269 "
+					"ldap://127.0.0.1:3268 ldap://10.0.0.2 ldap://10.0.0.3:389\n"));
+	assert_non_null(strstr(printed, "\nstarttls = no\n"));
+	assert_non_null(strstr(printed, "\npersist = no\n"));
+	assert_non_null(strstr(printed, "\ntimeout = 10s\n"));
+	c2 = parse_ok(printed);
+	f = fmemopen(printed2, sizeof(printed2), "w");
+	napvd_config_print(c2, f);
+	fclose(f);
+	assert_string_equal(printed, printed2);
+
+	/* starttls = no with a bind to an ldap:// URI: the password would cross in clear. */
+	f = fopen("/dev/null", "w");
+	assert_true(napvd_config_warnings(c, f) >= 1);
+	fclose(f);
+	napvd_config_free(c2);
+	napvd_config_free(c);
+	unlink(pw);
+	unlink(ca);
+	unlink(sec);
+}
+
+static void
+test_ldap_bad(void **state)
+{
+	static const struct {
+		const char *extra, *want;
+	} cases[] = {
+		{"uri = http://dc1.example.org\n", "neither ldap:// nor ldaps://"},
+		{"uri = ldapi:///run/slapd/ldapi\n", "neither ldap:// nor ldaps://"},
+		{"uri = ldap://dc1/dc=example,dc=org\n", "scheme://host[:port] only"},
+		{"uri = ldap://dc1:3268?cn\n", "scheme://host[:port] only"},
+		{"uri = ldap://\n", "scheme://host[:port] only"},
+		{"uri = ldap://dc1:99999\n", "port out of range"},
+		{"uri = ldap://dc1:389/?\n", "scheme://host[:port] only"},
+		{"uri = ldap://127.0.0.1:3268\n", "given twice"},
+		{"base = dc=a\nbase = dc=b\n", "given twice"},
+		{"filter = objectClass=napHealthStateReference\n", "not an LDAP filter"},
+		{"filter = (a=1)(b=2)\n", "not an LDAP filter"},
+		{"filter = ((a=1)\n", "not an LDAP filter"},
+		{"filter = (a=1))\n", "not an LDAP filter"},
+		{"bind_dn = nonsense\n", "is not a DN"},
+		{"bind_dn = cn=napvd,dc=example,dc=org\n", "go together"},
+		{"bind_password_file = /nonexistent/pw\n", "bind_password_file /nonexistent/pw"},
+		{"bind_password_file = relative/pw\n", "absolute"},
+		{"starttls = maybe\n", "yes or no"},
+		{"ca_file = /nonexistent/ca.pem\n", "ca_file /nonexistent/ca.pem"},
+		{"timeout = 0\n", "between 1s and 1h"},
+		{"timeout = 2h\n", "between 1s and 1h"},
+		{"persist = yes\n", "auto or no"},
+		{"persist = no\npersist = auto\n", "given twice"},
+	};
+	(void)state;
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(cases); i++) {
+		char text[2048], err[512] = "";
+		struct napvd_config *c = (struct napvd_config *)1;
+
+		snprintf(text, sizeof(text), "%s[hsr]\n%s", ldap_base, cases[i].extra);
+		assert_true(napvd_config_parse_string(text, "l.conf", &c, err, sizeof(err)) < 0);
+		assert_null(c);
+		if (strstr(err, cases[i].want) == NULL)
+			fail_msg("case %zu (%s): \"%s\" lacks \"%s\"", i, cases[i].extra, err,
+				 cases[i].want);
+	}
+}
+
+/* The bind password file: only its owner may read it; one line, not empty. */
+static void
+test_ldap_password_file(void **state)
+{
+	static const struct {
+		const char *content;
+		mode_t mode;
+		const char *want; /* NULL: accepted */
+	} cases[] = {
+		{"pw\n", 0600, NULL},
+		{"pw", 0400, NULL},
+		{"pw\n", 0640, "lets group or other read it"},
+		{"pw\n", 0604, "lets group or other read it"},
+		{"", 0600, "empty"},
+		{"\n", 0600, "empty"},
+		{"two\nlines\n", 0600, "line break"},
+	};
+	(void)state;
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(cases); i++) {
+		char path[] = "/tmp/napvd-ldap-pw-XXXXXX", text[2048], err[512] = "";
+		struct napvd_config *c = NULL;
+		int r;
+
+		temp_file(path, cases[i].content, cases[i].mode);
+		snprintf(text, sizeof(text),
+			 "%s[hsr]\nbind_dn = cn=napvd,dc=example,dc=org\nbind_password_file = %s\n",
+			 ldap_base, path);
+		r = napvd_config_parse_string(text, "p.conf", &c, err, sizeof(err));
+		unlink(path);
+		if (cases[i].want == NULL) {
+			if (r != 0)
+				fail_msg("case %zu refused: %s", i, err);
+			napvd_config_free(c);
+		} else if (r == 0 || strstr(err, cases[i].want) == NULL) {
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+		}
+	}
+}
+
+static void
+test_ldap_missing_and_warnings(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} missing[] = {
+		{"[hsr]\nsource = ldap\ntrusted_keys = /k\nbase = dc=x\n"
+		 "[client a]\naddress = ::1\nsecret = s\n",
+		 "uri is required"},
+		{"[hsr]\nsource = ldap\ntrusted_keys = /k\nuri = ldap://h\n"
+		 "[client a]\naddress = ::1\nsecret = s\n",
+		 "base is required"},
+		{"[hsr]\nsource = ldap\ntrusted_keys = /k\nuri = ldap://h\nbase = not a dn\n"
+		 "[client a]\naddress = ::1\nsecret = s\n",
+		 "is not a DN"},
+		{"[hsr]\nsource = ldap\nuri = ldap://h\nbase = dc=x\n"
+		 "[client a]\naddress = ::1\nsecret = s\n",
+		 "trusted_keys is required"},
+	};
+	char text[2048];
+	struct napvd_config *c;
+	FILE *f = fopen("/dev/null", "w");
+
+	(void)state;
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(missing); i++) {
+		char err[512] = "";
+
+		assert_true(napvd_config_parse_string(missing[i].text, "m.conf", &c, err,
+						      sizeof(err)) < 0);
+		if (strstr(err, missing[i].want) == NULL)
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, missing[i].want);
+	}
+	/* A timeout as long as query_interval; file given with source = ldap. */
+	snprintf(text, sizeof(text), "%s[hsr]\ntimeout = 60s\nfile = /h.json\n", ldap_base);
+	c = parse_ok(text);
+	assert_int_equal(napvd_config_warnings(c, f), 2);
+	napvd_config_free(c);
+	/* LDAP keys with source = file are ignored, with a warning. */
+	snprintf(text, sizeof(text), "%s[hsr]\nuri = ldap://h\nbase = dc=x\n", minimal);
+	c = parse_ok(text);
+	assert_int_equal(napvd_config_warnings(c, f), 1);
+	napvd_config_free(c);
+	fclose(f);
+}
+
 int
 main(void)
 {
@@ -425,6 +663,11 @@ main(void)
 		cmocka_unit_test(test_inline_secret_not_printed),
 		cmocka_unit_test(test_client_lookup),
 		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_ldap_defaults),
+		cmocka_unit_test(test_ldap_keys),
+		cmocka_unit_test(test_ldap_bad),
+		cmocka_unit_test(test_ldap_password_file),
+		cmocka_unit_test(test_ldap_missing_and_warnings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
