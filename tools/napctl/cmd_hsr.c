@@ -193,6 +193,9 @@ cmd_hsr_show(const struct ctl_cmd *cmd, int argc, char *argv[])
 	json_t *root = NULL, *arr;
 	int c, r, ret = NAPCTL_EXIT_ERROR;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--directory") == 0)
+			return cmd_hsr_show_directory(cmd, argc, argv); /* cmd_hsr_dir.c */
 	while ((c = getopt_long(argc, argv, "k:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nap/siteconf.h"
 #include "nap/util.h"
 
 #include "napctl.h"
@@ -24,10 +25,58 @@ static const struct ctl_cmd commands[] = {
 	 "compute its digest, sign it with the Ed25519 private key and write the signed\n"
 	 "canonical JSON to OUT or stdout.",
 	 cmd_hsr_sign},
-	{"hsr", "show", "FILE [--keys PEM] [--json]",
+	{"hsr", "show",
+	 "FILE [--keys PEM] [--json]\n"
+	 "      | --directory [--site S] [--keys PEM] [--json] [--uri URI]... [--base DN]\n"
+	 "      [--container RDN] [--starttls yes|no] [--ca-file PEM] [--bind-dn DN\n"
+	 "      --bind-password-file FILE] [--timeout DUR]",
 	 "Parse and check an HSR document (the digest always; the signature against the public\n"
-	 "keys in PEM when --keys is given) and print site, revision, digest and policy count.",
+	 "keys in PEM when --keys is given) and print site, revision, digest and policy count.\n"
+	 "With --directory, read the published HSR entries from the directory of napsited.conf\n"
+	 "(or --uri/--base) instead, check each against its signed document, and show what the\n"
+	 "store says napsited last published. Exit status 1 when an entry fails a check.",
 	 cmd_hsr_show},
+	{"policy", "add",
+	 "ID [--package P --min-version V] [--requires P=V]... [--scheme dpkg|rpm]\n"
+	 "      --severity critical|important|moderate|low [--effective TIME|asap]\n"
+	 "      [--reason TEXT] [--replace]",
+	 "Add a NAP policy to the site store: a required package version (--package and\n"
+	 "--min-version), an advisory resolving to several (--requires, repeatable), or neither\n"
+	 "(advisory only). TIME is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); default asap.\n"
+	 "--replace overwrites a policy with the same ID.",
+	 cmd_policy_add},
+	{"policy", "list", "[--json]",
+	 "List the site's policies and the store's revision. The JSON form imports as it is.",
+	 cmd_policy_list},
+	{"policy", "show", "ID [--json]", "Show one policy.", cmd_policy_show},
+	{"policy", "remove", "ID", "Remove a policy.", cmd_policy_remove},
+	{"policy", "import", "FILE|- [--format json|csv] [--replace-all] [--dry-run]",
+	 "Import policies from a JSON or CSV file (format from --format, the file name or the\n"
+	 "first character) in one change: all or nothing. Existing ids are replaced; with\n"
+	 "--replace-all, policies absent from the file are removed. --dry-run only checks.",
+	 cmd_policy_import},
+	{"exemption", "add",
+	 "ID (--client GLOB | --group NAME) [--policy ID]... [--from TIME] [--until TIME]\n"
+	 "      [--reason TEXT] [--replace]",
+	 "Exempt a client (machine name or glob) or a group from some policies (--policy,\n"
+	 "repeatable) or all, from --from until --until (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).",
+	 cmd_exemption_add},
+	{"exemption", "list", "[--json]", "List the exemptions.", cmd_exemption_list},
+	{"exemption", "remove", "ID", "Remove an exemption.", cmd_exemption_remove},
+	{"group", "set", "NAME MEMBER...",
+	 "Create or replace a client group: machine names or globs that exemptions refer to.",
+	 cmd_group_set},
+	{"group", "list", "[--json]", "List the client groups.", cmd_group_list},
+	{"group", "remove", "NAME", "Remove a client group.", cmd_group_remove},
+	{"agent", "enroll", "CLIENT [--lifetime DUR] [--json]",
+	 "Make a one-time enrollment token for the agent on CLIENT (default lifetime: [agent]\n"
+	 "token_lifetime, 24h) and print it once as 64 hex digits; the store keeps its SHA-256.",
+	 cmd_agent_enroll},
+	{"agent", "list", "[--json]", "List the agents' current states.", cmd_agent_list},
+	{"agent", "show", "CLIENT [--history N] [--json]",
+	 "Show an agent's current state and, with --history, its last N reports.", cmd_agent_show},
+	{"agent", "revoke", "CLIENT", "Revoke every certificate issued to CLIENT's agent.",
+	 cmd_agent_revoke},
 	{"soh", "sample",
 	 "--site S (--revision N --digest HEX | --hsr FILE [--revision N]) [--compliant yes|no]\n"
 	 "      [--age DURATION] [--generated RFC3339] [--failure CATEGORY] [--error-code CODE]\n"
@@ -52,7 +101,13 @@ static const struct ctl_cmd commands[] = {
 static void
 usage_all(FILE *f)
 {
-	fprintf(f, "usage: napctl COMMAND [options]\n       napctl help | COMMAND --help\n\n");
+	fprintf(f,
+		"usage: napctl [-c FILE] [--store URI] COMMAND [options]\n"
+		"       napctl help | COMMAND --help\n\n"
+		"  -c, --config FILE  napsited.conf for the site commands (default %s)\n"
+		"  --store URI        the site store (sqlite:PATH, postgresql://...), overriding "
+		"the file's\n\n",
+		NAP_SITECONF_DEFAULT);
 	for (size_t i = 0; i < NAP_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  napctl %s %s %s\n", commands[i].group, commands[i].name,
 			commands[i].usage);
@@ -117,9 +172,54 @@ ctl_parse_ms(const char *s, int64_t *ms)
 	return -EINVAL;
 }
 
+/* Leading -c FILE, --config[=]FILE, --store[=]URI; returns how many arguments they took. */
+static int
+global_options(int argc, char *argv[])
+{
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		const char *a = argv[i], *v = NULL;
+		int c, took = 2;
+
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			c = CTL_OPT_CONFIG;
+			v = i + 1 < argc ? argv[i + 1] : NULL;
+		} else if (strcmp(a, "--store") == 0) {
+			c = CTL_OPT_STORE;
+			v = i + 1 < argc ? argv[i + 1] : NULL;
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			c = CTL_OPT_CONFIG;
+			v = a + 9;
+			took = 1;
+		} else if (strncmp(a, "--store=", 8) == 0) {
+			c = CTL_OPT_STORE;
+			v = a + 8;
+			took = 1;
+		} else {
+			break;
+		}
+		if (v == NULL || *v == '\0')
+			return -1;
+		ctl_site_option(c, v);
+		i += took;
+	}
+	return i - 1;
+}
+
 int
 main(int argc, char *argv[])
 {
+	int g = global_options(argc, argv);
+
+	if (g < 0) {
+		fprintf(stderr, "napctl: %s needs a value\n", argv[argc - 1]);
+		usage_all(stderr);
+		return NAPCTL_EXIT_USAGE;
+	}
+	argv[g] = argv[0];
+	argc -= g;
+	argv += g;
 	if (argc < 2) {
 		usage_all(stderr);
 		return NAPCTL_EXIT_USAGE;
