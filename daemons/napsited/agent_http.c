@@ -866,7 +866,7 @@ agent_listen_socket(const char *hostport, char *err, size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int fd, one = 1;
+	int fd, one = 1, saved;
 
 	if (nap_siteconf_sockaddr(hostport, &ss, &sl) < 0) {
 		snprintf(err, len, "agent: listen %s: not ADDR:PORT", hostport);
@@ -884,10 +884,11 @@ agent_listen_socket(const char *hostport, char *err, size_t len)
 		goto fail;
 	return fd;
 fail:
-	snprintf(err, len, "agent: listen %s: %s", hostport, strerror(errno));
+	saved = errno;
+	snprintf(err, len, "agent: listen %s: %s", hostport, strerror(saved));
 	if (fd >= 0)
 		close(fd);
-	return -errno;
+	return -saved;
 }
 
 /* Start the daemon of an instance on a listening socket it then owns. */
@@ -949,6 +950,10 @@ agent_drain_thread(void *arg)
 	pthread_mutex_unlock(&ag->lock);
 	MHD_stop_daemon(in->mhd);
 	in->mhd = NULL;
+	/* Only now may the socket libmicrohttpd handed back be closed (MHD_quiesce_daemon). */
+	if (in->quiesced_fd >= 0)
+		close(in->quiesced_fd);
+	in->quiesced_fd = -1;
 	log_debug("agent: the previous endpoint instance is stopped");
 	pthread_mutex_lock(&ag->lock);
 	in->drained = true;
@@ -979,13 +984,20 @@ agent_reap(struct napsited_agent *ag, bool all)
 	pthread_mutex_unlock(&ag->lock);
 }
 
-/* Hand an instance over to a drain thread: it stops accepting at once. */
+/*
+ * Hand an instance over to a drain thread: it stops accepting at once. When its listening socket
+ * is not shared with the new instance (listen changed, or [agent] removed), the socket stops
+ * listening too, so that connections to the old address are refused rather than left waiting
+ * in a queue nobody reads; a shared one goes on with the new instance.
+ */
 static void
-agent_retire(struct napsited_agent *ag, struct agent_instance *old)
+agent_retire(struct napsited_agent *ag, struct agent_instance *old, bool shared)
 {
 	MHD_socket fd = MHD_quiesce_daemon(old->mhd);
 
 	old->quiesced_fd = fd == MHD_INVALID_SOCKET ? -1 : fd;
+	if (!shared && old->quiesced_fd >= 0)
+		shutdown(old->quiesced_fd, SHUT_RDWR);
 	pthread_mutex_lock(&ag->lock);
 	old->next = ag->draining;
 	ag->draining = old;
@@ -1012,13 +1024,14 @@ agent_apply(struct napsited *sd, char *err, size_t len)
 {
 	struct napsited_agent *ag = sd->agent;
 	struct agent_instance *in = NULL, *old = ag->cur;
+	bool shared = false;
 	int r, fd;
 
 	agent_reap(ag, false);
 	if (!sd->conf->has_agent) {
 		if (old != NULL) {
 			ag->cur = NULL;
-			agent_retire(ag, old);
+			agent_retire(ag, old, false);
 			log_info("agent: endpoint stopped ([agent] removed)");
 		}
 		return 0;
@@ -1029,28 +1042,27 @@ agent_apply(struct napsited *sd, char *err, size_t len)
 	if (old != NULL && strcmp(old->listen, in->listen) == 0) {
 		const union MHD_DaemonInfo *di;
 
+		shared = true;
 		di = MHD_get_daemon_info(old->mhd, MHD_DAEMON_INFO_LISTEN_FD);
 		fd = di != NULL ? fcntl(di->listen_fd, F_DUPFD_CLOEXEC, 0) : -1;
 		if (fd < 0) {
+			r = di != NULL ? -errno : -EBADF;
 			snprintf(err, len, "agent: cannot share the listening socket: %s",
-				 strerror(errno));
-			r = -errno;
+				 strerror(-r));
 		}
 	} else {
 		fd = r = agent_listen_socket(in->listen, err, len);
 	}
-	if (r >= 0) {
+	/* A daemon that fails to start has closed the socket it was given already. */
+	if (r >= 0)
 		r = agent_instance_run(in, fd, err, len);
-		if (r < 0)
-			close(fd);
-	}
 	if (r < 0) {
 		agent_instance_free(in);
 		return r;
 	}
 	ag->cur = in;
 	if (old != NULL)
-		agent_retire(ag, old);
+		agent_retire(ag, old, shared);
 	log_info("agent: endpoint %s on %s", old != NULL ? "reloaded" : "listening", in->listen);
 	return 0;
 }

@@ -352,6 +352,23 @@ grep -q 'keeping the running configuration' "$T/napsited.log" ||
 assert_eq "policy after a failed reload" 200 \
 	"$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$URL_CA" "${PC1[@]}" "$URL/v1/policy")"
 mv "$T/endpoint.pem.good" "$T/endpoint.pem"
+
+# Another listen address: the new one serves, the old one refuses at once.
+PORT2=$(free_port)
+sed -i "s/^listen = .*/listen = 127.0.0.1:$PORT2/" "$T/napsited.conf"
+kill -HUP "$NAPSITED_PID"
+for ((i = 0; i < 50; i++)); do
+	grep -q "endpoint reloaded on 127.0.0.1:$PORT2" "$T/napsited.log" && break
+	sleep 0.1
+done
+OLD_URL=$URL
+URL=https://127.0.0.1:$PORT2
+assert_eq "policy on the new address" 200 \
+	"$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$URL_CA" "${PC1[@]}" "$URL/v1/policy")"
+rc=0
+curl -sS -o /dev/null --max-time 5 --cacert "$URL_CA" "${PC1[@]}" "$OLD_URL/v1/policy" \
+	2>/dev/null || rc=$?
+assert_eq "curl to the old address (7: refused)" 7 "$rc"
 # The replaced instances stop once their connections are done: no threads pile up.
 for ((i = 0; i < 100; i++)); do
 	(($(threads) <= THREADS)) && break
