@@ -32,6 +32,7 @@
 #ifndef NAPSITED_AGENT_H
 #define NAPSITED_AGENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,6 +112,9 @@ int napsited_enroll_csr_check(const char *pem, size_t len, struct X509_req_st **
 int napsited_enroll_issue(const struct napsited_agent_ca *ca, struct X509_req_st *req,
 			  const char *client, int64_t now, int64_t lifetime, char **pem,
 			  struct nap_agent_cert *rec, char *err, size_t err_len);
+
+/* Does an If-None-Match header value match etag (quoted, as the ETag header carries it)? */
+bool napsited_agent_etag_match(const char *if_none_match, const char *etag);
 
 /* A certificate serial (big-endian bytes, as DER carries it) as the store's lowercase hex. */
 int napsited_agent_serial_hex(const uint8_t *p, size_t n, char out[65]);

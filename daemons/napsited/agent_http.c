@@ -430,18 +430,22 @@ agent_enroll(struct agent_instance *in, struct MHD_Connection *conn, struct agen
 	return res;
 }
 
-/* If-None-Match (RFC 9110 13.1.2, weak comparison): "*" or a list of entity tags. */
-static bool
-agent_etag_match(const char *inm, const char *etag)
+/*
+ * If-None-Match (RFC 9110 13.1.2, weak comparison): "*" or a list of entity tags, quoted as they
+ * should be or bare as some clients send them. The header is the sender's: every round moves on
+ * by at least one character and none goes past the terminating NUL.
+ */
+bool
+napsited_agent_etag_match(const char *inm, const char *etag)
 {
 	size_t n = strlen(etag);
-	const char *p = inm;
+	const char *p = inm, *start;
 
-	while (*p != '\0') {
-		const char *start;
-
+	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;
+		if (*p == '\0')
+			return false;
 		if (*p == '*')
 			return true;
 		if (strncmp(p, "W/", 2) == 0)
@@ -459,10 +463,12 @@ agent_etag_match(const char *inm, const char *etag)
 		}
 		if ((size_t)(p - start) == n && strncmp(start, etag, n) == 0)
 			return true;
-		if (p == start)
+		if (p == start) { /* "W/" before a separator or the end */
+			if (*p == '\0')
+				return false;
 			p++;
+		}
 	}
-	return false;
 }
 
 static void
@@ -489,7 +495,7 @@ agent_policy(struct agent_instance *in, struct MHD_Connection *conn, struct agen
 	snprintf(etag, sizeof(etag), "\"%s\"", rev);
 	AGENT_COUNT(in, agent_policy_fetches);
 	inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-	if (inm != NULL && agent_etag_match(inm, etag)) {
+	if (inm != NULL && napsited_agent_etag_match(inm, etag)) {
 		napsited_hsr_put(h);
 		agent_empty(conn, 0, &resp);
 		status = MHD_HTTP_NOT_MODIFIED;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * libFuzzer harness for the agent endpoint's POST /v1/state body (untrusted input):
- * napsited_state_parse() and the strict RFC 3339 time it carries. Whatever parses must satisfy
+ * napsited_state_parse() and the strict RFC 3339 time it carries (and, on the same bytes, the
+ * If-None-Match matcher of GET /v1/policy). Whatever parses must satisfy
  * what the store is promised: a state of 1-3, unique ids of the policy id charset, at most
  * NAP_AGENT_MAX_MISSING of them, a digest of "" or 64 lowercase hex characters, a detail that is
  * a JSON object no larger than the body limit. A failure must leave nothing allocated.
@@ -84,6 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(tbuf, data, size);
 		tbuf[size] = '\0';
 		(void)napsited_state_parse_time(tbuf, &t);
+		/* And as an If-None-Match header. */
+		(void)napsited_agent_etag_match(tbuf, "\"5\"");
 	}
 	return 0;
 }
