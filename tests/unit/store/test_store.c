@@ -1419,6 +1419,264 @@ test_hsr_document_signs_and_parses(void **state)
 	nap_store_snapshot_free(s);
 }
 
+static struct nap_keyring *
+test_keyring(void)
+{
+	struct nap_keyring *kr;
+
+	assert_int_equal(nap_keyring_new(&kr), 0);
+	assert_int_equal(nap_keyring_add_file(kr, V("TEST-ONLY-ed25519-public.pem")), 0);
+	return kr;
+}
+
+/* Snapshot -> document -> nap_hsr_sign -> nap_hsr_set_parse: 0, the parsed set in *set. */
+static char *
+sign_and_parse(struct fx *f, const struct nap_keyring *kr, struct nap_hsr_set **set,
+	       char **unsigned_doc)
+{
+	struct nap_store_snapshot *s;
+	struct nap_err err = {0};
+	char *text, *signed_text = NULL;
+	int r;
+
+	assert_int_equal(nap_store_snapshot(f->st, &s, NULL), 0);
+	assert_int_equal(nap_store_hsr_document(s, "S01", 1795600800, &text, NULL), 0);
+	nap_store_snapshot_free(s);
+	r = nap_hsr_sign((const uint8_t *)text, strlen(text), V("TEST-ONLY-ed25519-private.pem"),
+			 &signed_text, &err);
+	if (r != 0)
+		fail_msg("sign: %d %s", r, err.what);
+	r = nap_hsr_set_parse((const uint8_t *)signed_text, strlen(signed_text), kr, set, &err);
+	if (r != 0)
+		fail_msg("parse: %d %s", r, err.what);
+	if (unsigned_doc != NULL)
+		*unsigned_doc = text;
+	else
+		free(text);
+	return signed_text;
+}
+
+/*
+ * Everything the store holds survives the trip through the HSR: policies in all three forms,
+ * exemptions by client and group with windows and policy lists, groups (one empty). The document
+ * is already in canonical form: the signed one is it plus digest and signature.
+ */
+static void
+test_hsr_document_full_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct nap_keyring *kr = test_keyring();
+	struct nap_store_snapshot *s;
+	struct nap_hsr_set *set;
+	const struct nap_hsr *h;
+	struct nap_policy p;
+	json_t *signed_json;
+	char *text, *signed_text, *stripped;
+
+	populate(f);
+	pol_init(&p, "XDIST-1", "moderate", 0, NULL);
+	pol_req(&p, "openssl", "1:3.0.7-28.el9", NAP_SCHEME_RPM);
+	pol_req(&p, "openssl", "3.0.15-1~deb12u1", NAP_SCHEME_DPKG);
+	assert_int_equal(nap_store_policy_put(f->st, &p, false, NULL, NULL), 0);
+	nap_policy_clear(&p);
+
+	assert_int_equal(nap_store_snapshot(f->st, &s, NULL), 0);
+	signed_text = sign_and_parse(f, kr, &set, &text);
+	assert_int_equal(set->n, 1);
+	h = &set->v[0];
+	assert_string_equal(h->site, "S01");
+	assert_int_equal(h->revision, s->revision);
+	assert_int_equal(h->issued, 1795600800);
+	assert_true(h->key_id[0] != '\0');
+	assert_int_equal(h->n_policies, s->policies->n);
+	for (size_t i = 0; i < h->n_policies; i++) {
+		const struct nap_policy *sp = &s->policies->v[i];
+		const struct nap_hsr_policy *hp = &h->policies[i];
+
+		assert_string_equal(hp->id, sp->id);
+		assert_string_equal(hp->severity, sp->severity);
+		assert_int_equal(hp->effective, sp->effective);
+		if (sp->reason == NULL)
+			assert_null(hp->reason);
+		else
+			assert_string_equal(hp->reason, sp->reason);
+		assert_int_equal(hp->n_reqs, sp->n_reqs);
+		for (size_t j = 0; j < hp->n_reqs; j++) {
+			assert_string_equal(hp->reqs[j].package, sp->reqs[j].package);
+			assert_string_equal(hp->reqs[j].min_version, sp->reqs[j].min_version);
+			assert_int_equal(hp->reqs[j].scheme, sp->reqs[j].scheme);
+		}
+		/* One package: the single form; several or none: no package member. */
+		if (sp->n_reqs == 1)
+			assert_string_equal(hp->package, sp->reqs[0].package);
+		else
+			assert_null(hp->package);
+	}
+	assert_int_equal(h->n_exemptions, s->exemptions->n);
+	for (size_t i = 0; i < h->n_exemptions; i++) {
+		const struct nap_exemption *se = &s->exemptions->v[i];
+		const struct nap_hsr_exemption *he = &h->exemptions[i];
+
+		assert_string_equal(he->id, se->id);
+		if (se->client != NULL)
+			assert_string_equal(he->client, se->client);
+		else
+			assert_null(he->client);
+		if (se->group != NULL)
+			assert_string_equal(he->group, se->group);
+		else
+			assert_null(he->group);
+		assert_int_equal(he->from, se->from);
+		assert_int_equal(he->until, se->until);
+		assert_int_equal(he->n_policies, se->n_policies);
+		for (size_t j = 0; j < he->n_policies; j++)
+			assert_string_equal(he->policies[j], se->policies[j]);
+		if (se->reason == NULL)
+			assert_null(he->reason);
+		else
+			assert_string_equal(he->reason, se->reason);
+	}
+	assert_int_equal(h->n_groups, s->groups->n);
+	for (size_t i = 0; i < h->n_groups; i++) {
+		assert_string_equal(h->groups[i].name, s->groups->v[i].name);
+		assert_int_equal(h->groups[i].n_members, s->groups->v[i].n_members);
+		for (size_t j = 0; j < h->groups[i].n_members; j++)
+			assert_string_equal(h->groups[i].members[j], s->groups->v[i].members[j]);
+	}
+	nap_hsr_set_free(set);
+
+	/* Canonical already: the signed document without digest and signature is ours. */
+	signed_json = json_loads(signed_text, 0, NULL);
+	assert_non_null(signed_json);
+	json_object_del(signed_json, "digest");
+	json_object_del(signed_json, "signature");
+	stripped = json_dumps(signed_json, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(stripped, text);
+	free(stripped);
+	json_decref(signed_json);
+	free(signed_text);
+	free(text);
+	nap_store_snapshot_free(s);
+	nap_keyring_free(kr);
+}
+
+/* Whatever passes the store's checks the HSR parser takes: every limit at its maximum. */
+static void
+test_hsr_document_edges(void **state)
+{
+	struct fx *f = *state;
+	struct nap_keyring *kr = test_keyring();
+	struct nap_hsr_set *set;
+	const struct nap_hsr *h;
+	struct nap_policy p;
+	struct nap_exemption e;
+	struct nap_group g;
+	char id[NAP_POLICY_ID_MAX + 1], pkg[NAP_HSR_MAX_FIELD + 1], reason[NAP_HSR_MAX_REASON + 1];
+	char client[NAP_CLIENT_NAME_MAX + 1], gname[NAP_GROUP_NAME_MAX + 1];
+	size_t i;
+
+	/* 63 characters using every allowed punctuation mark. */
+	memset(id, 'a', NAP_POLICY_ID_MAX);
+	memcpy(id, "A.b_c:d+e~f-9", 13);
+	id[NAP_POLICY_ID_MAX] = '\0';
+	/* 255 printable characters, quotes and backslashes included (JSON escapes them). */
+	for (i = 0; i < NAP_HSR_MAX_FIELD; i++)
+		pkg[i] = (char)(0x21 + i % 94);
+	pkg[NAP_HSR_MAX_FIELD] = '\0';
+	/* 1,024 bytes of UTF-8: 341 two-byte "é" and two ASCII. */
+	for (i = 0; i + 2 <= NAP_HSR_MAX_REASON - 2; i += 2)
+		memcpy(reason + i, "\xc3\xa9", 2);
+	memcpy(reason + i, "ok", 2);
+	reason[NAP_HSR_MAX_REASON] = '\0';
+	assert_int_equal(strlen(reason), NAP_HSR_MAX_REASON);
+	pol_init(&p, id, "critical", 253402300799LL, reason);
+	for (i = 0; i < NAP_POLICY_MAX_REQS; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "p%03zu", i);
+		pol_req(&p, i == 0 ? pkg : name, pkg, i % 2 ? NAP_SCHEME_RPM : NAP_SCHEME_DPKG);
+	}
+	put_ok(f, &p, false, 1);
+	nap_policy_clear(&p);
+	for (i = 0; i < NAP_CLIENT_NAME_MAX; i++)
+		client[i] = (char)(0x21 + (i * 7) % 94);
+	client[NAP_CLIENT_NAME_MAX] = '\0';
+	memset(gname, 'g', NAP_GROUP_NAME_MAX);
+	memcpy(gname, "G.r_o-up", 8);
+	gname[NAP_GROUP_NAME_MAX] = '\0';
+	exm_init(&e, id, client, NULL);
+	e.reason = xstrdup(reason);
+	e.from = 1;
+	e.until = 253402300799LL;
+	e.n_policies = NAP_EXEMPTION_MAX_POLICIES;
+	e.policies = calloc(e.n_policies, sizeof(*e.policies));
+	for (i = 0; i < e.n_policies; i++) {
+		char pid[32];
+
+		snprintf(pid, sizeof(pid), "P%03zu", i);
+		e.policies[i] = xstrdup(i == 0 ? id : pid);
+	}
+	assert_int_equal(nap_store_exemption_put(f->st, &e, false, NULL, NULL), 0);
+	nap_exemption_clear(&e);
+	exm_init(&e, "EX-G", NULL, gname);
+	assert_int_equal(nap_store_exemption_put(f->st, &e, false, NULL, NULL), 0);
+	nap_exemption_clear(&e);
+	grp_init(&g, gname, 3, strv(3, client, "\\*", "[!a-z]?"));
+	assert_int_equal(nap_store_group_put(f->st, &g, NULL, NULL), 0);
+	nap_group_clear(&g);
+
+	free(sign_and_parse(f, kr, &set, NULL));
+	h = &set->v[0];
+	assert_int_equal(h->n_policies, 1);
+	assert_string_equal(h->policies[0].id, id);
+	assert_string_equal(h->policies[0].reason, reason);
+	assert_int_equal(h->policies[0].n_reqs, NAP_POLICY_MAX_REQS);
+	assert_int_equal(h->policies[0].effective, 253402300799LL);
+	assert_int_equal(h->n_exemptions, 2);
+	assert_string_equal(h->exemptions[0].client, client); /* "A.b_c..." sorts first */
+	assert_int_equal(h->exemptions[0].n_policies, NAP_EXEMPTION_MAX_POLICIES);
+	assert_int_equal(h->exemptions[0].from, 1);
+	assert_string_equal(h->exemptions[1].group, gname);
+	assert_int_equal(h->n_groups, 1);
+	assert_string_equal(h->groups[0].name, gname);
+	assert_int_equal(h->groups[0].n_members, 3);
+	nap_hsr_set_free(set);
+	nap_keyring_free(kr);
+}
+
+/*
+ * The digest covers the policies only: an exemption or group change moves the revision and
+ * keeps the digest (clients need not refresh); a policy change moves both.
+ */
+static void
+test_hsr_digest_rule(void **state)
+{
+	struct fx *f = *state;
+	struct nap_keyring *kr = test_keyring();
+	struct nap_hsr_set *a, *b, *c;
+	struct nap_exemption e;
+	struct nap_policy p;
+
+	populate(f);
+	free(sign_and_parse(f, kr, &a, NULL));
+	exm_init(&e, "EX-NEW", "new-pc", NULL);
+	assert_int_equal(nap_store_exemption_put(f->st, &e, false, NULL, NULL), 0);
+	nap_exemption_clear(&e);
+	free(sign_and_parse(f, kr, &b, NULL));
+	pol_pkg(&p, "DSA-9999-1", "zlib", "1:1.2.13");
+	assert_int_equal(nap_store_policy_put(f->st, &p, false, NULL, NULL), 0);
+	nap_policy_clear(&p);
+	free(sign_and_parse(f, kr, &c, NULL));
+	assert_int_equal(b->v[0].revision, a->v[0].revision + 1);
+	assert_memory_equal(b->v[0].digest, a->v[0].digest, NAP_HSR_DIGEST_LEN);
+	assert_int_equal(c->v[0].revision, b->v[0].revision + 1);
+	assert_memory_not_equal(c->v[0].digest, b->v[0].digest, NAP_HSR_DIGEST_LEN);
+	nap_hsr_set_free(a);
+	nap_hsr_set_free(b);
+	nap_hsr_set_free(c);
+	nap_keyring_free(kr);
+}
+
 /* 10,000 policies with reasons do not fit in one HSR document: refused, not truncated. */
 static void
 test_hsr_document_too_large(void **state)
@@ -1955,6 +2213,9 @@ main(void)
 		T(test_snapshot),
 		T(test_hsr_document),
 		T(test_hsr_document_signs_and_parses),
+		T(test_hsr_document_full_round_trip),
+		T(test_hsr_digest_rule),
+		T(test_hsr_document_edges),
 		cmocka_unit_test(test_hsr_document_too_large),
 		T(test_publish_records),
 		T(test_tokens),
