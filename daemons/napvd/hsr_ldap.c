@@ -1360,6 +1360,8 @@ napvd_ldap_open(const struct napvd_config *conf, void **state, char *err, size_t
 	int r;
 
 	*state = NULL;
+	/* libldap's global defaults are set up on first use: here, before any reader thread. */
+	ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &r);
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;

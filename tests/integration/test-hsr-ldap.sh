@@ -5,7 +5,8 @@
 #   1. StartTLS with a bind from a 0600 password file, the first URI dead: napvd answers with
 #      the directory's revision; a group-readable password file and a wrong CA are refused.
 #   2. polling: an updated entry is picked up within query_interval; a hung directory
-#      (SIGSTOP) never delays a RADIUS reply, and napvd recovers after SIGCONT.
+#      (SIGSTOP) never delays a RADIUS reply, not even across a reload, napvd recovers after
+#      SIGCONT and stops at once while the directory hangs.
 #   3. ldaps:// with refreshAndPersist: an update is picked up within about a second; no search
 #      while napvd answers thousands of requests; forged entries (another key, digest,
 #      revision, missing attribute, rollback) are rejected by reason with a log line while the
@@ -92,16 +93,33 @@ while (($(now_ms) < t_end)); do
 	n=$((n + 1))
 done
 hung_errors=$(metric napvd_hsr_ldap_errors_total)
+# A reload while the directory hangs: the old reader thread stops at once, replies go on.
+R0=$(metric "$M_RELOADS" 'result="ok"')
+kill -HUP "$NAPVD_PID"
+t0=$(now_ms)
+rc_send "$T/hup.out" "127.0.0.1:$NAPVD_PORT" "$SECRET" < <(soh_request "$SOH6") || true
+dt=$(($(now_ms) - t0))
+assert_eq "reply right after SIGHUP while the directory hangs" Access-Accept \
+	"$(rc_code "$T/hup.out")"
+((dt < 1000)) || fail "the reply after SIGHUP took ${dt} ms"
+assert_eq "reload while the directory hangs" $((R0 + 1)) "$(metric "$M_RELOADS" 'result="ok"')"
 kill -CONT "$prov_PID"
-log "directory hung 4.5 s: $n radclient replies, slowest ${worst} ms"
+log "directory hung 4.5 s: $n radclient replies, slowest ${worst} ms; after SIGHUP ${dt} ms"
 ((worst < 1000)) || fail "a RADIUS reply took ${worst} ms while the directory hung"
 assert_ge "radclient replies while hung" 5 "$n"
 assert_ge "directory errors while hung (timeout 1 s)" $((E0 + 1)) "$hung_errors"
-assert_eq "napvd_hsr_ldap_up while hung" 0 "$(metric napvd_hsr_ldap_up)"
 wait_metric napvd_hsr_ldap_up "" 1 8
 log "ok: napvd reads the directory again after SIGCONT"
 expect_answer "after the hang" "$DOC6"
+# Shut down while the directory hangs: napvd does not wait for it.
+kill -STOP "$prov_PID"
+sleep 1.5
+t0=$(now_ms)
 stop_napvd
+dt=$(($(now_ms) - t0))
+kill -CONT "$prov_PID"
+log "napvd stopped in ${dt} ms while the directory hung"
+((dt < 1500)) || fail "napvd took ${dt} ms to stop while the directory hung"
 
 # --- 3. ldaps://, refreshAndPersist ------------------------------------------------------------
 rm -f "$T/napvd.log"
