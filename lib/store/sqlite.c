@@ -205,6 +205,7 @@ sq_query(struct nap_store *st, const char *sql, const struct store_param *p, siz
 	struct sq_db *d = st->db;
 	struct sq_entry *e = NULL, tmp;
 	struct store_cursor *c;
+	bool keep;
 	int rc, r;
 
 	*out = NULL;
@@ -219,11 +220,10 @@ sq_query(struct nap_store *st, const char *sql, const struct store_param *p, siz
 		if (strcmp(d->cache[i].sql, sql) == 0)
 			e = &d->cache[i];
 	}
+	keep = e == NULL && d->n_cache < SQ_CACHE_SIZE;
 	if (e != NULL && e->cur.busy)
-		e = NULL; /* nested use of one statement: prepare a second one */
+		e = NULL; /* nested use of one statement: a second, uncached one */
 	if (e == NULL) {
-		bool keep = d->n_cache < SQ_CACHE_SIZE;
-
 		memset(&tmp, 0, sizeof(tmp));
 		rc = sqlite3_prepare_v3(d->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0,
 					&tmp.cur.stmt, NULL);

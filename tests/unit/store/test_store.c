@@ -2140,6 +2140,40 @@ test_shared_handle(void **state)
 	assert_int_equal(revision(f), WRITERS * WRITER_PUTS);
 }
 
+/* "pg:" with libpq key=value pairs reaches the same database as the URI. */
+static void
+test_pg_keyword_form(void **state)
+{
+	struct fx *f = *state;
+	PQconninfoOption *opts, *o;
+	struct nap_store_err err = {{0}};
+	struct nap_store *st;
+	struct nap_policy p;
+	char kw[1024] = "pg:";
+	uint64_t rev = 0;
+	char *msg = NULL;
+
+	if (!uri_is_pg(f->uri))
+		skip();
+	opts = PQconninfoParse(strncmp(f->uri, "pg:", 3) == 0 ? f->uri + 3 : f->uri, &msg);
+	assert_non_null(opts);
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val != NULL && o->val[0] != '\0' && strlen(kw) + 80 < sizeof(kw))
+			snprintf(kw + strlen(kw), sizeof(kw) - strlen(kw), "%s%s=%s",
+				 kw[3] != '\0' ? " " : "", o->keyword, o->val);
+	}
+	PQconninfoFree(opts);
+	pol_pkg(&p, "DSA-1", "openssl", "3");
+	put_ok(f, &p, false, 1);
+	nap_policy_clear(&p);
+	if (nap_store_open(kw, &st, &err) != 0)
+		fail_msg("open %s: %s", kw, err.msg);
+	assert_string_equal(nap_store_backend(st), "postgresql");
+	assert_int_equal(nap_store_revision(st, &rev, NULL, NULL), 0);
+	assert_int_equal(rev, 1);
+	nap_store_close(st);
+}
+
 /* PostgreSQL restarted under an open handle: the next transaction reconnects. */
 static void
 test_pg_reconnect(void **state)
@@ -2226,6 +2260,7 @@ main(void)
 		T(test_reopen_keeps_data),
 		T(test_concurrent_writers),
 		T(test_shared_handle),
+		T(test_pg_keyword_form),
 		T(test_pg_reconnect),
 	};
 #undef T
