@@ -78,6 +78,8 @@ struct nap_hsr_exemption {
 	int64_t from;    /* Unix seconds; 0 = no start */
 	int64_t until;   /* Unix seconds, exclusive; 0 = no end */
 	char *reason;    /* free text, may be NULL */
+	/* The parser's lookup of group in the document's groups; NULL: look it up by name. */
+	const struct nap_hsr_group *grp;
 };
 
 struct nap_hsr_group {

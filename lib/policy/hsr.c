@@ -946,6 +946,32 @@ hsr_fill_array(json_t *arr, size_t sz, void **out, size_t *n,
 	return 0;
 }
 
+static int
+hsr_group_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct nap_hsr_group *)elem)->name);
+}
+
+static const struct nap_hsr_group *
+hsr_find_group(const struct nap_hsr *h, const char *name)
+{
+	if (h->n_groups == 0)
+		return NULL;
+	return bsearch(name, h->groups, h->n_groups, sizeof(*h->groups), hsr_group_cmp);
+}
+
+/* Point each exemption at its group once, not on every request. */
+static void
+hsr_resolve_groups(struct nap_hsr *h)
+{
+	for (size_t i = 0; i < h->n_exemptions; i++) {
+		struct nap_hsr_exemption *e = &h->exemptions[i];
+
+		if (e->group != NULL)
+			e->grp = hsr_find_group(h, e->group);
+	}
+}
+
 enum hsr_mode {
 	HSR_MODE_PARSE, /* a published document: digest required, signature checked */
 	HSR_MODE_SIGN,  /* producer input: digest and signature optional, replaced */
@@ -1043,6 +1069,8 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **ca
 					   &h->n_groups, hsr_check_group_v, err);
 			h->groups = p;
 		}
+		if (r == 0)
+			hsr_resolve_groups(h);
 	}
 	if (r < 0) {
 		json_decref(c);
@@ -1427,12 +1455,6 @@ nap_hsr_name_match(const char *pattern, const char *name)
 }
 
 static int
-hsr_group_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct nap_hsr_group *)elem)->name);
-}
-
-static int
 hsr_str_cmp(const void *key, const void *elem)
 {
 	return strcmp(key, *(char *const *)elem);
@@ -1446,16 +1468,13 @@ struct hsr_group_memo {
 };
 
 static bool
-hsr_in_group(const struct nap_hsr *hsr, const char *name, const char *client,
+hsr_in_group(const struct nap_hsr *hsr, const struct nap_hsr_exemption *e, const char *client,
 	     struct hsr_group_memo *memo)
 {
-	const struct nap_hsr_group *g;
+	const struct nap_hsr_group *g = e->grp != NULL ? e->grp : hsr_find_group(hsr, e->group);
 	size_t idx;
 	bool in = false;
 
-	if (hsr->n_groups == 0)
-		return false;
-	g = bsearch(name, hsr->groups, hsr->n_groups, sizeof(*hsr->groups), hsr_group_cmp);
 	if (g == NULL)
 		return false; /* a group the document does not define has no members */
 	idx = (size_t)(g - hsr->groups);
@@ -1489,7 +1508,7 @@ hsr_exemption_applies(const struct nap_hsr *hsr, const struct nap_hsr_exemption 
 		return false;
 	if (e->client != NULL)
 		return nap_hsr_name_match(e->client, client);
-	return e->group != NULL && hsr_in_group(hsr, e->group, client, memo);
+	return e->group != NULL && hsr_in_group(hsr, e, client, memo);
 }
 
 #define HSR_CHUNK 64 /* missing ids tracked per pass, one bit each */

@@ -8,6 +8,7 @@
  * crash or a compliant verdict.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nap/util.h"
@@ -454,13 +455,20 @@ exemptable(const struct nap_verdict *v)
 	}
 }
 
+/* The exemption with this id (exemptions are sorted by id), for the reason text. */
+static int
+exemption_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct nap_hsr_exemption *)elem)->id);
+}
+
 void
 nap_validate_exempt(const struct nap_hsr_view *view, const char *client, int64_t now,
 		    struct nap_verdict *v)
 {
+	const struct nap_hsr_exemption *e;
 	const struct nap_hsr *hsr;
 	const char *id = NULL;
-	const char *reason = "client exempt";
 	bool exempt = false;
 
 	if (view == NULL || view->set == NULL || client == NULL || client[0] == '\0' ||
@@ -468,30 +476,31 @@ nap_validate_exempt(const struct nap_hsr_view *view, const char *client, int64_t
 		return;
 	hsr = v->hsr != NULL ? v->hsr : nap_hsr_set_find(view->set, v->site);
 	if (hsr != NULL) {
-		exempt = nap_hsr_exempt(hsr, client, NULL, 0, now, &id);
 		/*
 		 * Missing ids count only when they are the whole reason: the client's own report,
-		 * and no MS-WSH check failed behind it.
+		 * and no MS-WSH check failed behind it. Otherwise only a full exemption helps.
 		 */
-		if (!exempt && v->has_health && !v->wsh_failed &&
-		    v->result == NAP_RESULT_NONCOMPLIANT &&
-		    (v->branch == NAP_BRANCH_MATCHES || v->branch == NAP_BRANCH_NEWER) &&
-		    v->health.n_missing > 0) {
-			exempt = nap_hsr_exempt(hsr, client, v->health.missing, v->health.n_missing,
-						now, &id);
-			reason = "missing updates covered by exemptions";
-		}
+		bool own = v->has_health && !v->wsh_failed && v->result == NAP_RESULT_NONCOMPLIANT &&
+			   (v->branch == NAP_BRANCH_MATCHES || v->branch == NAP_BRANCH_NEWER);
+
+		exempt = nap_hsr_exempt(hsr, client, v->health.missing,
+					own ? v->health.n_missing : 0, now, &id);
 	} else {
 		/* No site to go by: a full exemption for the client in any HSR napvd trusts. */
-		for (size_t i = 0; i < view->set->n && !exempt; i++)
-			exempt = nap_hsr_exempt(&view->set->v[i], client, NULL, 0, now, &id);
+		for (size_t i = 0; i < view->set->n && !exempt; i++) {
+			hsr = &view->set->v[i];
+			exempt = nap_hsr_exempt(hsr, client, NULL, 0, now, &id);
+		}
 	}
 	if (!exempt)
 		return;
+	e = bsearch(id, hsr->exemptions, hsr->n_exemptions, sizeof(*hsr->exemptions),
+		    exemption_cmp);
 	v->result = NAP_RESULT_COMPLIANT;
 	v->branch = NAP_BRANCH_EXEMPT;
 	v->compliant = true;
 	v->failure_category = NAP_FAILURE_NONE;
 	v->exemption = id;
-	v->reason = reason;
+	v->reason = e != NULL && e->n_policies > 0 ? "missing updates covered by exemptions"
+						   : "client exempt";
 }
