@@ -233,13 +233,28 @@ migrate_step(struct nap_store *st, void *ctx, struct nap_store_err *err)
 		      SP_ARGS(SP_I(cur + 1), SP_I(store_now())), NULL, err);
 }
 
+static int
+schema_version_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
+{
+	return q_int(st, "SELECT coalesce(max(version), 0) FROM schema_migrations", SP_NONE, ctx,
+		     err);
+}
+
 /* Apply the migrations the database lacks, one transaction each. */
 static int
 store_migrate(struct nap_store *st, struct nap_store_err *err)
 {
 	bool done = false;
+	int64_t cur = 0;
 	int r;
 
+	/*
+	 * A store already at this version is only read: no lock, no DDL, so a role without the
+	 * right to create tables (napsited's, once an administrator migrated) can open it.
+	 */
+	r = store_run(st, STORE_TX_READ, schema_version_tx, &cur, NULL);
+	if (r == 0 && cur == (int64_t)st->ops->n_migrations)
+		return 0;
 	while (!done) {
 		r = store_run(st, STORE_TX_MIGRATE, migrate_step, &done, err);
 		if (r < 0)
@@ -319,12 +334,6 @@ nap_store_backend(const struct nap_store *st)
 	return st->ops->name;
 }
 
-static int
-schema_version_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
-{
-	return q_int(st, "SELECT coalesce(max(version), 0) FROM schema_migrations", SP_NONE, ctx,
-		     err);
-}
 
 int
 nap_store_schema_version(struct nap_store *st, int *version)

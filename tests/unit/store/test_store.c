@@ -2140,29 +2140,40 @@ test_shared_handle(void **state)
 	assert_int_equal(revision(f), WRITERS * WRITER_PUTS);
 }
 
+/* The test database's URI as "pg:" key=value pairs, user replaced when user != NULL. */
+static void
+pg_keywords(const char *uri, const char *user, char *kw, size_t cap)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+
+	snprintf(kw, cap, "pg:");
+	opts = PQconninfoParse(strncmp(uri, "pg:", 3) == 0 ? uri + 3 : uri, &msg);
+	assert_non_null(opts);
+	for (o = opts; o->keyword != NULL; o++) {
+		const char *v = user != NULL && strcmp(o->keyword, "user") == 0 ? user : o->val;
+
+		if (v != NULL && v[0] != '\0' && strlen(kw) + strlen(v) + 32 < cap)
+			snprintf(kw + strlen(kw), cap - strlen(kw), "%s%s=%s",
+				 kw[3] != '\0' ? " " : "", o->keyword, v);
+	}
+	PQconninfoFree(opts);
+}
+
 /* "pg:" with libpq key=value pairs reaches the same database as the URI. */
 static void
 test_pg_keyword_form(void **state)
 {
 	struct fx *f = *state;
-	PQconninfoOption *opts, *o;
 	struct nap_store_err err = {{0}};
 	struct nap_store *st;
 	struct nap_policy p;
-	char kw[1024] = "pg:";
+	char kw[1024];
 	uint64_t rev = 0;
-	char *msg = NULL;
 
 	if (!uri_is_pg(f->uri))
 		skip();
-	opts = PQconninfoParse(strncmp(f->uri, "pg:", 3) == 0 ? f->uri + 3 : f->uri, &msg);
-	assert_non_null(opts);
-	for (o = opts; o->keyword != NULL; o++) {
-		if (o->val != NULL && o->val[0] != '\0' && strlen(kw) + 80 < sizeof(kw))
-			snprintf(kw + strlen(kw), sizeof(kw) - strlen(kw), "%s%s=%s",
-				 kw[3] != '\0' ? " " : "", o->keyword, o->val);
-	}
-	PQconninfoFree(opts);
+	pg_keywords(f->uri, NULL, kw, sizeof(kw));
 	pol_pkg(&p, "DSA-1", "openssl", "3");
 	put_ok(f, &p, false, 1);
 	nap_policy_clear(&p);
@@ -2172,6 +2183,39 @@ test_pg_keyword_form(void **state)
 	assert_int_equal(nap_store_revision(st, &rev, NULL, NULL), 0);
 	assert_int_equal(rev, 1);
 	nap_store_close(st);
+}
+
+/*
+ * napsited may run as a role that can read and write the tables but not create any: once the
+ * schema is current, opening does not try to.
+ */
+static void
+test_pg_role_without_create(void **state)
+{
+	struct fx *f = *state;
+	struct nap_store_err err = {{0}};
+	struct nap_store *st;
+	struct nap_policy p;
+	char kw[1024];
+	uint64_t rev = 0;
+
+	if (!uri_is_pg(f->uri))
+		skip();
+	raw_exec(f, "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nap_dml') "
+		    "THEN EXECUTE 'DROP OWNED BY nap_dml'; DROP ROLE nap_dml; END IF; END $$");
+	raw_exec(f, "CREATE ROLE nap_dml LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC; "
+		    "GRANT USAGE ON SCHEMA public TO nap_dml; "
+		    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO nap_dml; "
+		    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO nap_dml");
+	pg_keywords(f->uri, "nap_dml", kw, sizeof(kw));
+	if (nap_store_open(kw, &st, &err) != 0)
+		fail_msg("open as nap_dml: %s", err.msg);
+	pol_pkg(&p, "DSA-1", "openssl", "3");
+	assert_int_equal(nap_store_policy_put(st, &p, false, &rev, &err), 0);
+	assert_int_equal(rev, 1);
+	nap_policy_clear(&p);
+	nap_store_close(st);
+	raw_exec(f, "DROP OWNED BY nap_dml; DROP ROLE nap_dml");
 }
 
 /* PostgreSQL restarted under an open handle: the next transaction reconnects. */
@@ -2261,6 +2305,7 @@ main(void)
 		T(test_concurrent_writers),
 		T(test_shared_handle),
 		T(test_pg_keyword_form),
+		T(test_pg_role_without_create),
 		T(test_pg_reconnect),
 	};
 #undef T
