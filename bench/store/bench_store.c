@@ -43,16 +43,11 @@ enum step {
 };
 
 static const char *const step_names[S_COUNT] = {
-	[S_OPEN] = "open+migrate",
-	[S_IMPORT] = "import",
-	[S_ADD] = "add-one",
-	[S_REPLACE] = "replace-one",
-	[S_LIST] = "list-all",
-	[S_REVISION] = "revision-read",
-	[S_SNAPSHOT] = "snapshot",
-	[S_DOCUMENT] = "hsr-document",
-	[S_SIGN] = "hsr-sign",
-	[S_REIMPORT] = "reimport-same",
+	[S_OPEN] = "open+migrate", [S_IMPORT] = "import",
+	[S_ADD] = "add-one",       [S_REPLACE] = "replace-one",
+	[S_LIST] = "list-all",     [S_REVISION] = "revision-read",
+	[S_SNAPSHOT] = "snapshot", [S_DOCUMENT] = "hsr-document",
+	[S_SIGN] = "hsr-sign",     [S_REIMPORT] = "reimport-same",
 	[S_REMOVE] = "remove-one",
 };
 

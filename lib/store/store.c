@@ -334,7 +334,6 @@ nap_store_backend(const struct nap_store *st)
 	return st->ops->name;
 }
 
-
 int
 nap_store_schema_version(struct nap_store *st, int *version)
 {

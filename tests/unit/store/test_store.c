@@ -76,7 +76,8 @@ raw_exec(const struct fx *f, const char *sql)
 		PGconn *c = pg_connect(f->uri);
 		PGresult *res = PQexec(c, sql);
 
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		    PQresultStatus(res) != PGRES_TUPLES_OK)
 			fail_msg("%s: %s", sql, PQerrorMessage(c));
 		PQclear(res);
 		PQfinish(c);
@@ -293,9 +294,9 @@ test_open_errors(void **state)
 	assert_true(err.msg[0] != '\0');
 	/* Nothing listens on port 1 of the loopback address. */
 	err.msg[0] = '\0';
-	assert_int_equal(nap_store_open("postgresql://nap@127.0.0.1:1/nap?connect_timeout=2", &st,
-					&err),
-			 -EIO);
+	assert_int_equal(
+		nap_store_open("postgresql://nap@127.0.0.1:1/nap?connect_timeout=2", &st, &err),
+		-EIO);
 	assert_true(err.msg[0] != '\0');
 	assert_null(st);
 }
@@ -787,8 +788,8 @@ test_revision_rule(void **state)
 	struct nap_exemption e;
 	struct nap_group g;
 	struct nap_publish_record rec = {.site = "S01", .revision = 1, .published = 5};
-	struct nap_agent_cert cert = {.client = "pc1", .serial = "0a1b", .issued = 1,
-				      .not_after = 2};
+	struct nap_agent_cert cert = {
+		.client = "pc1", .serial = "0a1b", .issued = 1, .not_after = 2};
 	struct nap_agent_state s;
 	uint8_t hash[32] = {1};
 	char client[NAP_CLIENT_NAME_MAX + 1];
@@ -981,9 +982,10 @@ test_backend_failure_rolls_back(void **state)
 		raw_exec(f, "ALTER TABLE policy_reqs ADD CONSTRAINT no_forbidden "
 			    "CHECK (package <> 'forbidden')");
 	else
-		raw_exec(f, "CREATE TRIGGER no_forbidden BEFORE INSERT ON policy_reqs "
-			    "WHEN NEW.package = 'forbidden' BEGIN SELECT RAISE(ABORT, 'forbidden'); "
-			    "END");
+		raw_exec(f,
+			 "CREATE TRIGGER no_forbidden BEFORE INSERT ON policy_reqs "
+			 "WHEN NEW.package = 'forbidden' BEGIN SELECT RAISE(ABORT, 'forbidden'); "
+			 "END");
 	free(v[400].reqs[0].package);
 	v[400].reqs[0].package = xstrdup("forbidden");
 	r = nap_store_policy_import(f->st, v, 600, false, &rev, &err);
@@ -1012,17 +1014,16 @@ test_import_limit(void **state)
 	struct nap_policy *v = pol_array(NAP_HSR_MAX_POLICIES + 1, "P"), extra;
 	uint64_t rev = 0;
 
-	assert_int_equal(nap_store_policy_import(f->st, v, NAP_HSR_MAX_POLICIES + 1, false, &rev,
-						 &err),
-			 -ENOSPC);
-	assert_int_equal(nap_store_policy_import(f->st, v, NAP_HSR_MAX_POLICIES - 1, false, &rev,
-						 &err),
-			 0);
+	assert_int_equal(
+		nap_store_policy_import(f->st, v, NAP_HSR_MAX_POLICIES + 1, false, &rev, &err),
+		-ENOSPC);
+	assert_int_equal(
+		nap_store_policy_import(f->st, v, NAP_HSR_MAX_POLICIES - 1, false, &rev, &err), 0);
 	assert_int_equal(rev, 1);
 	/* One more: 10,000. Two more (in one import): refused whole. */
-	assert_int_equal(nap_store_policy_import(f->st, &v[NAP_HSR_MAX_POLICIES - 1], 2, false,
-						 &rev, &err),
-			 -ENOSPC);
+	assert_int_equal(
+		nap_store_policy_import(f->st, &v[NAP_HSR_MAX_POLICIES - 1], 2, false, &rev, &err),
+		-ENOSPC);
 	assert_non_null(strstr(err.msg, "10001"));
 	assert_int_equal(revision(f), 1);
 	put_ok(f, &v[NAP_HSR_MAX_POLICIES - 1], false, 2);
@@ -1034,9 +1035,8 @@ test_import_limit(void **state)
 	v[0].reqs[0].min_version = xstrdup("9");
 	put_ok(f, &v[0], true, 3);
 	/* replace_all may swap the whole set at the limit. */
-	assert_int_equal(nap_store_policy_import(f->st, &v[1], NAP_HSR_MAX_POLICIES, true, &rev,
-						 &err),
-			 0);
+	assert_int_equal(
+		nap_store_policy_import(f->st, &v[1], NAP_HSR_MAX_POLICIES, true, &rev, &err), 0);
 	assert_int_equal(rev, 4);
 	assert_int_equal(policy_count(f), NAP_HSR_MAX_POLICIES);
 	nap_policy_clear(&extra);
@@ -1318,9 +1318,8 @@ test_hsr_document(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(pol, 0), "package")),
 			    "openssl");
 	assert_null(json_object_get(json_array_get(pol, 0), "scheme")); /* dpkg: the default */
-	assert_string_equal(
-		json_string_value(json_object_get(json_array_get(pol, 0), "effective")),
-		"2026-11-20T00:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(pol, 0), "effective")),
+			    "2026-11-20T00:00:00Z");
 	/* several packages */
 	assert_null(json_object_get(json_array_get(pol, 1), "package"));
 	assert_int_equal(json_array_size(json_object_get(json_array_get(pol, 1), "requires")), 2);
@@ -1711,7 +1710,9 @@ static void
 test_publish_records(void **state)
 {
 	struct fx *f = *state;
-	struct nap_publish_record rec = {.site = "S01", .revision = 4, .published = 1795600800,
+	struct nap_publish_record rec = {.site = "S01",
+					 .revision = 4,
+					 .published = 1795600800,
 					 .target = "ldap://127.0.0.1:389 cn=S01,cn=System "
 						   "Management,dc=napt,dc=test"};
 	struct nap_publish_record got;
@@ -1834,8 +1835,8 @@ test_certs(void **state)
 {
 	struct fx *f = *state;
 	struct nap_store_err err = {{0}};
-	struct nap_agent_cert c = {.client = "pc1", .serial = "7f3a", .issued = 100,
-				   .not_after = 200};
+	struct nap_agent_cert c = {
+		.client = "pc1", .serial = "7f3a", .issued = 100, .not_after = 200};
 	struct nap_agent_cert got;
 
 	assert_int_equal(nap_store_agent_cert_add(f->st, &c, NULL), 0);
@@ -2043,8 +2044,8 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(nap_store_token_use(f->st, hash, 100, client, NULL), -EALREADY);
 }
 
-#define WRITERS       3
-#define WRITER_PUTS   15
+#define WRITERS     3
+#define WRITER_PUTS 15
 
 struct writer {
 	const char *uri;
@@ -2203,10 +2204,11 @@ test_pg_role_without_create(void **state)
 		skip();
 	raw_exec(f, "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nap_dml') "
 		    "THEN EXECUTE 'DROP OWNED BY nap_dml'; DROP ROLE nap_dml; END IF; END $$");
-	raw_exec(f, "CREATE ROLE nap_dml LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC; "
-		    "GRANT USAGE ON SCHEMA public TO nap_dml; "
-		    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO nap_dml; "
-		    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO nap_dml");
+	raw_exec(f,
+		 "CREATE ROLE nap_dml LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC; "
+		 "GRANT USAGE ON SCHEMA public TO nap_dml; "
+		 "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO nap_dml; "
+		 "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO nap_dml");
 	pg_keywords(f->uri, "nap_dml", kw, sizeof(kw));
 	if (nap_store_open(kw, &st, &err) != 0)
 		fail_msg("open as nap_dml: %s", err.msg);
