@@ -70,8 +70,8 @@
 #define NAPVD_LDAP_RETRY_MIN    1  /* s: first retry after a failed attempt */
 #define NAPVD_LDAP_ERR_MAX      512
 
-static const char *const napvd_ldap_attrs[] = {"napSiteCode", "napHsrRevision",
-					       "napHsrDocument", "napHsrDigest", NULL};
+static const char *const napvd_ldap_attrs[] = {"napSiteCode", "napHsrRevision", "napHsrDocument",
+					       "napHsrDigest", NULL};
 
 /* The last good document of one site. */
 struct napvd_ldap_doc {
@@ -114,13 +114,13 @@ struct napvd_ldap {
 	size_t n_good;
 	LDAP *ld;
 	int sock;
-	size_t uri_at;       /* index of the connected URI */
-	int sync_msgid;      /* the refreshAndPersist search, -1 none */
+	size_t uri_at;        /* index of the connected URI */
+	int sync_msgid;       /* the refreshAndPersist search, -1 none */
 	bool sync_refreshing; /* still in its refresh phase */
-	bool delivered;      /* a directory read has been handed over */
-	int64_t saved_at;    /* read time in the saved file, 0 none */
-	unsigned failures;   /* attempts failed in a row */
-	bool unattributed;   /* this read rejected an entry without a usable napSiteCode */
+	bool delivered;       /* a directory read has been handed over */
+	int64_t saved_at;     /* read time in the saved file, 0 none */
+	unsigned failures;    /* attempts failed in a row */
+	bool unattributed;    /* this read rejected an entry without a usable napSiteCode */
 	struct log_ratelimit rl_reject, rl_error;
 
 	/* Shared with the event loop, under mu. */
@@ -247,8 +247,8 @@ napvd_ldap_site_ok(const char *p, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)p[i];
 
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      ch == '_' || ch == '-'))
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= 'a' && ch <= 'z') || ch == '_' || ch == '-'))
 			return false;
 	}
 	return true;
@@ -282,8 +282,8 @@ napvd_ldap_revision_parse(const char *p, size_t n, uint64_t *out)
  * digest, or a reject reason (positive) with a message.
  */
 static int
-napvd_ldap_doc_check(struct napvd_ldap *s, const char *text, size_t len,
-		     struct napvd_ldap_doc *out, char *msg, size_t cap)
+napvd_ldap_doc_check(struct napvd_ldap *s, const char *text, size_t len, struct napvd_ldap_doc *out,
+		     char *msg, size_t cap)
 {
 	struct nap_hsr_set *set = NULL;
 	struct nap_err perr = {0};
@@ -451,9 +451,11 @@ napvd_ldap_load(struct napvd_ldap *s)
 		json_decref(root);
 		return;
 	}
-	json_array_foreach(docs, idx, v) {
+	for (idx = 0; idx < json_array_size(docs); idx++) {
 		struct napvd_ldap_doc d = {0};
 		char msg[256];
+
+		v = json_array_get(docs, idx);
 
 		if (!json_is_string(v) ||
 		    napvd_ldap_doc_check(s, json_string_value(v), json_string_length(v), &d, msg,
@@ -481,8 +483,8 @@ napvd_ldap_load(struct napvd_ldap *s)
 	s->pending = set;
 	s->result = 0;
 	s->read_at = read_at;
-	log_info("hsr: ldap: %zu saved HSR(s) from %s, read %lld s ago", s->n_good,
-		 s->state_path, (long long)(now - read_at));
+	log_info("hsr: ldap: %zu saved HSR(s) from %s, read %lld s ago", s->n_good, s->state_path,
+		 (long long)(now - read_at));
 }
 
 /* ---- the connection ---- */
@@ -597,9 +599,8 @@ napvd_ldap_options(struct napvd_ldap *s, bool tls, char *err, size_t cap)
 		return 0;
 	if (ldap_set_option(s->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(s->ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12) != LDAP_OPT_SUCCESS ||
-	    (s->ca_file != NULL &&
-	     (rc = ldap_set_option(s->ld, LDAP_OPT_X_TLS_CACERTFILE, s->ca_file)) !=
-		     LDAP_OPT_SUCCESS) ||
+	    (s->ca_file != NULL && (rc = ldap_set_option(s->ld, LDAP_OPT_X_TLS_CACERTFILE,
+							 s->ca_file)) != LDAP_OPT_SUCCESS) ||
 	    (rc = ldap_set_option(s->ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS) {
 		char d[256];
 
@@ -659,7 +660,8 @@ napvd_ldap_connect_one(struct napvd_ldap *s, const char *uri, char *err, size_t 
 	} else if (s->starttls) {
 		rc = ldap_start_tls_s(s->ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
-			snprintf(err, cap, "StartTLS: %s", napvd_ldap_diag(s->ld, rc, d, sizeof(d)));
+			snprintf(err, cap, "StartTLS: %s",
+				 napvd_ldap_diag(s->ld, rc, d, sizeof(d)));
 			goto fail;
 		}
 	}
@@ -766,14 +768,15 @@ napvd_ldap_sync_start(struct napvd_ldap *s, char *err, size_t cap)
 	}
 	ber_free(ber, 1);
 	sctrls[0] = ctrl;
-	rc = ldap_search_ext(s->ld, s->base, LDAP_SCOPE_SUBTREE, s->filter, attrs, 0, sctrls,
-			     NULL, NULL, 0, &s->sync_msgid);
+	rc = ldap_search_ext(s->ld, s->base, LDAP_SCOPE_SUBTREE, s->filter, attrs, 0, sctrls, NULL,
+			     NULL, 0, &s->sync_msgid);
 	ldap_control_free(ctrl);
 	if (rc != LDAP_SUCCESS) {
 		char d[256];
 
 		s->sync_msgid = -1;
-		snprintf(err, cap, "persistent search: %s", napvd_ldap_diag(s->ld, rc, d, sizeof(d)));
+		snprintf(err, cap, "persistent search: %s",
+			 napvd_ldap_diag(s->ld, rc, d, sizeof(d)));
 		return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT ? -EIO : 0;
 	}
 	s->sync_refreshing = true;
@@ -867,8 +870,8 @@ napvd_ldap_seen_get(struct napvd_ldap_seen **seen, size_t *n, const char *site)
 }
 
 static void
-napvd_ldap_reject(struct napvd_ldap *s, enum napvd_hsr_reject why, const char *dn,
-		  const char *site, const char *msg)
+napvd_ldap_reject(struct napvd_ldap *s, enum napvd_hsr_reject why, const char *dn, const char *site,
+		  const char *msg)
 {
 	const struct napvd_ldap_doc *cur = site != NULL ? napvd_ldap_good_find(s, site) : NULL;
 
@@ -945,8 +948,8 @@ napvd_ldap_take(struct napvd_ldap *s, const struct napvd_hsr_entry *e,
 	}
 	cur = napvd_ldap_good_find(s, site);
 	if (cur != NULL && rev < cur->revision) {
-		snprintf(msg, sizeof(msg), "napHsrRevision %" PRIu64 " is lower than %" PRIu64,
-			 rev, cur->revision);
+		snprintf(msg, sizeof(msg), "napHsrRevision %" PRIu64 " is lower than %" PRIu64, rev,
+			 cur->revision);
 		napvd_ldap_reject(s, NAPVD_REJECT_ROLLBACK, dn, site, msg);
 		return;
 	}
@@ -1085,7 +1088,8 @@ napvd_ldap_merge(struct napvd_ldap *s, struct napvd_ldap_seen *seen, size_t n_se
 		if (there)
 			continue;
 		if (s->unattributed) {
-			/* A rejected entry without a usable napSiteCode may have been this site's. */
+			/* A rejected entry without a usable napSiteCode may have been this site's.
+			 */
 			next[n] = s->good[i];
 			next[n].text = strndup(s->good[i].text, s->good[i].len);
 			if (next[n].text != NULL)
@@ -1108,8 +1112,8 @@ napvd_ldap_merge(struct napvd_ldap *s, struct napvd_ldap_seen *seen, size_t n_se
  * seen.
  */
 static int
-napvd_ldap_finish(struct napvd_ldap *s, struct napvd_ldap_seen *seen, size_t n_seen,
-		  int64_t now, char *err, size_t cap)
+napvd_ldap_finish(struct napvd_ldap *s, struct napvd_ldap_seen *seen, size_t n_seen, int64_t now,
+		  char *err, size_t cap)
 {
 	struct napvd_ldap_doc *next = NULL;
 	struct nap_hsr_set *set = NULL;
@@ -1147,8 +1151,8 @@ out:
 }
 
 int
-napvd_hsr_ldap_apply(void *state, const struct napvd_hsr_entry *v, size_t n, int64_t now,
-		     char *err, size_t cap)
+napvd_hsr_ldap_apply(void *state, const struct napvd_hsr_entry *v, size_t n, int64_t now, char *err,
+		     size_t cap)
 {
 	struct napvd_ldap *s = state;
 	struct napvd_ldap_seen *seen = NULL;
@@ -1200,7 +1204,8 @@ napvd_ldap_read(struct napvd_ldap *s, char *err, size_t cap)
 			continue;
 		if (rc < 0) {
 			ldap_get_option(s->ld, LDAP_OPT_RESULT_CODE, &code);
-			snprintf(err, cap, "search: %s", napvd_ldap_diag(s->ld, code, d, sizeof(d)));
+			snprintf(err, cap, "search: %s",
+				 napvd_ldap_diag(s->ld, code, d, sizeof(d)));
 			r = -EIO;
 			break;
 		}
@@ -1216,8 +1221,8 @@ napvd_ldap_read(struct napvd_ldap *s, char *err, size_t cap)
 			if (code != LDAP_SUCCESS) {
 				char esc[128];
 
-				nap_escape((const uint8_t *)(diag ? diag : ""), diag ? strlen(diag) : 0,
-					   esc, sizeof(esc));
+				nap_escape((const uint8_t *)(diag ? diag : ""),
+					   diag ? strlen(diag) : 0, esc, sizeof(esc));
 				if (code == LDAP_SIZELIMIT_EXCEEDED)
 					snprintf(err, cap, "search: more than %d entries match",
 						 NAPVD_LDAP_MAX_ENTRIES);
@@ -1281,12 +1286,13 @@ napvd_ldap_main(void *arg)
 		}
 		napvd_ldap_wait(s, next_read - now, s->sync_msgid >= 0 ? s->sock : -1);
 		continue;
-failed:
+	failed:
 		napvd_ldap_drop(s);
 		napvd_ldap_failed(s, err);
 		log_warnx_rl(&s->rl_error, "hsr: ldap: %s", err);
 		/* 1 s, 2 s, 4 s ... but never longer than query_interval. */
-		retry = ((int64_t)NAPVD_LDAP_RETRY_MIN * 1000) << (s->failures > 6 ? 6 : s->failures - 1);
+		retry = ((int64_t)NAPVD_LDAP_RETRY_MIN * 1000)
+			<< (s->failures > 6 ? 6 : s->failures - 1);
 		napvd_ldap_wait(s, retry < s->interval_ms ? retry : s->interval_ms, -1);
 		dirty = true;
 	}

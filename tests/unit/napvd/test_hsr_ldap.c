@@ -76,8 +76,13 @@ entry(const char *site, const char *rev, const char *doc, const char *digest)
 {
 	return (struct napvd_hsr_entry){
 		.dn = "cn=x,cn=System Management,dc=example,dc=org",
-		.site = val(site), .revision = val(rev), .document = val(doc), .digest = val(digest),
-		.n_site = site != NULL, .n_revision = rev != NULL, .n_document = doc != NULL,
+		.site = val(site),
+		.revision = val(rev),
+		.document = val(doc),
+		.digest = val(digest),
+		.n_site = site != NULL,
+		.n_revision = rev != NULL,
+		.n_document = doc != NULL,
 		.n_digest = digest != NULL,
 	};
 }
