@@ -121,7 +121,7 @@ struct napvd_ldap {
 	int64_t saved_at;     /* read time in the saved file, 0 none */
 	unsigned failures;    /* attempts failed in a row */
 	bool unattributed;    /* this read rejected an entry without a usable napSiteCode */
-	struct log_ratelimit rl_reject, rl_error;
+	struct log_ratelimit rl_reject;
 
 	/* Shared with the event loop, under mu. */
 	pthread_mutex_t mu;
@@ -692,8 +692,11 @@ napvd_ldap_connect(struct napvd_ldap *s, char *err, size_t cap)
 		char e[256];
 
 		if (napvd_ldap_connect_one(s, s->uris[i], e, sizeof(e)) == 0) {
-			log_info("hsr: ldap: connected to %s%s", s->uris[i],
-				 i > 0 ? " (the URIs before it failed)" : "");
+			if (i > 0)
+				log_info("hsr: ldap: connected to %s; failed before it: %s",
+					 s->uris[i], err);
+			else
+				log_info("hsr: ldap: connected to %s", s->uris[i]);
 			s->uri_at = i;
 			return 0;
 		}
@@ -1288,8 +1291,8 @@ napvd_ldap_main(void *arg)
 		continue;
 	failed:
 		napvd_ldap_drop(s);
+		/* Logged (rate-limited, with the age of the HSRs in use) when the loop collects it. */
 		napvd_ldap_failed(s, err);
-		log_warnx_rl(&s->rl_error, "hsr: ldap: %s", err);
 		/* 1 s, 2 s, 4 s ... but never longer than query_interval. */
 		retry = ((int64_t)NAPVD_LDAP_RETRY_MIN * 1000)
 			<< (s->failures > 6 ? 6 : s->failures - 1);
