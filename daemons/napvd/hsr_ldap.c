@@ -1291,7 +1291,7 @@ napvd_ldap_main(void *arg)
 		continue;
 	failed:
 		napvd_ldap_drop(s);
-		/* Logged (rate-limited, with the age of the HSRs in use) when the loop collects it. */
+		/* The event loop logs it (rate-limited, with the age of the HSRs in use). */
 		napvd_ldap_failed(s, err);
 		/* 1 s, 2 s, 4 s ... but never longer than query_interval. */
 		retry = ((int64_t)NAPVD_LDAP_RETRY_MIN * 1000)
