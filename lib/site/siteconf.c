@@ -522,8 +522,19 @@ siteconf_ini_handler(void *user, const char *section, const char *name, const ch
 		p->c->has_directory = true;
 	else if (sec == SEC_AGENT)
 		p->c->has_agent = true;
+	/* "key=;x" reaches us as ";x", but "key = ;x" is an empty value and a comment. */
+	if (value != NULL && value[0] == ';')
+		return siteconf_perr(p, "%s: a value may not start with ';' (after a blank it starts "
+					"a comment)",
+				     name);
 	if ((val = strdup(value != NULL ? value : "")) == NULL)
 		return siteconf_perr(p, "out of memory");
+	/* What -n prints ("key = value") must read back: inih's line limit applies to it too. */
+	if (strlen(name) + 3 + strlen(siteconf_trim(val)) > SITECONF_LINE_MAX) {
+		free(val);
+		return siteconf_perr(p, "%s: value longer than %zu characters", name,
+				     SITECONF_LINE_MAX - 3 - strlen(name));
+	}
 	r = siteconf_key_fns[sec](p, name, siteconf_trim(val));
 	free(val);
 	return r;

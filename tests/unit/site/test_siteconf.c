@@ -252,6 +252,18 @@ test_errors(void **state)
 		  "t.conf:2: token_lifetime: bad duration \"1500ms\" (e.g. 90s, 15m, 26h, 365d)");
 	/* inih's own complaint: a line that is neither a section, a key nor a comment. */
 	parse_bad("[site]\ncode = S01\nthis is not a key\n", "t.conf:3: syntax error");
+	/* Values -n could not print so that they read back the same. */
+	parse_bad("[site]\ncode = S01\nuser=;c\n",
+		  "t.conf:3: user: a value may not start with ';' (after a blank it starts a "
+		  "comment)");
+	{
+		char text[300];
+
+		snprintf(text, sizeof(text), "[site]\nkey=/%0192d\n", 0);
+		parse_bad(text, "t.conf:2: key: value longer than 191 characters");
+		snprintf(text, sizeof(text), "[site]\ncode=S\nkey=/%0190d\n", 0);
+		nap_siteconf_free(parse_ok(text));
+	}
 	/* A continuation line repeats the key. */
 	parse_bad("[site]\ncode = S01\n  S02\n", "t.conf:3: [site] code given twice");
 }
