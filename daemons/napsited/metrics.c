@@ -106,9 +106,10 @@ napsited_metrics_text(struct napsited *sd)
 		  ld(&m->publish_pending));
 	mb_metric(&b, "napsited_publish_failures_in_row", "gauge",
 		  "Failed attempts since the last success.", ld(&m->publish_failures_in_row));
-	mb_printf(&b, "# HELP napsited_publish_retry_seconds Backoff before the next attempt.\n"
-		      "# TYPE napsited_publish_retry_seconds gauge\n"
-		      "napsited_publish_retry_seconds %.3f\n",
+	mb_printf(&b,
+		  "# HELP napsited_publish_retry_seconds Backoff before the next attempt.\n"
+		  "# TYPE napsited_publish_retry_seconds gauge\n"
+		  "napsited_publish_retry_seconds %.3f\n",
 		  (double)ld(&m->publish_backoff_ms) / 1000.0);
 	mb_metric(&b, "napsited_directory_up", "gauge",
 		  "1 when the last publish attempt reached and bound to a directory.",
@@ -127,23 +128,25 @@ napsited_metrics_text(struct napsited *sd)
 		  "napsited_directory_latency_seconds_count %" PRIu64 "\n",
 		  ld(&m->latency_count), (double)ld(&m->latency_sum_us) / 1e6,
 		  ld(&m->latency_count));
-	mb_printf(&b, "# HELP napsited_reloads_total Configuration reloads (SIGHUP) by result.\n"
-		      "# TYPE napsited_reloads_total counter\n"
-		      "napsited_reloads_total{result=\"ok\"} %" PRIu64 "\n"
-		      "napsited_reloads_total{result=\"error\"} %" PRIu64 "\n",
+	mb_printf(&b,
+		  "# HELP napsited_reloads_total Configuration reloads (SIGHUP) by result.\n"
+		  "# TYPE napsited_reloads_total counter\n"
+		  "napsited_reloads_total{result=\"ok\"} %" PRIu64 "\n"
+		  "napsited_reloads_total{result=\"error\"} %" PRIu64 "\n",
 		  ld(&m->reloads_ok), ld(&m->reloads_error));
 	mb_metric(&b, "napsited_store_errors_total", "counter",
 		  "Store polls or snapshots that failed.", ld(&m->store_errors));
 	mb_metric(&b, "napsited_sign_errors_total", "counter",
 		  "HSR documents that could not be built or signed.", ld(&m->sign_errors));
-	mb_metric(&b, "napsited_agent_checkins_total", "counter",
-		  "Agent states posted and stored.", ld(&m->agent_checkins));
+	mb_metric(&b, "napsited_agent_checkins_total", "counter", "Agent states posted and stored.",
+		  ld(&m->agent_checkins));
 	mb_metric(&b, "napsited_agent_policy_fetches_total", "counter",
 		  "Agent policy fetches answered.", ld(&m->agent_policy_fetches));
-	mb_printf(&b, "# HELP napsited_agent_enrollments_total Agent enrollments by result.\n"
-		      "# TYPE napsited_agent_enrollments_total counter\n"
-		      "napsited_agent_enrollments_total{result=\"ok\"} %" PRIu64 "\n"
-		      "napsited_agent_enrollments_total{result=\"error\"} %" PRIu64 "\n",
+	mb_printf(&b,
+		  "# HELP napsited_agent_enrollments_total Agent enrollments by result.\n"
+		  "# TYPE napsited_agent_enrollments_total counter\n"
+		  "napsited_agent_enrollments_total{result=\"ok\"} %" PRIu64 "\n"
+		  "napsited_agent_enrollments_total{result=\"error\"} %" PRIu64 "\n",
 		  ld(&m->agent_enroll_ok), ld(&m->agent_enroll_error));
 	mb_metric(&b, "napsited_agent_bad_requests_total", "counter",
 		  "Agent requests refused as malformed.", ld(&m->agent_bad_requests));
@@ -240,12 +243,11 @@ napsited_metrics_start(struct napsited *sd, int fd)
 
 	if (h == NULL)
 		return -ENOMEM;
-	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-				  metrics_answer, sd, MHD_OPTION_LISTEN_SOCKET, fd,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-				  MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, metrics_answer, sd,
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(32 * 1024), MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		free(h);
 		return -EIO;

@@ -39,9 +39,9 @@
 struct site {
 	struct napsited sd;
 	struct nap_store *store;
-	char *password;     /* the bind password, wiped on free */
+	char *password; /* the bind password, wiped on free */
 	int sigfd;
-	int metrics_fd;     /* bound before the privilege drop; MHD owns it once started */
+	int metrics_fd; /* bound before the privilege drop; MHD owns it once started */
 	bool quit;
 	/* what the current HSR was built from */
 	bool built;
@@ -259,7 +259,8 @@ site_build(struct site *s)
 	}
 	cur = napsited_hsr_get(&s->sd);
 	if (cur == NULL || cur->len != h->len || memcmp(cur->doc, h->doc, h->len) != 0)
-		log_info("HSR revision %" PRIu64 " signed (store revision %" PRIu64 ", digest %.16s, "
+		log_info("HSR revision %" PRIu64 " signed (store revision %" PRIu64
+			 ", digest %.16s, "
 			 "key %s, %zu bytes)",
 			 h->revision, snap->revision, h->digest, h->key_id, h->len);
 	napsited_hsr_put(cur);
@@ -387,10 +388,12 @@ site_publish(struct site *s)
 		else
 			s->backoff_ms = c->dir_retry_max_ms;
 		/* Up to a fifth earlier, so that several sites do not retry in step. */
-		delay = s->backoff_ms - (int64_t)arc4random_uniform((uint32_t)(s->backoff_ms / 5 + 1));
+		delay = s->backoff_ms -
+			(int64_t)arc4random_uniform((uint32_t)(s->backoff_ms / 5 + 1));
 		s->next_attempt_ms = mono_ms() + delay;
 		if (s->failures == 1)
-			log_warnx("publish of HSR revision %" PRIu64 " failed: %s; retrying in %.3f s",
+			log_warnx("publish of HSR revision %" PRIu64
+				  " failed: %s; retrying in %.3f s",
 				  h->revision, err, (double)delay / 1000.0);
 		else
 			LOG_WARNX_RL("publish of HSR revision %" PRIu64 " failed %" PRIu64
@@ -723,7 +726,8 @@ main(int argc, char *argv[])
 	/* Threads from here on: after the fork, which would not carry them. */
 	if (s.metrics_fd >= 0) {
 		if (napsited_metrics_start(&s.sd, s.metrics_fd) < 0)
-			fatalx("[site] metrics %s: cannot start the HTTP server", s.sd.conf->metrics);
+			fatalx("[site] metrics %s: cannot start the HTTP server",
+			       s.sd.conf->metrics);
 		s.metrics_fd = -1;
 	}
 	/* A key that cannot sign is a configuration error, not a runtime one. */

@@ -48,7 +48,7 @@ struct napsited_metrics {
 	_Atomic uint64_t hsr_revision;       /* the revision of the signed HSR in memory */
 	_Atomic uint64_t published_revision; /* the revision the directory holds from us */
 	_Atomic uint64_t publish[NAPSITED_PUBLISH_RESULT_COUNT];
-	_Atomic uint64_t publish_pending;    /* 1 while an HSR waits for the directory */
+	_Atomic uint64_t publish_pending; /* 1 while an HSR waits for the directory */
 	_Atomic uint64_t publish_failures_in_row;
 	_Atomic uint64_t publish_backoff_ms; /* the wait before the next attempt, 0 when none */
 	_Atomic uint64_t directory_up;       /* 1 when the last attempt reached a directory */
@@ -56,14 +56,14 @@ struct napsited_metrics {
 	_Atomic uint64_t latency_count;
 	_Atomic uint64_t latency_sum_us;
 	_Atomic uint64_t reloads_ok, reloads_error;
-	_Atomic uint64_t store_errors;       /* failed polls / snapshots */
-	_Atomic uint64_t sign_errors;        /* HSR documents that could not be built or signed */
+	_Atomic uint64_t store_errors; /* failed polls / snapshots */
+	_Atomic uint64_t sign_errors;  /* HSR documents that could not be built or signed */
 	/* The agent endpoint (agent_http.c, enroll.c) counts here. */
 	_Atomic uint64_t agent_checkins;       /* states posted and stored (POST /v1/state) */
 	_Atomic uint64_t agent_policy_fetches; /* GET /v1/policy answered 200 or 304 */
 	_Atomic uint64_t agent_enroll_ok, agent_enroll_error;
-	_Atomic uint64_t agent_bad_requests;   /* malformed bodies, unknown paths or methods */
-	_Atomic uint64_t agent_auth_failures;  /* no, unknown or revoked client certificate */
+	_Atomic uint64_t agent_bad_requests;  /* malformed bodies, unknown paths or methods */
+	_Atomic uint64_t agent_auth_failures; /* no, unknown or revoked client certificate */
 };
 
 /*
@@ -73,12 +73,12 @@ struct napsited_metrics {
 struct napsited_hsr {
 	_Atomic unsigned refs;
 	uint64_t revision;
-	int64_t issued;                   /* Unix seconds */
+	int64_t issued; /* Unix seconds */
 	char site[NAP_SITE_MAX + 1];
-	char digest[2 * NAP_HSR_DIGEST_LEN + 1];   /* lowercase hex */
+	char digest[2 * NAP_HSR_DIGEST_LEN + 1]; /* lowercase hex */
 	char key_id[NAP_KEY_ID_LEN + 1];
 	size_t len;
-	char doc[];                       /* the signed canonical JSON, NUL-terminated */
+	char doc[]; /* the signed canonical JSON, NUL-terminated */
 };
 
 struct napsited_agent; /* agent_http.c */
@@ -114,7 +114,7 @@ int napsited_hsr_from_doc(const char *doc, struct napsited_hsr **out, char *err,
 /* ---- publisher.c: the HSR entry in the directory ---- */
 
 struct napsited_publish_info {
-	char target[256];     /* URI and DN that answered */
+	char target[256];      /* URI and DN that answered */
 	uint64_t dir_revision; /* what the entry held before (0: no entry) */
 	double seconds;        /* the round trip */
 	bool reached;          /* a directory answered (bind included) */

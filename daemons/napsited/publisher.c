@@ -108,9 +108,8 @@ pub_connect(struct pub *p, const char *password)
 
 		if (ldap_set_option(p->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) !=
 			    LDAP_OPT_SUCCESS ||
-		    (c->dir_ca_file != NULL &&
-		     ldap_set_option(p->ld, LDAP_OPT_X_TLS_CACERTFILE, c->dir_ca_file) !=
-			     LDAP_OPT_SUCCESS))
+		    (c->dir_ca_file != NULL && ldap_set_option(p->ld, LDAP_OPT_X_TLS_CACERTFILE,
+							       c->dir_ca_file) != LDAP_OPT_SUCCESS))
 			return pub_fail(p, "TLS options", LDAP_OTHER), -1;
 		/* The options above take effect in a new TLS context for this handle only. */
 		rc = ldap_set_option(p->ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
@@ -135,8 +134,8 @@ pub_connect(struct pub *p, const char *password)
 		LDAPMessage *res = NULL;
 		char *none[] = {LDAP_NO_ATTRS, NULL};
 
-		rc = ldap_search_ext_s(p->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", none, 0,
-				       NULL, NULL, &tv, 1, &res);
+		rc = ldap_search_ext_s(p->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", none, 0, NULL,
+				       NULL, &tv, 1, &res);
 		ldap_msgfree(res);
 		if (rc != LDAP_SUCCESS)
 			return pub_fail(p, "reading the root DSE", rc), -1;
@@ -246,11 +245,12 @@ pub_values_init(struct pub_values *v, const struct napsited_hsr *h, int op)
 	v->key_id[0] = (char *)h->key_id;
 	v->m_site = (LDAPMod){.mod_op = op, .mod_type = "napSiteCode", .mod_values = v->site};
 	v->m_rev = (LDAPMod){.mod_op = op, .mod_type = "napHsrRevision", .mod_values = v->rev};
-	v->m_doc = (LDAPMod){.mod_op = op | LDAP_MOD_BVALUES, .mod_type = "napHsrDocument",
+	v->m_doc = (LDAPMod){.mod_op = op | LDAP_MOD_BVALUES,
+			     .mod_type = "napHsrDocument",
 			     .mod_bvalues = v->docvals};
 	v->m_digest = (LDAPMod){.mod_op = op, .mod_type = "napHsrDigest", .mod_values = v->digest};
-	v->m_issued = (LDAPMod){.mod_op = op, .mod_type = "napHsrIssued",
-				.mod_values = v->issued_v};
+	v->m_issued =
+		(LDAPMod){.mod_op = op, .mod_type = "napHsrIssued", .mod_values = v->issued_v};
 	v->m_key_id = (LDAPMod){.mod_op = op, .mod_type = "napHsrKeyId", .mod_values = v->key_id};
 }
 
@@ -274,8 +274,9 @@ pub_create_container(struct pub *p)
 	if (ldap_str2dn(c->dir_container, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
 	    parsed == NULL || parsed[0] == NULL || parsed[1] != NULL || parsed[0][1] != NULL) {
 		ldap_dnfree(parsed);
-		snprintf(p->err, p->err_len, "%s: container \"%s,%s\" is missing; only a "
-					     "one-level container is created (create it yourself)",
+		snprintf(p->err, p->err_len,
+			 "%s: container \"%s,%s\" is missing; only a "
+			 "one-level container is created (create it yourself)",
 			 p->uri, c->dir_container, c->dir_base);
 		return -1;
 	}
@@ -295,8 +296,9 @@ pub_create_container(struct pub *p)
 		m_rdn.mod_type = "ou";
 	} else {
 		ldap_dnfree(parsed);
-		snprintf(p->err, p->err_len, "%s: container \"%s\" is missing and only cn= or ou= "
-					     "containers are created",
+		snprintf(p->err, p->err_len,
+			 "%s: container \"%s\" is missing and only cn= or ou= "
+			 "containers are created",
 			 p->uri, c->dir_container);
 		return -1;
 	}
@@ -400,8 +402,9 @@ pub_one(struct pub *p, struct napsited_publish_info *info)
 		if (e.state == PUB_ENTRY_MISSING) {
 			r = pub_add(p);
 		} else if (e.state == PUB_ENTRY_PRESENT && e.revision > p->h->revision) {
-			snprintf(p->err, p->err_len, "%s: %s holds revision %" PRIu64 ", newer than "
-						     "ours (%" PRIu64 "): not going back",
+			snprintf(p->err, p->err_len,
+				 "%s: %s holds revision %" PRIu64 ", newer than "
+				 "ours (%" PRIu64 "): not going back",
 				 p->uri, p->dn, e.revision, p->h->revision);
 			return NAPSITED_PUBLISH_CONFLICT;
 		} else if (e.state == PUB_ENTRY_PRESENT && e.revision == p->h->revision &&
@@ -409,8 +412,8 @@ pub_one(struct pub *p, struct napsited_publish_info *info)
 			return NAPSITED_PUBLISH_UNCHANGED;
 		} else {
 			if (e.state == PUB_ENTRY_MANGLED)
-				log_warnx("%s: %s has no valid napHsrRevision; overwriting it", p->uri,
-					  p->dn);
+				log_warnx("%s: %s has no valid napHsrRevision; overwriting it",
+					  p->uri, p->dn);
 			r = pub_replace(p, &e);
 		}
 		if (r < 0)

@@ -22,48 +22,47 @@
 
 #include "nap/health.h"
 
-#define NAP_SITECONF_DEFAULT   "/etc/nap/napsited.conf"
-#define NAP_SITECONF_MAX_URIS  8
+#define NAP_SITECONF_DEFAULT  "/etc/nap/napsited.conf"
+#define NAP_SITECONF_MAX_URIS 8
 
 struct nap_siteconf {
 	char *path;
 	/* [site] */
 	char site[NAP_SITE_MAX + 1]; /* required */
-	char *key;        /* Ed25519 private key (PEM) that signs the HSR; required */
-	char *state_dir;  /* default /var/lib/nap */
-	char *user;       /* drop privileges to this user; NULL: stay */
+	char *key;                   /* Ed25519 private key (PEM) that signs the HSR; required */
+	char *state_dir;             /* default /var/lib/nap */
+	char *user;                  /* drop privileges to this user; NULL: stay */
 	char *pidfile;
-	char *metrics;    /* ADDR:PORT for Prometheus text, NULL: off */
+	char *metrics;            /* ADDR:PORT for Prometheus text, NULL: off */
 	int64_t poll_interval_ms; /* store revision check; default 1000 */
 	/* [store] */
-	char *store_uri;  /* default sqlite:<state_dir>/site.db */
+	char *store_uri; /* default sqlite:<state_dir>/site.db */
 	/* [directory] (absent: napsited does not publish) */
 	bool has_directory;
 	char *dir_uri[NAP_SITECONF_MAX_URIS];
 	size_t n_dir_uri;
-	char *dir_base;       /* e.g. dc=example,dc=org; required with [directory] */
-	char *dir_container;  /* relative to base; default "cn=System Management" */
-	char *dir_bind_dn;    /* NULL: anonymous (useless for writing, allowed for napctl) */
+	char *dir_base;      /* e.g. dc=example,dc=org; required with [directory] */
+	char *dir_container; /* relative to base; default "cn=System Management" */
+	char *dir_bind_dn;   /* NULL: anonymous (useless for writing, allowed for napctl) */
 	char *dir_bind_password_file; /* must not be readable by group/other */
-	bool dir_starttls;    /* for ldap:// URIs; default true */
+	bool dir_starttls;            /* for ldap:// URIs; default true */
 	char *dir_ca_file;
-	int64_t dir_timeout_ms;   /* default 10000 */
-	int64_t dir_retry_min_ms; /* default 1000 */
-	int64_t dir_retry_max_ms; /* default 300000 */
+	int64_t dir_timeout_ms;    /* default 10000 */
+	int64_t dir_retry_min_ms;  /* default 1000 */
+	int64_t dir_retry_max_ms;  /* default 300000 */
 	bool dir_create_container; /* default true */
 	/* [agent] (absent: no agent endpoint) */
 	bool has_agent;
-	char *agent_listen;   /* ADDR:PORT, required with [agent] */
+	char *agent_listen;                 /* ADDR:PORT, required with [agent] */
 	char *agent_cert, *agent_key;       /* the endpoint's TLS certificate and key (PEM) */
 	char *agent_ca_cert, *agent_ca_key; /* signs agent certificates; created when missing.
 					       default <state_dir>/agent-ca.{pem,key} */
-	int64_t agent_cert_lifetime;  /* seconds, default 365 days */
-	int64_t agent_token_lifetime; /* seconds, default 24 h */
+	int64_t agent_cert_lifetime;        /* seconds, default 365 days */
+	int64_t agent_token_lifetime;       /* seconds, default 24 h */
 };
 
 /* Parse and check; on error a negative errno and "file:line: message" in err. */
-int nap_siteconf_parse_file(const char *path, struct nap_siteconf **out, char *err,
-			    size_t err_len);
+int nap_siteconf_parse_file(const char *path, struct nap_siteconf **out, char *err, size_t err_len);
 int nap_siteconf_parse_string(const char *text, const char *name, struct nap_siteconf **out,
 			      char *err, size_t err_len);
 void nap_siteconf_free(struct nap_siteconf *c);
@@ -77,7 +76,6 @@ int nap_siteconf_warnings(const struct nap_siteconf *c, FILE *f);
 /* Parse "IPV4:PORT" or "[IPV6]:PORT" (numeric, as [site] metrics and [agent] listen take). */
 int nap_siteconf_sockaddr(const char *hostport, struct sockaddr_storage *out, socklen_t *len);
 /* Read the bind password (refuses a file readable by group or other). */
-int nap_siteconf_bind_password(const struct nap_siteconf *c, char **out, char *err,
-			       size_t err_len);
+int nap_siteconf_bind_password(const struct nap_siteconf *c, char **out, char *err, size_t err_len);
 
 #endif

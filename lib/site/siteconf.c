@@ -29,9 +29,9 @@
 #include "nap/siteconf.h"
 #include "nap/util.h"
 
-#define SITECONF_MAX_LEN     (256 * 1024)
+#define SITECONF_MAX_LEN (256 * 1024)
 /* inih's compiled-in line limit (INI_MAX_LINE 200) minus '\r', '\n' and NUL. */
-#define SITECONF_LINE_MAX    197
+#define SITECONF_LINE_MAX     197
 #define SITECONF_PASSWORD_MAX 4096
 
 #define SITECONF_DEFAULT_STATE_DIR  "/var/lib/nap"
@@ -57,7 +57,7 @@ struct siteconf_parse {
 	char *err;
 	size_t err_len;
 	bool failed;
-	int sec_line[SEC_COUNT]; /* line of each section's first header, 0: absent */
+	int sec_line[SEC_COUNT];  /* line of each section's first header, 0: absent */
 	uint32_t seen[SEC_COUNT]; /* keys given, one bit each (a key may appear once) */
 };
 
@@ -274,8 +274,8 @@ siteconf_ms_key(struct siteconf_parse *p, const char *name, const char *value, i
 }
 
 static int
-siteconf_seconds_key(struct siteconf_parse *p, const char *name, const char *value,
-		     int64_t *dst, int64_t min_s, int64_t max_s)
+siteconf_seconds_key(struct siteconf_parse *p, const char *name, const char *value, int64_t *dst,
+		     int64_t min_s, int64_t max_s)
 {
 	int64_t v;
 
@@ -315,8 +315,9 @@ siteconf_key_site(struct siteconf_parse *p, const char *name, const char *value)
 
 	if (strcmp(name, "code") == 0) {
 		if (!siteconf_site_ok(value))
-			return siteconf_perr(p, "code: \"%s\" is not 1..%d characters of "
-						"[A-Za-z0-9_-]",
+			return siteconf_perr(p,
+					     "code: \"%s\" is not 1..%d characters of "
+					     "[A-Za-z0-9_-]",
 					     value, NAP_SITE_MAX);
 		strcpy(c->site, value);
 		return 1;
@@ -370,8 +371,8 @@ siteconf_dir_uris(struct siteconf_parse *p, const char *value)
 
 		if (strncasecmp(tok, "ldap://", 7) != 0 && strncasecmp(tok, "ldaps://", 8) != 0 &&
 		    strncasecmp(tok, "ldapi://", 8) != 0) {
-			r = siteconf_perr(p, "uri: \"%s\" is not an ldap://, ldaps:// or ldapi:// URI",
-					  tok);
+			r = siteconf_perr(
+				p, "uri: \"%s\" is not an ldap://, ldaps:// or ldapi:// URI", tok);
 			break;
 		}
 		if (ldap_url_parse(tok, &lud) != LDAP_URL_SUCCESS) {
@@ -478,9 +479,8 @@ siteconf_key_agent(struct siteconf_parse *p, const char *name, const char *value
 static const char *const siteconf_keys[SEC_COUNT][16] = {
 	[SEC_SITE] = {"code", "key", "state_dir", "user", "pidfile", "metrics", "poll_interval"},
 	[SEC_STORE] = {"uri"},
-	[SEC_DIRECTORY] = {"uri", "base", "container", "bind_dn", "bind_password_file",
-			   "starttls", "ca_file", "timeout", "retry_min", "retry_max",
-			   "create_container"},
+	[SEC_DIRECTORY] = {"uri", "base", "container", "bind_dn", "bind_password_file", "starttls",
+			   "ca_file", "timeout", "retry_min", "retry_max", "create_container"},
 	[SEC_AGENT] = {"listen", "cert", "key", "ca_cert", "ca_key", "cert_lifetime",
 		       "token_lifetime"},
 };
@@ -524,8 +524,9 @@ siteconf_ini_handler(void *user, const char *section, const char *name, const ch
 		p->c->has_agent = true;
 	/* "key=;x" reaches us as ";x", but "key = ;x" is an empty value and a comment. */
 	if (value != NULL && value[0] == ';')
-		return siteconf_perr(p, "%s: a value may not start with ';' (after a blank it starts "
-					"a comment)",
+		return siteconf_perr(p,
+				     "%s: a value may not start with ';' (after a blank it starts "
+				     "a comment)",
 				     name);
 	if ((val = strdup(value != NULL ? value : "")) == NULL)
 		return siteconf_perr(p, "out of memory");
@@ -558,7 +559,8 @@ siteconf_prescan(const char *text, struct siteconf_parse *p, int *bad_line)
 			n--;
 		if (n > SITECONF_LINE_MAX) {
 			*bad_line = line;
-			return siteconf_perr(p, "line longer than %d characters", SITECONF_LINE_MAX);
+			return siteconf_perr(p, "line longer than %d characters",
+					     SITECONF_LINE_MAX);
 		}
 		while (b < s + n && isspace((unsigned char)*b))
 			b++;
@@ -616,8 +618,9 @@ siteconf_finish(struct siteconf_parse *p, int *line)
 		if (c->dir_bind_dn == NULL && c->dir_bind_password_file != NULL)
 			return siteconf_perr(p, "[directory] bind_password_file without bind_dn");
 		if (c->dir_retry_min_ms > c->dir_retry_max_ms)
-			return siteconf_perr(p, "[directory] retry_min (%" PRId64 "ms) is longer "
-						"than retry_max (%" PRId64 "ms)",
+			return siteconf_perr(p,
+					     "[directory] retry_min (%" PRId64 "ms) is longer "
+					     "than retry_max (%" PRId64 "ms)",
 					     c->dir_retry_min_ms, c->dir_retry_max_ms);
 		if (nap_siteconf_hsr_dn(c, c->site, buf, sizeof(buf)) < 0)
 			return siteconf_perr(p, "[directory] the entry's DN is too long");
@@ -692,8 +695,8 @@ nap_siteconf_free(struct nap_siteconf *c)
 }
 
 int
-nap_siteconf_parse_string(const char *text, const char *name, struct nap_siteconf **out,
-			  char *err, size_t err_len)
+nap_siteconf_parse_string(const char *text, const char *name, struct nap_siteconf **out, char *err,
+			  size_t err_len)
 {
 	struct siteconf_parse p = {.err = err, .err_len = err_len};
 	char msg[512];
@@ -793,8 +796,7 @@ siteconf_print_str(FILE *f, const char *key, const char *v)
 void
 nap_siteconf_print(const struct nap_siteconf *c, FILE *f)
 {
-	fprintf(f, "[site]\ncode = %s\nkey = %s\nstate_dir = %s\n", c->site, c->key,
-		c->state_dir);
+	fprintf(f, "[site]\ncode = %s\nkey = %s\nstate_dir = %s\n", c->site, c->key, c->state_dir);
 	siteconf_print_str(f, "user", c->user);
 	siteconf_print_str(f, "pidfile", c->pidfile);
 	siteconf_print_str(f, "metrics", c->metrics);
@@ -841,8 +843,9 @@ nap_siteconf_warnings(const struct nap_siteconf *c, FILE *f)
 	if (c->dir_bind_dn != NULL && !c->dir_starttls) {
 		for (size_t i = 0; i < c->n_dir_uri; i++) {
 			if (strncasecmp(c->dir_uri[i], "ldap://", 7) == 0) {
-				fprintf(f, "warning: [directory] starttls = no: the bind password "
-					   "crosses %s in clear text\n",
+				fprintf(f,
+					"warning: [directory] starttls = no: the bind password "
+					"crosses %s in clear text\n",
 					c->dir_uri[i]);
 				n++;
 			}
@@ -850,9 +853,11 @@ nap_siteconf_warnings(const struct nap_siteconf *c, FILE *f)
 	}
 	/* One pass over every URI may take n * timeout; backoff is measured from its end. */
 	if (c->dir_timeout_ms * (int64_t)c->n_dir_uri > c->dir_retry_max_ms) {
-		fprintf(f, "warning: [directory] one attempt over %zu URI(s) can take %" PRId64
-			   "ms (timeout), longer than retry_max (%" PRId64 "ms)\n",
-			c->n_dir_uri, c->dir_timeout_ms * (int64_t)c->n_dir_uri, c->dir_retry_max_ms);
+		fprintf(f,
+			"warning: [directory] one attempt over %zu URI(s) can take %" PRId64
+			"ms (timeout), longer than retry_max (%" PRId64 "ms)\n",
+			c->n_dir_uri, c->dir_timeout_ms * (int64_t)c->n_dir_uri,
+			c->dir_retry_max_ms);
 		n++;
 	}
 	/*
@@ -860,9 +865,10 @@ nap_siteconf_warnings(const struct nap_siteconf *c, FILE *f)
 	 * than a failed publish sits unretried: the timing knobs are upside down.
 	 */
 	if (c->poll_interval_ms > c->dir_retry_min_ms) {
-		fprintf(f, "warning: [site] poll_interval (%" PRId64 "ms) is longer than "
-			   "[directory] retry_min (%" PRId64 "ms): a change waits longer to be "
-			   "seen than a failed publish waits to be retried\n",
+		fprintf(f,
+			"warning: [site] poll_interval (%" PRId64 "ms) is longer than "
+			"[directory] retry_min (%" PRId64 "ms): a change waits longer to be "
+			"seen than a failed publish waits to be retried\n",
 			c->poll_interval_ms, c->dir_retry_min_ms);
 		n++;
 	}
@@ -883,8 +889,8 @@ siteconf_dn_escape(const char *v, char *out, size_t cap)
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)v[i];
-		bool esc = strchr("\"+,;<>\\=", ch) != NULL || (i == 0 && (ch == ' ' || ch == '#')) ||
-			   (i == n - 1 && ch == ' ');
+		bool esc = strchr("\"+,;<>\\=", ch) != NULL ||
+			   (i == 0 && (ch == ' ' || ch == '#')) || (i == n - 1 && ch == ' ');
 
 		if (ch < 0x20 || ch == 0x7f) {
 			if (o + 3 >= cap)
@@ -909,8 +915,8 @@ int
 nap_siteconf_hsr_dn(const struct nap_siteconf *c, const char *site, char *out, size_t cap)
 {
 	char esc[3 * NAP_SITE_MAX + 1];
-	const char *container = c->dir_container != NULL ? c->dir_container
-							   : SITECONF_DEFAULT_CONTAINER;
+	const char *container =
+		c->dir_container != NULL ? c->dir_container : SITECONF_DEFAULT_CONTAINER;
 	int n;
 
 	if (c->dir_base == NULL || site == NULL || *site == '\0' || strlen(site) > NAP_SITE_MAX)
@@ -959,8 +965,9 @@ nap_siteconf_bind_password(const struct nap_siteconf *c, char **out, char *err, 
 		goto out;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		snprintf(err, err_len, "bind_password_file %s: mode %04o lets group or other "
-				       "at it; refusing (chmod 600 it, owned by the daemon's user)",
+		snprintf(err, err_len,
+			 "bind_password_file %s: mode %04o lets group or other "
+			 "at it; refusing (chmod 600 it, owned by the daemon's user)",
 			 path, (unsigned)(st.st_mode & 07777));
 		r = -EPERM;
 		goto out;
@@ -995,8 +1002,9 @@ nap_siteconf_bind_password(const struct nap_siteconf *c, char **out, char *err, 
 		snprintf(err, err_len, "bind_password_file %s: empty", path);
 		r = -EINVAL;
 	} else if (memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL) {
-		snprintf(err, err_len, "bind_password_file %s: the password holds a NUL or a "
-				       "line break",
+		snprintf(err, err_len,
+			 "bind_password_file %s: the password holds a NUL or a "
+			 "line break",
 			 path);
 		r = -EINVAL;
 	} else if ((*out = malloc(len + 1)) == NULL) {

@@ -54,7 +54,8 @@ signed_doc(const char *site, unsigned revision)
 	char *out = NULL;
 
 	snprintf(doc, sizeof(doc),
-		 "{\"version\":1,\"site\":\"%s\",\"revision\":%u,\"issued\":\"2026-11-25T10:00:00Z\","
+		 "{\"version\":1,\"site\":\"%s\",\"revision\":%u,\"issued\":\"2026-11-25T10:00:"
+		 "00Z\","
 		 "\"policies\":[{\"id\":\"p1\",\"package\":\"openssl\",\"min_version\":\"3.0.15\","
 		 "\"scheme\":\"dpkg\",\"severity\":\"critical\",\"effective\":\"asap\"}]}",
 		 site, revision);
