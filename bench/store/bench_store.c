@@ -110,9 +110,8 @@ reset(const char *uri)
 }
 
 /*
- * Policies with one package each and no reason text, effective at once: the shape that still
- * fits 10,000 of them in one 1 MiB HSR document (about 96 bytes each). With DSA-style ids
- * ("DSA-05123-1") they already do not: the document builder refuses them (README.md).
+ * Policies shaped like an advisory feed: a DSA-style id, one package with a Debian security
+ * version, an effective date and a one-line reason (about 200 bytes each in the HSR document).
  */
 static struct nap_policy *
 make_policies(size_t n)
@@ -124,15 +123,20 @@ make_policies(size_t n)
 	if (v == NULL)
 		die("policies", -ENOMEM, "out of memory");
 	for (size_t i = 0; i <= n; i++) {
-		snprintf(v[i].id, sizeof(v[i].id), "P%05zu", i);
+		snprintf(v[i].id, sizeof(v[i].id), "DSA-%05zu-1", i);
 		snprintf(v[i].severity, sizeof(v[i].severity), "%s", sev[i % 4]);
+		v[i].effective = 1767225600 + (int64_t)(i % 365) * 86400; /* during 2026 */
+		snprintf(buf, sizeof(buf), "pkg%05zu: security update (several CVEs)", i);
+		v[i].reason = strdup(buf);
+		if (v[i].reason == NULL)
+			die("policies", -ENOMEM, "out of memory");
 		v[i].reqs = calloc(1, sizeof(*v[i].reqs));
 		if (v[i].reqs == NULL)
 			die("policies", -ENOMEM, "out of memory");
 		v[i].n_reqs = 1;
-		snprintf(buf, sizeof(buf), "p%05zu", i);
+		snprintf(buf, sizeof(buf), "pkg%05zu", i);
 		v[i].reqs[0].package = strdup(buf);
-		snprintf(buf, sizeof(buf), "%zu.%zu-1", i % 10, i % 100);
+		snprintf(buf, sizeof(buf), "%zu.%zu.%zu-1+deb12u%zu", i % 10, i % 100, i % 7, i % 9 + 1);
 		v[i].reqs[0].min_version = strdup(buf);
 		if (v[i].reqs[0].package == NULL || v[i].reqs[0].min_version == NULL)
 			die("policies", -ENOMEM, "out of memory");

@@ -23,7 +23,7 @@
 #include "nap/error.h"
 #include "nap/health.h"
 
-#define NAP_HSR_MAX_LEN      (1024 * 1024) /* one HSR document */
+#define NAP_HSR_MAX_LEN      (3 * 1024 * 1024) /* one HSR document: 10,000 policies fit */
 #define NAP_HSR_MAX_POLICIES 10000
 #define NAP_HSR_MAX_SITES    256
 #define NAP_KEY_ID_LEN       16 /* hex chars: first 8 bytes of SHA-256 of the raw public key */

@@ -6,10 +6,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nap/policy_import.h"
@@ -114,6 +117,44 @@ ctl_site_load(struct ctl_site *s, const char *what, bool required)
 	return 0;
 }
 
+/*
+ * Run as root on a SQLite store owned by someone else (napsited's user), napctl becomes that
+ * user before opening it: SQLite creates the -wal and -shm files with the opener's owner, and
+ * files owned by root would lock napsited out of its own store. When the file does not exist
+ * yet, the owner of its directory counts.
+ */
+static int
+ctl_store_become_owner(const char *uri, const char *what)
+{
+	char path[4096], dir[4096];
+	struct stat st;
+	const char *p = uri;
+
+	if (geteuid() != 0)
+		return 0;
+	if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0 ||
+	    strncmp(uri, "pg:", 3) == 0)
+		return 0;
+	if (strncmp(p, "sqlite:", 7) == 0)
+		p += 7;
+	if (strlen(p) >= sizeof(path))
+		return 0;
+	snprintf(path, sizeof(path), "%s", p);
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return 0;
+		snprintf(dir, sizeof(dir), "%s", p);
+		if (stat(dirname(dir), &st) < 0)
+			return 0;
+	}
+	if (st.st_uid == 0)
+		return 0;
+	if (setgroups(1, &st.st_gid) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0)
+		return ctl_error("%s: cannot become uid %u, the owner of %s: %s", what,
+				 (unsigned)st.st_uid, path, strerror(errno));
+	return 0;
+}
+
 int
 ctl_site_open(struct ctl_site *s, const char *what, bool open_store)
 {
@@ -121,6 +162,8 @@ ctl_site_open(struct ctl_site *s, const char *what, bool open_store)
 	int r;
 
 	if ((r = ctl_site_load(s, what, true)) != 0 || !open_store)
+		return r;
+	if ((r = ctl_store_become_owner(s->store_uri, what)) != 0)
 		return r;
 	memset(&err, 0, sizeof(err));
 	if ((r = nap_store_open(s->store_uri, &s->store, &err)) < 0) {
