@@ -1682,7 +1682,7 @@ test_hsr_document_too_large(void **state)
 {
 	struct nap_store_snapshot s = {.revision = 1};
 	struct nap_policy_list l = {.n = NAP_HSR_MAX_POLICIES};
-	char reason[101], *text = (char *)1;
+	char reason[401], *text = (char *)1;
 	struct nap_store_err err = {{0}};
 
 	(void)state;
