@@ -29,6 +29,7 @@ site_conf() {
 	printf -v "${name}_MPORT" '%s' "$port"
 	local poll=200ms container="cn=System Management" starttls=yes ca=$T/tls/ca.pem
 	local retry_min=200ms retry_max=1s pwfile=$T/ldap.secret create=yes timeout=2s kv
+	local key=$T/site.key user= store=sqlite:$T/$name.db
 	for kv; do
 		case ${kv%%=*} in
 		poll) poll=${kv#*=} ;;
@@ -38,20 +39,24 @@ site_conf() {
 		pwfile) pwfile=${kv#*=} ;;
 		create) create=${kv#*=} ;;
 		timeout) timeout=${kv#*=} ;;
+		key) key=${kv#*=} ;;
+		user) user=${kv#*=} ;;
+		store) store=${kv#*=} ;;
 		*) fail "site_conf: unknown override $kv" ;;
 		esac
 	done
 	cat >"$T/$name.conf" <<EOF
 [site]
 code = $site
-key = $T/site.key
+key = $key
+user = $user
 state_dir = $T/state-$name
 pidfile = $T/$name.pid
 metrics = 127.0.0.1:$port
 poll_interval = $poll
 
 [store]
-uri = sqlite:$T/$name.db
+uri = $store
 
 [directory]
 uri = $uri
@@ -342,6 +347,31 @@ grep -q "ldap://127.0.0.1:$bh_port: StartTLS (required by starttls = yes): Timed
 	"$T/napsited-s4.log" || fail "the hanging URI's timeout is not logged"
 assert_eq "S04 publish ok" 1 "$(smetric s4 napsited_publish_total 'result="ok"')"
 stop_site s4
+
+# --- privileges dropped to [site] user after reading what needs root -------------------------
+# The bind password file stays root's (read before the drop); the key, the store and state_dir
+# belong to the user.
+chmod 711 "$T"
+mkdir -p "$T/priv"
+cp "$T/site.key" "$T/priv/site.key"
+site_conf s5 S05 "$D1_URI" user=nobody key="$T/priv/site.key" store="sqlite:$T/priv/site.db"
+policy s5 p1 --package bash --min-version 5.2 >/dev/null
+chown -R nobody "$T/priv"
+start_site s5
+wait_revision S05 1 5 >/dev/null
+assert_eq "S05 runs as nobody" "$(id -u nobody)" \
+	"$(awk '/^Uid:/ { print $2 "/" $3 "/" $4 }' "/proc/$s5_PID/status" | cut -d/ -f1)"
+assert_eq "S05 real, effective and saved uid" "$(id -u nobody)/$(id -u nobody)/$(id -u nobody)" \
+	"$(awk '/^Uid:/ { print $2 "/" $3 "/" $4 }' "/proc/$s5_PID/status")"
+grep -q "running as nobody" "$T/napsited-s5.log" || fail "the drop is not logged"
+stop_site s5
+# A key the user cannot read stops start-up with a clear message.
+chown root "$T/priv/site.key"
+rc=0
+"$NAPSITED" -d -f "$T/s5.conf" >"$T/s5-nokey.out" 2>&1 || rc=$?
+assert_eq "unreadable key after the drop: exit status" 1 "$rc"
+grep -q "\[site\] key $T/priv/site.key: key: cannot read the private key" "$T/s5-nokey.out" ||
+	fail "unreadable key: no clear message: $(cat "$T/s5-nokey.out")"
 
 # --- without -d: detaches, writes the pidfile, exits cleanly on SIGTERM ---------------------
 "$NAPSITED" -f "$T/s2.conf.d" 2>/dev/null && fail "napsited started with a missing file"
