@@ -117,10 +117,13 @@ free_port() {
 	for ((i = 0; i < 200; i++)); do
 		port=$((20000 + RANDOM % 40000))
 		[[ $_nap_ports == *" $port "* ]] && continue
+		# callers use $(free_port): the variable above is lost in the subshell, the file not
+		grep -qx "$port" "$T/.ports" 2>/dev/null && continue
 		hex=$(printf ':%04X ' "$port")
 		if ! cat /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6 2>/dev/null |
 			awk '{print $2 " "}' | grep -qF "$hex"; then
 			_nap_ports+="$port "
+			echo "$port" >>"$T/.ports"
 			echo "$port"
 			return 0
 		fi
