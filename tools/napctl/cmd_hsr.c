@@ -168,9 +168,66 @@ hsr_json(const struct nap_hsr *h)
 			json_object_set_new(j, "severity", json_string(p->severity));
 		if (p->effective != 0)
 			json_object_set_new(j, "effective", dump_time(p->effective));
+		if (p->package == NULL && p->n_reqs > 0) {
+			json_t *reqs = json_array();
+
+			for (size_t k = 0; k < p->n_reqs; k++) {
+				json_t *q = json_object();
+
+				json_object_set_new(q, "package", json_string(p->reqs[k].package));
+				json_object_set_new(q, "min_version",
+						    json_string(p->reqs[k].min_version));
+				json_object_set_new(q, "scheme",
+						    json_string(scheme_name(p->reqs[k].scheme)));
+				json_array_append_new(reqs, q);
+			}
+			json_object_set_new(j, "requires", reqs);
+		}
+		if (p->reason != NULL)
+			json_object_set_new(j, "reason", json_string(p->reason));
 		json_array_append_new(pols, j);
 	}
 	json_object_set_new(o, "policies", pols);
+	if (h->n_exemptions > 0) {
+		json_t *ex = json_array();
+
+		for (size_t i = 0; i < h->n_exemptions; i++) {
+			const struct nap_hsr_exemption *e = &h->exemptions[i];
+			json_t *j = json_object(), *ids = json_array();
+
+			json_object_set_new(j, "id", json_string(e->id));
+			if (e->client != NULL)
+				json_object_set_new(j, "client", json_string(e->client));
+			if (e->group != NULL)
+				json_object_set_new(j, "group", json_string(e->group));
+			for (size_t k = 0; k < e->n_policies; k++)
+				json_array_append_new(ids, json_string(e->policies[k]));
+			json_object_set_new(j, "policies",
+					    e->n_policies > 0 ? ids : (json_decref(ids), json_string("all")));
+			if (e->from != 0)
+				json_object_set_new(j, "from", dump_time(e->from));
+			if (e->until != 0)
+				json_object_set_new(j, "until", dump_time(e->until));
+			if (e->reason != NULL)
+				json_object_set_new(j, "reason", json_string(e->reason));
+			json_array_append_new(ex, j);
+		}
+		json_object_set_new(o, "exemptions", ex);
+	}
+	if (h->n_groups > 0) {
+		json_t *gs = json_array();
+
+		for (size_t i = 0; i < h->n_groups; i++) {
+			json_t *j = json_object(), *m = json_array();
+
+			json_object_set_new(j, "name", json_string(h->groups[i].name));
+			for (size_t k = 0; k < h->groups[i].n_members; k++)
+				json_array_append_new(m, json_string(h->groups[i].members[k]));
+			json_object_set_new(j, "members", m);
+			json_array_append_new(gs, j);
+		}
+		json_object_set_new(o, "groups", gs);
+	}
 	return o;
 }
 
