@@ -532,6 +532,7 @@ cmd_hsr_show_directory(const struct ctl_cmd *cmd, int argc, char *argv[])
 	}
 	if (!found) {
 		ctl_error("hsr show: directory: %s", errs);
+		json_decref(entries);
 		goto out;
 	}
 	json_object_set_new(root, "base", json_string(base));
