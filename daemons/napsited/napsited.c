@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pwd.h>
@@ -140,24 +139,13 @@ daemonize_end(int fd, int verbose)
 static int
 drop_privileges(const char *user)
 {
-	struct passwd *pw;
+	char err[512];
+	int r = nap_drop_privileges(user, err, sizeof(err));
 
-	errno = 0;
-	pw = getpwnam(user);
-	if (pw == NULL)
-		return log_warnx_r(-ENOENT, "[site] user %s: no such user", user);
-	if (geteuid() != 0) {
-		if (pw->pw_uid == geteuid())
-			return 0;
-		return log_warnx_r(-EPERM, "[site] user %s: not running as root, cannot switch",
-				   user);
-	}
-	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		return log_warnx_r(-errno, "dropping privileges to %s: %s", user, strerror(errno));
-	if (pw->pw_uid != 0 && setuid(0) == 0)
-		return log_warnx_r(-EPERM, "dropping privileges to %s: could regain root", user);
-	log_info("running as %s", user);
+	if (r < 0)
+		return log_warnx_r(r, "[site] %s", err);
+	if (r == 0)
+		log_info("running as %s", user);
 	return 0;
 }
 
@@ -192,15 +180,6 @@ read_password(const struct nap_siteconf *c, char **out)
 	if (r < 0)
 		return log_warnx_r(r, "[directory] %s", err);
 	return 0;
-}
-
-static int
-write_pidfile(const char *path)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-	return nap_write_file_atomic(path, buf, (size_t)n, 0644);
 }
 
 /* ---- the HSR ---- */
@@ -716,7 +695,7 @@ main(int argc, char *argv[])
 
 	if (!s.sd.foreground)
 		ready_fd = daemonize_begin();
-	if (s.sd.conf->pidfile != NULL && write_pidfile(s.sd.conf->pidfile) < 0)
+	if (s.sd.conf->pidfile != NULL && nap_write_pidfile(s.sd.conf->pidfile) < 0)
 		log_warn("pidfile %s", s.sd.conf->pidfile);
 	if (s.sd.conf->user != NULL && drop_privileges(s.sd.conf->user) < 0)
 		exit(1);

@@ -676,68 +676,12 @@ napvd_uri_cb(struct napvd_parse *p, const char *item, void *arg)
 static int
 napvd_bind_password_read(struct napvd_parse *p, const char *path)
 {
-	struct napvd_config *c = p->c;
-	char buf[NAPVD_BIND_PW_MAX + 2];
-	struct stat st;
-	size_t len = 0;
-	int fd, ok = 0;
+	char why[256];
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0)
-		return napvd_perr(p, "bind_password_file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		napvd_perr(p, "bind_password_file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		napvd_perr(p, "bind_password_file %s: not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		napvd_perr(p, "bind_password_file %s: mode %04o lets group or other read it; "
-			      "refusing (chmod 600)",
-			   path, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	for (;;) {
-		ssize_t got = read(fd, buf + len, sizeof(buf) - len);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			napvd_perr(p, "bind_password_file %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-		if (len == sizeof(buf))
-			break;
-	}
-	if (len > 0 && buf[len - 1] == '\n') {
-		len--;
-		if (len > 0 && buf[len - 1] == '\r')
-			len--;
-	}
-	if (len > NAPVD_BIND_PW_MAX)
-		napvd_perr(p, "bind_password_file %s: longer than %d bytes", path,
-			   NAPVD_BIND_PW_MAX);
-	else if (len == 0)
-		napvd_perr(p, "bind_password_file %s: empty", path);
-	else if (memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL)
-		napvd_perr(p, "bind_password_file %s: the password holds a NUL or a line break",
-			   path);
-	else if ((c->hsr_bind_password = malloc(len + 1)) == NULL)
-		napvd_perr(p, "out of memory");
-	else {
-		memcpy(c->hsr_bind_password, buf, len);
-		c->hsr_bind_password[len] = '\0';
-		ok = 1;
-	}
-out:
-	nap_wipe(buf, sizeof(buf));
-	close(fd);
-	return ok;
+	if (nap_read_secret_file(path, NAPVD_BIND_PW_MAX, &p->c->hsr_bind_password, NULL, why,
+				 sizeof(why)) < 0)
+		return napvd_perr(p, "bind_password_file %s: %s", path, why);
+	return 1;
 }
 
 static int

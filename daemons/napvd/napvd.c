@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -58,18 +57,13 @@ napvd_mkdir_p(const char *path)
 static int
 napvd_drop_privileges(const char *user)
 {
-	struct passwd *pw;
+	char err[512];
+	int r = nap_drop_privileges(user, err, sizeof(err));
 
-	errno = 0;
-	pw = getpwnam(user);
-	if (pw == NULL)
-		return log_warnx_r(-ENOENT, "user %s: no such user", user);
-	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		return log_warnx_r(-errno, "dropping privileges to %s: %s", user, strerror(errno));
-	if (pw->pw_uid != 0 && setuid(0) == 0)
-		return log_warnx_r(-EPERM, "dropping privileges to %s: could regain root", user);
-	log_info("running as %s", user);
+	if (r < 0)
+		return log_warnx_r(r, "%s", err);
+	if (r == 0)
+		log_info("running as %s", user);
 	return 0;
 }
 
@@ -323,15 +317,6 @@ napvd_check_config(const char *path, int verbose)
 	return 0;
 }
 
-static int
-napvd_write_pidfile(const char *path)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-	return nap_write_file_atomic(path, buf, (size_t)n, 0644);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -418,7 +403,7 @@ main(int argc, char *argv[])
 			fatal("daemon");
 		log_init("napvd", false, verbose);
 	}
-	if (d.conf->pidfile != NULL && napvd_write_pidfile(d.conf->pidfile) < 0)
+	if (d.conf->pidfile != NULL && nap_write_pidfile(d.conf->pidfile) < 0)
 		log_warn("pidfile %s", d.conf->pidfile);
 
 	sigemptyset(&mask);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Small helpers shared by libnap and the programs: hex text, escaping wire bytes for logs,
- * time conversion (Unix seconds <-> FILETIME), constant-time compare and key wiping.
+ * time conversion (Unix seconds <-> FILETIME), constant-time compare and key wiping, and the
+ * start-up chores both daemons share (secret files, dropping root, the pidfile).
  */
 #ifndef NAP_UTIL_H
 #define NAP_UTIL_H
@@ -39,6 +40,29 @@ void nap_wipe(void *p, size_t n);
 int nap_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len);
 /* Write a file atomically (tmp + fsync + rename + fsync dir). */
 int nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode);
+
+/*
+ * Read a one-line secret (a bind password) from a file only its owner may read: the path must
+ * name a regular file, not a symbolic link (-ELOOP), with no group or other permission bits
+ * (-EPERM; *mode, when not NULL, receives the permission bits so the caller can word the
+ * refusal). One trailing newline (LF or CRLF) is dropped; what is left must be 1 to max bytes
+ * (-EINVAL empty, -EFBIG longer) with no NUL or line break (-EINVAL). Returns 0 and a
+ * NUL-terminated *out (wipe it, then free it), or a negative errno with a message in err that
+ * does not name the path and never holds the secret. The read buffer is wiped.
+ */
+int nap_read_secret_file(const char *path, size_t max, char **out, unsigned *mode, char *err,
+			 size_t err_len);
+
+/*
+ * Give up root for good: supplementary groups, then real/effective/saved gid and uid, become
+ * user's; afterwards regaining root must fail. Not running as root, it succeeds only when the
+ * process already is that user. Returns 0 after a switch, 1 when there was nothing to switch,
+ * or a negative errno with a message in err.
+ */
+int nap_drop_privileges(const char *user, char *err, size_t err_len);
+
+/* Write "PID\n" to path atomically, mode 0644. Returns 0 or a negative errno. */
+int nap_write_pidfile(const char *path);
 
 struct addrinfo;
 /*

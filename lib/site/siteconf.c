@@ -938,84 +938,22 @@ int
 nap_siteconf_bind_password(const struct nap_siteconf *c, char **out, char *err, size_t err_len)
 {
 	const char *path = c->dir_bind_password_file;
-	char buf[SITECONF_PASSWORD_MAX + 2];
-	struct stat st;
-	size_t len = 0;
-	int fd, r = 0;
+	char why[256];
+	unsigned mode = 0;
+	int r;
 
 	*out = NULL;
 	if (path == NULL) {
 		snprintf(err, err_len, "no bind_password_file configured");
 		return -ENOENT;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, err_len, "bind_password_file %s: %s", path, strerror(errno));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		snprintf(err, err_len, "bind_password_file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, err_len, "bind_password_file %s: not a regular file", path);
-		r = -EINVAL;
-		goto out;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+	r = nap_read_secret_file(path, SITECONF_PASSWORD_MAX, out, &mode, why, sizeof(why));
+	if (r == -EPERM && (mode & 077) != 0)
 		snprintf(err, err_len,
 			 "bind_password_file %s: mode %04o lets group or other "
 			 "at it; refusing (chmod 600 it, owned by the daemon's user)",
-			 path, (unsigned)(st.st_mode & 07777));
-		r = -EPERM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t got = read(fd, buf + len, sizeof(buf) - len);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = -errno;
-			snprintf(err, err_len, "bind_password_file %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-		if (len == sizeof(buf))
-			break;
-	}
-	/* One trailing newline (as "echo secret > file" leaves it) is not part of the password. */
-	if (len > 0 && buf[len - 1] == '\n') {
-		len--;
-		if (len > 0 && buf[len - 1] == '\r')
-			len--;
-	}
-	if (len > SITECONF_PASSWORD_MAX) {
-		snprintf(err, err_len, "bind_password_file %s: longer than %d bytes", path,
-			 SITECONF_PASSWORD_MAX);
-		r = -EFBIG;
-	} else if (len == 0) {
-		snprintf(err, err_len, "bind_password_file %s: empty", path);
-		r = -EINVAL;
-	} else if (memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL) {
-		snprintf(err, err_len,
-			 "bind_password_file %s: the password holds a NUL or a "
-			 "line break",
-			 path);
-		r = -EINVAL;
-	} else if ((*out = malloc(len + 1)) == NULL) {
-		r = -ENOMEM;
-		snprintf(err, err_len, "out of memory");
-	} else {
-		memcpy(*out, buf, len);
-		(*out)[len] = '\0';
-	}
-out:
-	nap_wipe(buf, sizeof(buf));
-	close(fd);
+			 path, mode);
+	else if (r < 0)
+		snprintf(err, err_len, "bind_password_file %s: %s", path, why);
 	return r;
 }

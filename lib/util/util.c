@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * Hex text, log escaping, FILETIME conversion, constant-time compare, durable file writes and
- * duration/time parsing. The hex decoder and the parsers see untrusted text (files, CLI).
+ * duration/time parsing, and the daemons' start-up chores: reading a secret file, dropping root,
+ * writing the pidfile. The hex decoder and the parsers see untrusted text (files, CLI).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -255,6 +260,137 @@ nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode)
 		close(dfd);
 	}
 	return r;
+}
+
+int
+nap_read_secret_file(const char *path, size_t max, char **out, unsigned *mode, char *err,
+		     size_t err_len)
+{
+	/* Room for max bytes, a CRLF and one more: a full buffer is a file that is too long. */
+	size_t cap, len = 0;
+	struct stat st;
+	char *buf = NULL;
+	int fd, r = 0;
+
+	*out = NULL;
+	if (max == 0 || max > SIZE_MAX - 3) {
+		snprintf(err, err_len, "no room for a secret of %zu bytes", max);
+		return -EINVAL;
+	}
+	cap = max + 3;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, err_len, "%s", strerror(errno));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, err_len, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "not a regular file");
+		r = -EINVAL;
+		goto out;
+	}
+	if (mode != NULL)
+		*mode = (unsigned)(st.st_mode & 07777);
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, err_len,
+			 "mode %04o lets group or other read it; refusing (chmod 600)",
+			 (unsigned)(st.st_mode & 07777));
+		r = -EPERM;
+		goto out;
+	}
+	if ((buf = malloc(cap)) == NULL) {
+		snprintf(err, err_len, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	while (len < cap) {
+		ssize_t got = read(fd, buf + len, cap - len);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			snprintf(err, err_len, "%s", strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	/* One trailing newline (as "echo secret > file" leaves it) is not part of the secret. */
+	if (len < cap && len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	if (len > max) {
+		snprintf(err, err_len, "longer than %zu bytes", max);
+		r = -EFBIG;
+	} else if (len == 0) {
+		snprintf(err, err_len, "empty");
+		r = -EINVAL;
+	} else if (memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL) {
+		snprintf(err, err_len, "the password holds a NUL or a line break");
+		r = -EINVAL;
+	} else if ((*out = malloc(len + 1)) == NULL) {
+		snprintf(err, err_len, "out of memory");
+		r = -ENOMEM;
+	} else {
+		memcpy(*out, buf, len);
+		(*out)[len] = '\0';
+	}
+out:
+	if (buf != NULL) {
+		nap_wipe(buf, cap);
+		free(buf);
+	}
+	close(fd);
+	return r;
+}
+
+int
+nap_drop_privileges(const char *user, char *err, size_t err_len)
+{
+	struct passwd *pw;
+	int r;
+
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		snprintf(err, err_len, "user %s: no such user", user);
+		return -ENOENT;
+	}
+	if (geteuid() != 0) {
+		if (pw->pw_uid == geteuid())
+			return 1;
+		snprintf(err, err_len, "user %s: not running as root, cannot switch", user);
+		return -EPERM;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		r = -errno;
+		snprintf(err, err_len, "dropping privileges to %s: %s", user, strerror(-r));
+		return r;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		snprintf(err, err_len, "dropping privileges to %s: could regain root", user);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int
+nap_write_pidfile(const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	return nap_write_file_atomic(path, buf, (size_t)n, 0644);
 }
 
 int
