@@ -347,6 +347,7 @@ napvd_engine_access_request(struct napvd *d, const struct napvd_client *cl,
 	rec.site = v.site;
 	rec.result = nap_result_name(v.result);
 	rec.branch = nap_branch_name(v.branch);
+	rec.exemption = v.branch == NAP_BRANCH_EXEMPT ? v.exemption : NULL;
 	rec.action = nap_action_name(action);
 	rec.enforcement = nap_enforcement_name(ep);
 	rec.hsr_revision = v.hsr != NULL ? v.hsr->revision : 0;

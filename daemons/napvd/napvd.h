@@ -393,6 +393,7 @@ struct napvd_spool_record {
 	size_t machine_len;
 	const char *site;
 	const char *result, *branch, *action, *enforcement;
+	const char *exemption; /* branch exempt: the HSR exemption id, else NULL */
 	uint64_t hsr_revision;
 	const uint8_t *correlation_id; /* NAP_CORRELATION_ID_LEN bytes or NULL */
 };

@@ -519,6 +519,12 @@ napvd_spool_format(const struct napvd_spool_record *r, char *out, size_t cap)
 	napvd_line_str(&l, r->result);
 	napvd_line_lit(&l, "\",\"branch\":\"");
 	napvd_line_str(&l, r->branch);
+	if (r->exemption != NULL) {
+		/* an HSR id: [A-Za-z0-9._:+~-]{1,63}, nothing to escape */
+		napvd_line_lit(&l, "\",\"exemption\":\"");
+		napvd_line_escape(&l, (const uint8_t *)r->exemption,
+				  strnlen(r->exemption, NAP_UPDATE_ID_MAX));
+	}
 	napvd_line_lit(&l, "\",\"action\":\"");
 	napvd_line_str(&l, r->action);
 	napvd_line_lit(&l, "\",\"hsr_revision\":");

@@ -166,6 +166,8 @@ assert_eq "exempt lab machine missing an update" "compliant exempt" \
 	"$(verdict lab-07 "$T/hsr-r3.json" --compliant no --missing deb-sudo-2026-03)"
 assert_eq "non-lab machine missing an update" "noncompliant matches" \
 	"$(verdict pc-2 "$T/hsr-r3.json" --compliant no --missing deb-sudo-2026-03)"
+assert_match "the status record names the exemption" '"machine":"lab-07".*"branch":"exempt","exemption":"lab"' \
+	"$(tr -d '\000' <"$T/state/spool" | grep '"machine":"lab-07"')"
 
 log "removing a policy changes the digest: revision 5"
 ctl policy remove deb-sudo-2026-03 >/dev/null
