@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
- * napdump: decode an SoH, SoHR or RADIUS packet given as hex text (or raw bytes with --raw) from
- * a file or stdin, and print it as text or JSON. Handles untrusted input. A malformed input
+ * napdump: decode an SoH, SoHR, RADIUS packet or HCEP message given as hex text (or raw bytes
+ * with --raw; HCEP also as PEM) from a file or stdin, and print it as text or JSON. Handles untrusted input. A malformed input
  * exits 1 with exactly one line "error: <what> at offset <n>" on stderr, where n is the offset
  * into the decoded bytes (or into the text, for bad hex).
  */
@@ -13,24 +13,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nap/hcep.h"
 #include "nap/util.h"
 
 #include "dump.h"
+#include "dump_hcep.h"
 
 #define NAPDUMP_MAX_TEXT  (256 * 1024) /* hex text input */
 #define NAPDUMP_MAX_BYTES 8192         /* decoded message */
 
 enum { EXIT_MALFORMED = 1, EXIT_NOT_IMPLEMENTED = 2, EXIT_USAGE = 64 };
 
-static const char *const not_implemented[] = {"dhcp", "hcep"};
+static const char *const not_implemented[] = {"dhcp"};
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: napdump soh|sohr|radius [FILE] [--raw] [--json] [--secret S]\n"
-		   "       napdump dhcp|hcep (not implemented yet)\n"
+	fprintf(f, "usage: napdump soh|sohr|radius|hcep [FILE] [--raw] [--json] [--secret S]\n"
+		   "       napdump dhcp (not implemented yet)\n"
 		   "Reads hex text ('#' comment lines and whitespace allowed) or, with --raw,\n"
-		   "binary bytes from FILE or stdin, and prints the decoded message.\n");
+		   "binary bytes from FILE or stdin, and prints the decoded message. hcep also\n"
+		   "reads PEM (CERTIFICATE REQUEST, PKCS7).\n");
 }
 
 static int
@@ -98,7 +101,7 @@ main(int argc, char *argv[])
 	bool raw = false, json = false, problem = false;
 	const char *secret = NULL, *what, *path = NULL;
 	uint8_t *text = NULL, *bytes = NULL;
-	size_t text_len = 0, bytes_len;
+	size_t text_len = 0, bytes_len = 0, max_bytes;
 	struct nap_err err = {0, NULL};
 	json_t *root = NULL;
 	int c, r;
@@ -132,7 +135,8 @@ main(int argc, char *argv[])
 			fprintf(stderr, "napdump: %s: not implemented yet\n", what);
 			return EXIT_NOT_IMPLEMENTED;
 		}
-	if (strcmp(what, "soh") != 0 && strcmp(what, "sohr") != 0 && strcmp(what, "radius") != 0) {
+	if (strcmp(what, "soh") != 0 && strcmp(what, "sohr") != 0 && strcmp(what, "radius") != 0 &&
+	    strcmp(what, "hcep") != 0) {
 		fprintf(stderr, "napdump: unknown message type '%s'\n", what);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -150,12 +154,21 @@ main(int argc, char *argv[])
 
 	if (read_input(path, &text, &text_len) < 0)
 		return EXIT_MALFORMED;
-	if (raw) {
+	/* HCEP bodies are larger than SoH/RADIUS packets: a response chain is up to 64 KiB. */
+	max_bytes = strcmp(what, "hcep") == 0 ? NAP_HCEP_MAX_RESPONSE : NAPDUMP_MAX_BYTES;
+	if (!raw && strcmp(what, "hcep") == 0 &&
+	    (r = dump_hcep_pem(text, text_len, &bytes, &bytes_len, &err)) != 0) {
+		if (r < 0) {
+			fprintf(stderr, "error: %s at offset %zu\n", err.what, err.offset);
+			r = EXIT_MALFORMED;
+			goto out;
+		}
+	} else if (raw) {
 		bytes = text;
 		bytes_len = text_len;
 		text = NULL;
-		if (bytes_len > NAPDUMP_MAX_BYTES) {
-			fprintf(stderr, "error: input too large at offset %d\n", NAPDUMP_MAX_BYTES);
+		if (bytes_len > max_bytes) {
+			fprintf(stderr, "error: input too large at offset %zu\n", max_bytes);
 			r = EXIT_MALFORMED;
 			goto out;
 		}
@@ -163,12 +176,12 @@ main(int argc, char *argv[])
 		size_t bad_at = 0;
 		long n;
 
-		if ((bytes = malloc(NAPDUMP_MAX_BYTES)) == NULL) {
+		if ((bytes = malloc(max_bytes)) == NULL) {
 			fprintf(stderr, "error: out of memory\n");
 			r = EXIT_MALFORMED;
 			goto out;
 		}
-		n = nap_hex_decode((const char *)text, text_len, bytes, NAPDUMP_MAX_BYTES, &bad_at);
+		n = nap_hex_decode((const char *)text, text_len, bytes, max_bytes, &bad_at);
 		if (n < 0) {
 			fprintf(stderr, "error: %s at offset %zu\n",
 				n == -EMSGSIZE ? "input too large" : "bad hex", bad_at);
@@ -180,6 +193,8 @@ main(int argc, char *argv[])
 
 	if (strcmp(what, "radius") == 0)
 		r = dump_radius(bytes, bytes_len, secret, &root, &problem, &err);
+	else if (strcmp(what, "hcep") == 0)
+		r = dump_hcep(bytes, bytes_len, &root, &problem, &err);
 	else
 		r = dump_soh(bytes, bytes_len, strcmp(what, "soh") == 0 ? DUMP_SOH : DUMP_SOHR,
 			     &root, &err);

@@ -191,7 +191,7 @@ expect_error 1 '^error: bad hex at offset 20$' "$NAPDUMP" soh "$tmp/oddhex"
 expect_error 1 '^error: .+ at offset 0$' "$NAPDUMP" soh /dev/null
 expect_error 1 '^error: .*nonexistent' "$NAPDUMP" soh "$tmp/nonexistent"
 expect_error 2 '^napdump: dhcp: not implemented yet$' "$NAPDUMP" dhcp "$VECTORS/$w"
-expect_error 2 '^napdump: hcep: not implemented yet$' "$NAPDUMP" hcep "$VECTORS/$w"
+expect_error 1 '^error: not a DER PKCS#10 request at offset 0$' "$NAPDUMP" hcep "$VECTORS/$w"
 "$NAPDUMP" >/dev/null 2>&1
 [ $? -eq 64 ] && ok || fail "no arguments: want exit 64"
 "$NAPDUMP" bogus "$VECTORS/$w" >/dev/null 2>&1
