@@ -3,7 +3,8 @@
  * napdump: decode an SoH, SoHR, RADIUS packet or HCEP message given as hex text (or raw bytes
  * with --raw; HCEP also as PEM) from a file or stdin, and print it as text or JSON. Handles untrusted input. A malformed input
  * exits 1 with exactly one line "error: <what> at offset <n>" on stderr, where n is the offset
- * into the decoded bytes (or into the text, for bad hex).
+ * into the decoded bytes (or into the text, for bad hex). dhcp decodes a DHCPv4 packet with
+ * its MS-DHCPN sub-options and the SoH or SoHR they carry.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include "nap/util.h"
 
 #include "dump.h"
+#include "dump_dhcp.h"
 #include "dump_hcep.h"
 
 #define NAPDUMP_MAX_TEXT  (256 * 1024) /* hex text input */
@@ -24,13 +26,10 @@
 
 enum { EXIT_MALFORMED = 1, EXIT_NOT_IMPLEMENTED = 2, EXIT_USAGE = 64 };
 
-static const char *const not_implemented[] = {"dhcp"};
-
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: napdump soh|sohr|radius|hcep [FILE] [--raw] [--json] [--secret S]\n"
-		   "       napdump dhcp (not implemented yet)\n"
+	fprintf(f, "usage: napdump soh|sohr|radius|hcep|dhcp [FILE] [--raw] [--json] [--secret S]\n"
 		   "Reads hex text ('#' comment lines and whitespace allowed) or, with --raw,\n"
 		   "binary bytes from FILE or stdin, and prints the decoded message. hcep also\n"
 		   "reads PEM (CERTIFICATE REQUEST, PKCS7).\n");
@@ -130,12 +129,8 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	what = argv[optind++];
-	for (size_t i = 0; i < NAP_ARRAY_SIZE(not_implemented); i++)
-		if (strcmp(what, not_implemented[i]) == 0) {
-			fprintf(stderr, "napdump: %s: not implemented yet\n", what);
-			return EXIT_NOT_IMPLEMENTED;
-		}
 	if (strcmp(what, "soh") != 0 && strcmp(what, "sohr") != 0 && strcmp(what, "radius") != 0 &&
+	    strcmp(what, "dhcp") != 0 &&
 	    strcmp(what, "hcep") != 0) {
 		fprintf(stderr, "napdump: unknown message type '%s'\n", what);
 		usage(stderr);
@@ -193,6 +188,8 @@ main(int argc, char *argv[])
 
 	if (strcmp(what, "radius") == 0)
 		r = dump_radius(bytes, bytes_len, secret, &root, &problem, &err);
+	else if (strcmp(what, "dhcp") == 0)
+		r = dump_dhcp(bytes, bytes_len, &root, &problem, &err);
 	else if (strcmp(what, "hcep") == 0)
 		r = dump_hcep(bytes, bytes_len, &root, &problem, &err);
 	else

@@ -156,6 +156,35 @@ field $a radius '.attributes[3].servers[1]' 192.0.2.11
 field $a radius '.attributes[4].value' nap-restricted
 field $a radius .soh.type sohr
 field $a radius '.soh.entries[1].nap.instructions[0]' refresh-policy
+d=dhcp-discover-nap-probe.hex
+field $d dhcp .message_type DHCPDISCOVER
+field $d dhcp .chaddr 525400123456
+field $d dhcp '.options[3].length' 134
+field $d dhcp .nap.soh_kind probe
+field $d dhcp .nap.correlation_id 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f8081
+field dhcp-offer-nap-marker.hex dhcp .nap.marker NAP
+field dhcp-ack-freeradius-pan.hex dhcp .nap.marker PAN
+d=dhcp-request-nap-freeradius-case4.hex
+field $d dhcp .nap.mask 255.255.255.0
+field $d dhcp '.nap.ipv6_remediation_servers[0]' 2001:db8::1
+field $d dhcp .nap.soh.wrapped true
+field $d dhcp .nap.soh.os_version 6.1.7601
+field $d dhcp .nap.soh.processor_arch x64
+d=dhcp-request-nap-long-soh.hex
+field $d dhcp '.options[4].parts' 2
+field $d dhcp .nap.soh_parts 2
+field $d dhcp .nap.soh_length 302
+field $d dhcp '.nap.soh.entries[1].wsh.classes[0].product' FW
+d=dhcp-ack-nap-restricted.hex
+field $d dhcp '.options[3].value' 255.255.255.255
+field $d dhcp '.options[4].value[0]' '192.0.2.10/32 via 192.0.2.1'
+field $d dhcp '.options[5].name' MS-Classless-Static-Route
+field $d dhcp .nap.mask 255.255.255.0
+field $d dhcp .nap.sohr.type sohr
+field dhcp-ack-overload.hex dhcp .overload file+sname
+field dhcp-ack-overload.hex dhcp '.options[2].value' abcdef
+field dhcp-inform-exempt.hex dhcp '.options[1].value' 'MSFT Quarantine'
+field dhcp-inform-exempt.hex dhcp .nap.soh_kind probe-renew
 
 # 3. Every truncation point of the golden capture through the whole program (the C test
 # test_dump covers every truncation point of every vector at the library level): exit 1,
@@ -190,7 +219,6 @@ printf '# comment 0xzz\n\n00 0\n' >"$tmp/oddhex"
 expect_error 1 '^error: bad hex at offset 20$' "$NAPDUMP" soh "$tmp/oddhex"
 expect_error 1 '^error: .+ at offset 0$' "$NAPDUMP" soh /dev/null
 expect_error 1 '^error: .*nonexistent' "$NAPDUMP" soh "$tmp/nonexistent"
-expect_error 2 '^napdump: dhcp: not implemented yet$' "$NAPDUMP" dhcp "$VECTORS/$w"
 expect_error 1 '^error: not a DER PKCS#10 request at offset 0$' "$NAPDUMP" hcep "$VECTORS/$w"
 "$NAPDUMP" >/dev/null 2>&1
 [ $? -eq 64 ] && ok || fail "no arguments: want exit 64"

@@ -18,6 +18,7 @@
 #include "nap/util.h"
 
 #include "dump.h"
+#include "dump_dhcp.h"
 
 static const char *vectors_dir;
 
@@ -53,6 +54,15 @@ run(const char *kind, const uint8_t *p, size_t n, struct nap_err *err, json_t **
 		}
 		return r;
 	}
+	if (strcmp(kind, "dhcp") == 0) {
+		r = dump_dhcp(p, n, out, &problem, err);
+		if (r == 0 && problem) {
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+		return r;
+	}
 	return dump_soh(p, n, strcmp(kind, "soh") == 0 ? DUMP_SOH : DUMP_SOHR, out, err);
 }
 
@@ -71,6 +81,9 @@ test_truncations(void **state)
 		{"sohr", "sohr-nap-wsh.hex"},
 		{"radius", "radius-access-request-split-soh.hex"},
 		{"radius", "radius-access-accept-sohr.hex"},
+		{"dhcp", "dhcp-discover-nap-probe.hex"},
+		{"dhcp", "dhcp-request-nap-long-soh.hex"},
+		{"dhcp", "dhcp-ack-nap-restricted.hex"},
 	};
 	uint8_t buf[8192];
 
@@ -91,9 +104,11 @@ test_truncations(void **state)
 			err.offset = SIZE_MAX;
 			if (run(vectors[v][0], cut, i, &err, &j) == 0) {
 				json_decref(j);
-				/* A RADIUS packet cut after its Length field is still that packet.
-				 */
-				if (strcmp(vectors[v][0], "radius") != 0)
+				/* A RADIUS packet cut after its Length field is still that packet;
+				 * a DHCP packet cut between options or in the padding is a shorter
+				 * DHCP packet. */
+				if (strcmp(vectors[v][0], "radius") != 0 &&
+				    strcmp(vectors[v][0], "dhcp") != 0)
 					fail_msg("%s cut to %zu bytes decoded", vectors[v][1], i);
 			} else {
 				assert_non_null(err.what);
