@@ -136,6 +136,17 @@ const struct nap_hsr *nap_hsr_set_find(const struct nap_hsr_set *set, const char
 bool nap_hsr_name_match(const char *pattern, const char *name);
 
 /*
+ * The field rules of doc/hsr.md, one copy for every producer and consumer (the parser, the
+ * store's checks, napctl). NULL is never valid.
+ */
+bool nap_hsr_id_valid(const char *s);         /* policy and exemption ids */
+bool nap_hsr_client_valid(const char *s);     /* machine names and globs */
+bool nap_hsr_group_name_valid(const char *s);
+bool nap_hsr_field_valid(const char *s);      /* package, min_version */
+bool nap_hsr_severity_valid(const char *s);
+const char *nap_hsr_scheme_name(enum nap_version_scheme scheme); /* NULL when unknown */
+
+/*
  * Is the client exempt at time now? An exemption applies when its client pattern matches the
  * client's name, or one of its group's member patterns does, and from <= now < until. One that
  * applies and names no policies exempts the client outright; otherwise the client is exempt only

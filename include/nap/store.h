@@ -39,8 +39,8 @@
 #define NAP_STORE_ERR_MAX      256
 #define NAP_POLICY_ID_MAX      NAP_UPDATE_ID_MAX /* 63: travels in the SoH missing list */
 #define NAP_POLICY_MAX_REQS    256               /* packages one advisory can require */
-#define NAP_CLIENT_NAME_MAX    255               /* machine name or glob */
-#define NAP_GROUP_NAME_MAX     63
+#define NAP_CLIENT_NAME_MAX    NAP_HSR_MAX_CLIENT     /* machine name or glob */
+#define NAP_GROUP_NAME_MAX     NAP_HSR_MAX_GROUP_NAME
 #define NAP_GROUP_MAX_MEMBERS  10000
 #define NAP_STORE_MAX_EXEMPTIONS 10000 /* what one HSR carries */
 #define NAP_STORE_MAX_GROUPS     10000

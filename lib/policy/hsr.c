@@ -95,8 +95,11 @@ hsr_members_known(json_t *obj, const char *const *known, size_t n)
 static bool
 hsr_token_valid(const char *s, size_t max, const char *extra)
 {
-	size_t n = strlen(s);
+	size_t n;
 
+	if (s == NULL)
+		return false;
+	n = strnlen(s, max + 1);
 	if (n == 0 || n > max)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -120,23 +123,49 @@ hsr_site_valid(const char *s)
 }
 
 /* Policy and exemption ids travel in the SoH's missing-update list. */
-static bool
-hsr_id_valid(const char *s)
+bool
+nap_hsr_id_valid(const char *s)
 {
 	return hsr_token_valid(s, NAP_UPDATE_ID_MAX, ".:_+~-");
 }
 
 /* Machine names and globs: printable ASCII without spaces. */
-static bool
-hsr_client_valid(const char *s)
+bool
+nap_hsr_client_valid(const char *s)
 {
 	return hsr_token_valid(s, NAP_HSR_MAX_CLIENT, NULL);
 }
 
-static bool
-hsr_group_name_valid(const char *s)
+bool
+nap_hsr_group_name_valid(const char *s)
 {
 	return hsr_token_valid(s, NAP_HSR_MAX_GROUP_NAME, "._-");
+}
+
+bool
+nap_hsr_field_valid(const char *s)
+{
+	return hsr_token_valid(s, NAP_HSR_MAX_FIELD, NULL);
+}
+
+bool
+nap_hsr_severity_valid(const char *s)
+{
+	if (s == NULL)
+		return false;
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(hsr_severities); i++)
+		if (strcmp(s, hsr_severities[i]) == 0)
+			return true;
+	return false;
+}
+
+const char *
+nap_hsr_scheme_name(enum nap_version_scheme scheme)
+{
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(hsr_schemes); i++)
+		if (hsr_schemes[i].scheme == scheme)
+			return hsr_schemes[i].name;
+	return NULL;
 }
 
 static bool
@@ -499,13 +528,13 @@ hsr_check_req(json_t *obj, struct nap_hsr_req *r, struct nap_err *err)
 	if (hsr_get_string(obj, "package", &package) < 0 || package == NULL)
 		return hsr_err(err, "policies[].requires[].package: missing or not a string",
 			       -EBADMSG);
-	if (!hsr_token_valid(package, NAP_HSR_MAX_FIELD, NULL))
+	if (!nap_hsr_field_valid(package))
 		return hsr_err(err, "policies[].requires[].package: bad characters or length",
 			       -EBADMSG);
 	if (hsr_get_string(obj, "min_version", &min_version) < 0 || min_version == NULL)
 		return hsr_err(err, "policies[].requires[].min_version: missing or not a string",
 			       -EBADMSG);
-	if (!hsr_token_valid(min_version, NAP_HSR_MAX_FIELD, NULL))
+	if (!nap_hsr_field_valid(min_version))
 		return hsr_err(err, "policies[].requires[].min_version: bad characters or length",
 			       -EBADMSG);
 	if (hsr_get_string(obj, "scheme", &scheme) < 0)
@@ -538,7 +567,7 @@ hsr_check_policy(json_t *obj, struct nap_hsr_policy *p, struct nap_err *err)
 		return hsr_err(err, "policies[]: unknown member", -EBADMSG);
 	if (hsr_get_string(obj, "id", &id) < 0 || id == NULL)
 		return hsr_err(err, "policies[].id: missing or not a string", -EBADMSG);
-	if (!hsr_id_valid(id))
+	if (!nap_hsr_id_valid(id))
 		return hsr_err(err, "policies[].id: bad characters or length", -EBADMSG);
 	if (hsr_get_string(obj, "package", &package) < 0)
 		return hsr_err(err, "policies[].package: not a string", -EBADMSG);
@@ -546,9 +575,9 @@ hsr_check_policy(json_t *obj, struct nap_hsr_policy *p, struct nap_err *err)
 		return hsr_err(err, "policies[].min_version: not a string", -EBADMSG);
 	if ((package == NULL) != (min_version == NULL))
 		return hsr_err(err, "policies[]: package and min_version go together", -EBADMSG);
-	if (package != NULL && !hsr_token_valid(package, NAP_HSR_MAX_FIELD, NULL))
+	if (package != NULL && !nap_hsr_field_valid(package))
 		return hsr_err(err, "policies[].package: bad characters or length", -EBADMSG);
-	if (min_version != NULL && !hsr_token_valid(min_version, NAP_HSR_MAX_FIELD, NULL))
+	if (min_version != NULL && !nap_hsr_field_valid(min_version))
 		return hsr_err(err, "policies[].min_version: bad characters or length", -EBADMSG);
 	if (hsr_get_string(obj, "scheme", &scheme) < 0)
 		return hsr_err(err, "policies[].scheme: not a string", -EBADMSG);
@@ -575,14 +604,8 @@ hsr_check_policy(json_t *obj, struct nap_hsr_policy *p, struct nap_err *err)
 	}
 	if (hsr_get_string(obj, "severity", &severity) < 0 || severity == NULL)
 		return hsr_err(err, "policies[].severity: missing or not a string", -EBADMSG);
-	{
-		bool found = false;
-
-		for (i = 0; i < NAP_ARRAY_SIZE(hsr_severities) && !found; i++)
-			found = strcmp(severity, hsr_severities[i]) == 0;
-		if (!found)
-			return hsr_err(err, "policies[].severity: unknown severity", -EBADMSG);
-	}
+	if (!nap_hsr_severity_valid(severity))
+		return hsr_err(err, "policies[].severity: unknown severity", -EBADMSG);
 	if (hsr_get_string(obj, "effective", &effective) < 0 || effective == NULL)
 		return hsr_err(err, "policies[].effective: missing or not a string", -EBADMSG);
 	if (strcmp(effective, "asap") != 0 && hsr_parse_time(effective, &eff) < 0)
@@ -655,7 +678,7 @@ hsr_check_exemption(json_t *obj, struct nap_hsr_exemption *e, struct nap_err *er
 		return hsr_err(err, "exemptions[]: unknown member", -EBADMSG);
 	if (hsr_get_string(obj, "id", &id) < 0 || id == NULL)
 		return hsr_err(err, "exemptions[].id: missing or not a string", -EBADMSG);
-	if (!hsr_id_valid(id))
+	if (!nap_hsr_id_valid(id))
 		return hsr_err(err, "exemptions[].id: bad characters or length", -EBADMSG);
 	if (hsr_get_string(obj, "client", &client) < 0)
 		return hsr_err(err, "exemptions[].client: not a string", -EBADMSG);
@@ -663,9 +686,9 @@ hsr_check_exemption(json_t *obj, struct nap_hsr_exemption *e, struct nap_err *er
 		return hsr_err(err, "exemptions[].group: not a string", -EBADMSG);
 	if ((client == NULL) == (group == NULL))
 		return hsr_err(err, "exemptions[]: exactly one of client and group", -EBADMSG);
-	if (client != NULL && !hsr_client_valid(client))
+	if (client != NULL && !nap_hsr_client_valid(client))
 		return hsr_err(err, "exemptions[].client: bad characters or length", -EBADMSG);
-	if (group != NULL && !hsr_group_name_valid(group))
+	if (group != NULL && !nap_hsr_group_name_valid(group))
 		return hsr_err(err, "exemptions[].group: bad characters or length", -EBADMSG);
 	policies = json_object_get(obj, "policies");
 	if (policies != NULL) {
@@ -675,7 +698,7 @@ hsr_check_exemption(json_t *obj, struct nap_hsr_exemption *e, struct nap_err *er
 			return hsr_err(err, "exemptions[].policies: too many", -EMSGSIZE);
 		json_array_foreach(policies, i, v)
 		{
-			if (!json_is_string(v) || !hsr_id_valid(json_string_value(v)))
+			if (!json_is_string(v) || !nap_hsr_id_valid(json_string_value(v)))
 				return hsr_err(err, "exemptions[].policies[]: not a policy id",
 					       -EBADMSG);
 		}
@@ -719,7 +742,7 @@ hsr_check_group(json_t *obj, struct nap_hsr_group *g, struct nap_err *err)
 		return hsr_err(err, "groups[]: unknown member", -EBADMSG);
 	if (hsr_get_string(obj, "name", &name) < 0 || name == NULL)
 		return hsr_err(err, "groups[].name: missing or not a string", -EBADMSG);
-	if (!hsr_group_name_valid(name))
+	if (!nap_hsr_group_name_valid(name))
 		return hsr_err(err, "groups[].name: bad characters or length", -EBADMSG);
 	members = json_object_get(obj, "members");
 	if (!json_is_array(members))
@@ -728,7 +751,7 @@ hsr_check_group(json_t *obj, struct nap_hsr_group *g, struct nap_err *err)
 		return hsr_err(err, "groups[].members: too many", -EMSGSIZE);
 	json_array_foreach(members, i, v)
 	{
-		if (!json_is_string(v) || !hsr_client_valid(json_string_value(v)))
+		if (!json_is_string(v) || !nap_hsr_client_valid(json_string_value(v)))
 			return hsr_err(err, "groups[].members[]: not a machine name or glob",
 				       -EBADMSG);
 	}

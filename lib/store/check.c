@@ -19,7 +19,6 @@
 /* 9999-12-31T23:59:59Z: the last time RFC 3339's four-digit year can carry. */
 #define STORE_TIME_MAX 253402300799LL
 
-static const char *const store_severities[] = {"critical", "important", "moderate", "low"};
 
 int
 nap_store_errf(struct nap_store_err *err, int code, const char *fmt, ...)
@@ -72,45 +71,6 @@ nap_store_utf8_valid(const char *s)
 	return true;
 }
 
-/* 1..max bytes of letters, digits and the characters of extra. */
-static bool
-store_token_valid(const char *s, size_t max, const char *extra)
-{
-	size_t n;
-
-	if (s == NULL)
-		return false;
-	n = strnlen(s, max + 1);
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      (c != '\0' && strchr(extra, c) != NULL)))
-			return false;
-	}
-	return true;
-}
-
-/* 1..max bytes of printable ASCII without spaces. */
-static bool
-store_printable_valid(const char *s, size_t max)
-{
-	size_t n;
-
-	if (s == NULL)
-		return false;
-	n = strnlen(s, max + 1);
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return false;
-	}
-	return true;
-}
-
 /* Free text: at most max bytes of UTF-8 without control characters. */
 static const char *
 store_text_problem(const char *s, size_t max)
@@ -142,44 +102,35 @@ store_show(const char *s, char *buf, size_t cap)
 	return buf;
 }
 
+/* The HSR's field rules (lib/policy/hsr.c): what the store holds can always be published. */
 bool
 nap_policy_id_valid(const char *id)
 {
-	return store_token_valid(id, NAP_POLICY_ID_MAX, "._:+~-");
+	return nap_hsr_id_valid(id);
 }
 
 bool
 nap_client_name_valid(const char *name)
 {
-	return store_printable_valid(name, NAP_CLIENT_NAME_MAX);
+	return nap_hsr_client_valid(name);
 }
 
 bool
 nap_group_name_valid(const char *name)
 {
-	return store_token_valid(name, NAP_GROUP_NAME_MAX, "._-");
+	return nap_hsr_group_name_valid(name);
 }
 
 const char *
 nap_policy_scheme_name(enum nap_version_scheme scheme)
 {
-	switch (scheme) {
-	case NAP_SCHEME_DPKG:
-		return "dpkg";
-	case NAP_SCHEME_RPM:
-		return "rpm";
-	}
-	return NULL;
+	return nap_hsr_scheme_name(scheme);
 }
 
 bool
 nap_severity_valid(const char *severity)
 {
-	for (size_t i = 0; i < NAP_ARRAY_SIZE(store_severities); i++) {
-		if (strcmp(severity, store_severities[i]) == 0)
-			return true;
-	}
-	return false;
+	return nap_hsr_severity_valid(severity);
 }
 
 static int
@@ -242,12 +193,12 @@ nap_policy_check(const struct nap_policy *p, struct nap_store_err *err)
 	for (size_t i = 0; i < p->n_reqs; i++) {
 		const struct nap_policy_req *q = &p->reqs[i];
 
-		if (!store_printable_valid(q->package, NAP_HSR_MAX_FIELD))
+		if (!nap_hsr_field_valid(q->package))
 			return nap_store_errf(err, -EINVAL,
 					      "policy %s: package %zu: 1-%d printable ASCII "
 					      "characters without spaces",
 					      id, i + 1, NAP_HSR_MAX_FIELD);
-		if (!store_printable_valid(q->min_version, NAP_HSR_MAX_FIELD))
+		if (!nap_hsr_field_valid(q->min_version))
 			return nap_store_errf(err, -EINVAL,
 					      "policy %s: package %s: min_version must be 1-%d "
 					      "printable ASCII characters without spaces",

@@ -137,12 +137,6 @@ out:
 	return ret;
 }
 
-static const char *
-scheme_name(enum nap_version_scheme s)
-{
-	return s == NAP_SCHEME_RPM ? "rpm" : "dpkg";
-}
-
 static json_t *
 hsr_json(const struct nap_hsr *h)
 {
@@ -163,7 +157,7 @@ hsr_json(const struct nap_hsr *h)
 			json_object_set_new(j, "package", json_string(p->package));
 		if (p->min_version != NULL)
 			json_object_set_new(j, "min_version", json_string(p->min_version));
-		json_object_set_new(j, "scheme", json_string(scheme_name(p->scheme)));
+		json_object_set_new(j, "scheme", json_string(nap_hsr_scheme_name(p->scheme)));
 		if (p->severity != NULL)
 			json_object_set_new(j, "severity", json_string(p->severity));
 		if (p->effective != 0)
@@ -178,7 +172,7 @@ hsr_json(const struct nap_hsr *h)
 				json_object_set_new(q, "min_version",
 						    json_string(p->reqs[k].min_version));
 				json_object_set_new(q, "scheme",
-						    json_string(scheme_name(p->reqs[k].scheme)));
+						    json_string(nap_hsr_scheme_name(p->reqs[k].scheme)));
 				json_array_append_new(reqs, q);
 			}
 			json_object_set_new(j, "requires", reqs);
