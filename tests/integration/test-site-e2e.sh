@@ -120,6 +120,9 @@ p, uri, base, ca = sys.argv[1:]
 s = open(p).read()
 s = s.replace("source = file\n", "source = ldap\nuri = %s\nbase = %s\nstarttls = yes\n"
               "ca_file = %s\npersist = auto\n" % (uri, base, ca))
+# Changes must come by Content Sync: with the hourly full read out of the way, the search
+# counter below cannot move by coincidence while requests are answered.
+s = s.replace("query_interval = 60s", "query_interval = 1h")
 s = s.replace("file = %s\n" % (p.rsplit("/", 1)[0] + "/hsr.json"), "")
 open(p, "w").write(s)
 PY
