@@ -28,6 +28,17 @@
 #define NAP_HSR_DIGEST_LEN     32   /* SHA-256 */
 #define NAP_HEALTH_MAX_MISSING 32   /* missing update ids carried in one SoH */
 #define NAP_UPDATE_ID_MAX      63   /* one update/policy id */
+#define NAP_HEALTH_MAX_CHECKS  32   /* check results carried in one SoH */
+
+/* Status of one HSR check as the agent's collector found it (NAP_ITEM_CHECK). */
+#define NAP_CHECK_PASS  0
+#define NAP_CHECK_FAIL  1
+#define NAP_CHECK_ERROR 2 /* the collector could not tell (missing tool, disabled, timeout) */
+
+struct nap_health_check {
+	uint8_t status; /* NAP_CHECK_* */
+	char id[NAP_UPDATE_ID_MAX + 1];
+};
 
 enum nap_health_item {
 	NAP_ITEM_VERSION = 1,      /* u8 */
@@ -37,6 +48,7 @@ enum nap_health_item {
 	NAP_ITEM_EVAL_TIME = 5,    /* u64 Unix seconds (UTC) of the evaluation */
 	NAP_ITEM_COMPLIANT = 6,    /* u8 0/1: the agent's own verdict */
 	NAP_ITEM_MISSING = 7,      /* 1..63 bytes: one missing update id; repeated */
+	NAP_ITEM_CHECK = 8,        /* status u8 (NAP_CHECK_*) + check id (1..63 bytes); repeated */
 	/* server -> client */
 	NAP_ITEM_RESULT = 16,      /* u8 enum nap_result */
 	NAP_ITEM_BRANCH = 17,      /* u8 enum nap_branch */
@@ -60,6 +72,8 @@ struct nap_health {
 	bool compliant;
 	uint16_t n_missing;
 	char missing[NAP_HEALTH_MAX_MISSING][NAP_UPDATE_ID_MAX + 1];
+	uint16_t n_checks;       /* CHECK items, in the order sent */
+	struct nap_health_check checks[NAP_HEALTH_MAX_CHECKS];
 	uint8_t failure_category; /* NAP_FAILURE_NONE when the agent evaluated fine */
 	uint32_t error_code;      /* first Error-Codes value with a failure */
 	bool malformed_items;     /* a known item had a bad value (counted as "invalid") */

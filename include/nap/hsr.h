@@ -9,7 +9,9 @@
  * Canonical form: JSON with sorted keys and no whitespace (jansson JSON_COMPACT|JSON_SORT_KEYS),
  * every array that is a set sorted: policies by id, a policy's "requires" by (package, scheme),
  * exemptions by id, an exemption's "policies", groups by name, a group's "members".
- * digest    = SHA-256 over the canonical form of the "policies" array, sorted by policy id.
+ * digest    = SHA-256 over the canonical form of the "policies" array, sorted by policy id;
+ *             when the HSR has "checks", over the canonical form of the object
+ *             {"checks":[...],"policies":[...]} instead (checks sorted by id).
  * signature = Ed25519 over the canonical form of the whole object without its "signature" member
  *             (so exemptions and groups are signed, but only the policies change the digest).
  */
@@ -38,6 +40,10 @@
 #define NAP_HSR_MAX_MEMBERS  10000 /* members of one group */
 #define NAP_HSR_MAX_CLIENT   255   /* machine name or glob */
 #define NAP_HSR_MAX_GROUP_NAME 63
+#define NAP_HSR_MAX_CHECKS   256   /* checks in one HSR */
+#define NAP_HSR_MAX_ARGV     32    /* entries of a command check's argv */
+#define NAP_HSR_MAX_PATH     4096  /* file check path, argv entries (bytes) */
+#define NAP_HSR_MAX_UNIT     255   /* systemd unit name */
 
 enum nap_version_scheme { NAP_SCHEME_DPKG, NAP_SCHEME_RPM };
 
@@ -88,6 +94,38 @@ struct nap_hsr_group {
 	size_t n_members;
 };
 
+/*
+ * Checks (doc/hsr.md "checks"): host state the agent's collectors verify besides packages. Check
+ * ids share the policy id namespace (a check id never equals a policy id of the same HSR) and
+ * travel in the SoH's CHECK items (health.h).
+ */
+enum nap_check_type {
+	NAP_CHECK_TYPE_FIREWALL = 0,  /* "firewall": host firewall active, input policy drop */
+	NAP_CHECK_TYPE_AUTO_UPDATES,  /* "auto_updates": automatic security updates enabled */
+	NAP_CHECK_TYPE_ANTIVIRUS,     /* "antivirus": AV present, signatures younger than max_age */
+	NAP_CHECK_TYPE_REBOOT,        /* "reboot": no reboot pending */
+	NAP_CHECK_TYPE_FILE,          /* "file": file exists (and has the sha256 when given) */
+	NAP_CHECK_TYPE_SERVICE,       /* "service": systemd unit active */
+	NAP_CHECK_TYPE_COMMAND,       /* "command": argv exits with expect_exit */
+	NAP_CHECK_TYPE_COUNT
+};
+
+struct nap_hsr_check {
+	char *id;                 /* policy id charset, unique among policies and checks */
+	enum nap_check_type type;
+	char *severity;           /* as for policies */
+	int64_t effective;        /* Unix seconds; 0 = as soon as possible */
+	char *reason;             /* free text, may be NULL */
+	/* Type parameters; absent ones are 0 / NULL. */
+	int64_t max_age;          /* antivirus: maximum signature age in seconds (> 0); 0 = absent */
+	char *path;               /* file: absolute path */
+	char *sha256;             /* file: optional, 64 lowercase hex digits */
+	char *unit;               /* service: systemd unit name */
+	char **argv;              /* command: 1..NAP_HSR_MAX_ARGV entries, argv[0] absolute */
+	size_t n_argv;
+	int expect_exit;          /* command: expected exit status 0..255 (default 0) */
+};
+
 struct nap_hsr {
 	char site[NAP_SITE_MAX + 1];
 	uint64_t revision;
@@ -100,6 +138,8 @@ struct nap_hsr {
 	struct nap_hsr_exemption *exemptions; /* sorted by id */
 	size_t n_groups;
 	struct nap_hsr_group *groups; /* sorted by name (nap_hsr_exempt looks them up) */
+	size_t n_checks;
+	struct nap_hsr_check *checks; /* sorted by id */
 };
 
 struct nap_hsr_set {
@@ -145,6 +185,14 @@ bool nap_hsr_group_name_valid(const char *s);
 bool nap_hsr_field_valid(const char *s);      /* package, min_version */
 bool nap_hsr_severity_valid(const char *s);
 const char *nap_hsr_scheme_name(enum nap_version_scheme scheme); /* NULL when unknown */
+/* Check types by name ("firewall", "auto_updates", ...); NULL / -EINVAL when unknown. */
+const char *nap_check_type_name(enum nap_check_type type);
+int nap_check_type_from_name(const char *s, enum nap_check_type *out);
+bool nap_hsr_path_valid(const char *s);   /* absolute path, printable, no "..", no "//" */
+bool nap_hsr_unit_valid(const char *s);   /* systemd unit name "name.suffix" */
+bool nap_hsr_sha256_valid(const char *s); /* 64 lowercase hex digits */
+/* A check by id (binary search), or NULL. */
+const struct nap_hsr_check *nap_hsr_find_check(const struct nap_hsr *hsr, const char *id);
 
 /*
  * Is the client exempt at time now? An exemption applies when its client pattern matches the
