@@ -87,8 +87,8 @@ struct nap_radclient;
 struct nap_radclient_server_stats {
 	uint64_t sent, retransmits, replies, timeouts; /* timeouts: a request gave up on it */
 	uint64_t bad_auth;  /* replies that failed authentication */
-	bool dead;          /* held down now */
-	int64_t dead_until; /* monotonic ms when dead */
+	bool dead;          /* timed out and not heard from since (held down until dead_until) */
+	int64_t dead_until; /* monotonic ms */
 };
 
 struct nap_radclient_stats {
