@@ -6,7 +6,7 @@
  * The agent (agent-core) owns when to remediate; this module owns how: it runs the configured
  * commands with fork + execve (argv split from the configuration, never through /bin/sh), in a
  * controlled environment (only PATH, LC_ALL=C, DEBIAN_FRONTEND=noninteractive,
- * APT_LISTCHANGES_FRONTEND=none and NEEDRESTART_MODE=a, plus the `env` entries of the
+ * APT_LISTCHANGES_FRONTEND=none and NEEDRESTART_MODE=l, plus the `env` entries of the
  * configuration), stdin from /dev/null, stdout and stderr captured together (bounded: the last
  * AGENT_REMEDIATION_OUTPUT_MAX bytes are kept for the log), a timeout after which the command's
  * whole process group gets SIGTERM, then SIGKILL 5 s later.
@@ -123,6 +123,34 @@ int agent_remediate(const struct agent_remediation_conf *c, const char *const *p
 
 /* "ok", "disabled", "nothing", "bad_package", "exec_failed", "failed", "signaled", "timeout". */
 const char *agent_remediation_status_name(enum agent_remediation_status s);
+
+/*
+ * The command runner remediation and agent_dhcp_renew() share: fork + execve(argv[0], argv)
+ * with the controlled environment above plus env[0..n_env) (NAME=VALUE, replacing a fixed
+ * entry of the same name), its own process group, stdin /dev/null, stdout + stderr into one
+ * bounded capture (tail kept), killed (group, SIGTERM then SIGKILL after 5 s) past timeout_ms.
+ * Returns 0 when the command ran to its end (r->how says how it ended), -ENOEXEC when it could
+ * not be started (r->exec_errno says why), or another negative errno (pipe/fork).
+ */
+enum agent_run_how {
+	AGENT_RUN_EXITED = 0, /* r->code = exit status */
+	AGENT_RUN_SIGNALED,   /* r->code = signal */
+	AGENT_RUN_TIMEOUT,    /* r->code = signal that ended it */
+	AGENT_RUN_NOT_STARTED,
+};
+struct agent_run_result {
+	enum agent_run_how how;
+	int code;
+	int exec_errno;
+	int64_t duration_ms;
+	char output[AGENT_REMEDIATION_OUTPUT_MAX + 1];
+	size_t output_len;
+	bool output_truncated;
+};
+int agent_run(char *const argv[], const char (*env)[AGENT_REMEDIATION_ENV_MAX], size_t n_env,
+	      int64_t timeout_ms, struct agent_run_result *r);
+/* The last non-empty line of the output (for one-line log messages), into out. */
+void agent_run_last_line(const struct agent_run_result *r, char *out, size_t cap);
 
 /*
  * Lower level, exposed for the unit tests: split a command line like the configuration does
