@@ -65,13 +65,47 @@ hsr_is_extension(const char *key)
 /* Members of a JSON object: only the listed ones and "x-" extensions are allowed. */
 static const char *const hsr_members[] = {"version",   "site",       "revision",
 					  "issued",    "policies",   "digest",
-					  "signature", "exemptions", "groups"};
+					  "signature", "exemptions", "groups",
+					  "checks"};
 static const char *const policy_members[] = {"id",       "package",   "min_version", "scheme",
 					     "severity", "effective", "reason",      "requires"};
 static const char *const req_members[] = {"package", "min_version", "scheme"};
 static const char *const exemption_members[] = {"id",   "client", "group", "policies",
 						"from", "until",  "reason"};
 static const char *const group_members[] = {"name", "members"};
+static const char *const check_members[] = {"id",      "type", "severity", "effective",
+					    "reason",  "max_age", "path", "sha256",
+					    "unit",    "argv", "exit"};
+
+/* Check types by name, and the type parameters each one takes (the rest are rejected). */
+#define CK_MAX_AGE 0x01u
+#define CK_PATH    0x02u
+#define CK_SHA256  0x04u
+#define CK_UNIT    0x08u
+#define CK_ARGV    0x10u
+#define CK_EXIT    0x20u
+
+static const struct {
+	const char *name;
+	unsigned allowed;  /* CK_* parameters the type takes */
+	unsigned required; /* ... of which these must be present */
+} check_types[NAP_CHECK_TYPE_COUNT] = {
+	[NAP_CHECK_TYPE_FIREWALL] = {"firewall", 0, 0},
+	[NAP_CHECK_TYPE_AUTO_UPDATES] = {"auto_updates", 0, 0},
+	[NAP_CHECK_TYPE_ANTIVIRUS] = {"antivirus", CK_MAX_AGE, CK_MAX_AGE},
+	[NAP_CHECK_TYPE_REBOOT] = {"reboot", 0, 0},
+	[NAP_CHECK_TYPE_FILE] = {"file", CK_PATH | CK_SHA256, CK_PATH},
+	[NAP_CHECK_TYPE_SERVICE] = {"service", CK_UNIT, CK_UNIT},
+	[NAP_CHECK_TYPE_COMMAND] = {"command", CK_ARGV | CK_EXIT, CK_ARGV},
+};
+
+static const struct {
+	const char *member;
+	unsigned bit;
+} check_params[] = {
+	{"max_age", CK_MAX_AGE}, {"path", CK_PATH}, {"sha256", CK_SHA256},
+	{"unit", CK_UNIT},       {"argv", CK_ARGV}, {"exit", CK_EXIT},
+};
 
 static bool
 hsr_members_known(json_t *obj, const char *const *known, size_t n)
@@ -166,6 +200,88 @@ nap_hsr_scheme_name(enum nap_version_scheme scheme)
 		if (hsr_schemes[i].scheme == scheme)
 			return hsr_schemes[i].name;
 	return NULL;
+}
+
+const char *
+nap_check_type_name(enum nap_check_type type)
+{
+	if ((unsigned)type >= NAP_CHECK_TYPE_COUNT)
+		return NULL;
+	return check_types[type].name;
+}
+
+int
+nap_check_type_from_name(const char *s, enum nap_check_type *out)
+{
+	if (s == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < NAP_CHECK_TYPE_COUNT; i++) {
+		if (strcmp(s, check_types[i].name) == 0) {
+			*out = (enum nap_check_type)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/*
+ * An absolute path: "/" first, at most NAP_HSR_MAX_PATH bytes, no control characters and no
+ * "." or ".." component (the agent looks paths up under a root prefix they must not leave).
+ */
+bool
+nap_hsr_path_valid(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || s[0] != '/')
+		return false;
+	n = strnlen(s, NAP_HSR_MAX_PATH + 1);
+	if (n > NAP_HSR_MAX_PATH)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		if (c == '/' && s[i + 1] == '.') {
+			size_t k = s[i + 2] == '.' ? i + 3 : i + 2;
+
+			if (s[k] == '/' || s[k] == '\0')
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * A systemd unit name: [A-Za-z0-9:_.@\\-]+ ending in a unit type suffix, not starting with
+ * "-" or ".", at most NAP_HSR_MAX_UNIT bytes.
+ */
+bool
+nap_hsr_unit_valid(const char *s)
+{
+	static const char *const suffixes[] = {".service", ".socket", ".target", ".timer",
+					       ".mount",   ".automount", ".path", ".slice",
+					       ".scope",   ".device", ".swap"};
+	size_t n;
+
+	if (!hsr_token_valid(s, NAP_HSR_MAX_UNIT, ":_.@\\-") || s[0] == '-' || s[0] == '.')
+		return false;
+	n = strlen(s);
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(suffixes); i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n > k && strcmp(s + n - k, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool
+nap_hsr_sha256_valid(const char *s)
+{
+	return s != NULL && strlen(s) == 2 * NAP_HSR_DIGEST_LEN &&
+	       strspn(s, "0123456789abcdef") == 2 * NAP_HSR_DIGEST_LEN;
 }
 
 static bool
@@ -444,6 +560,19 @@ hsr_group_clear(struct nap_hsr_group *g)
 }
 
 static void
+hsr_check_clear(struct nap_hsr_check *c)
+{
+	free(c->id);
+	free(c->severity);
+	free(c->reason);
+	free(c->path);
+	free(c->sha256);
+	free(c->unit);
+	hsr_strv_free(c->argv, c->n_argv);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
 hsr_clear(struct nap_hsr *h)
 {
 	for (size_t i = 0; i < h->n_policies; i++)
@@ -455,6 +584,9 @@ hsr_clear(struct nap_hsr *h)
 	for (size_t i = 0; i < h->n_groups; i++)
 		hsr_group_clear(&h->groups[i]);
 	free(h->groups);
+	for (size_t i = 0; i < h->n_checks; i++)
+		hsr_check_clear(&h->checks[i]);
+	free(h->checks);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -763,6 +895,116 @@ hsr_check_group(json_t *obj, struct nap_hsr_group *g, struct nap_err *err)
 	return hsr_strv_dup(members, &g->members, &g->n_members, err);
 }
 
+/* A command check's argv: 1..NAP_HSR_MAX_ARGV strings, the first an absolute path. */
+static int
+hsr_check_argv(json_t *argv, struct nap_err *err)
+{
+	json_t *v;
+	size_t i;
+
+	if (!json_is_array(argv) || json_array_size(argv) == 0)
+		return hsr_err(err, "checks[].argv: not a non-empty array", -EBADMSG);
+	if (json_array_size(argv) > NAP_HSR_MAX_ARGV)
+		return hsr_err(err, "checks[].argv: too many entries", -EMSGSIZE);
+	json_array_foreach(argv, i, v)
+	{
+		if (!json_is_string(v))
+			return hsr_err(err, "checks[].argv[]: not a string", -EBADMSG);
+		if (json_string_length(v) > NAP_HSR_MAX_PATH)
+			return hsr_err(err, "checks[].argv[]: too long", -EMSGSIZE);
+		if (strlen(json_string_value(v)) != json_string_length(v))
+			return hsr_err(err, "checks[].argv[]: NUL byte", -EBADMSG);
+	}
+	if (!nap_hsr_path_valid(json_string_value(json_array_get(argv, 0))))
+		return hsr_err(err, "checks[].argv[0]: not an absolute path", -EBADMSG);
+	return 0;
+}
+
+/* Check one check object; fill c when non-NULL. */
+static int
+hsr_check_check(json_t *obj, struct nap_hsr_check *c, struct nap_err *err)
+{
+	const char *id, *type, *severity, *effective, *reason, *path, *sha256, *unit;
+	enum nap_check_type t;
+	json_t *v, *argv;
+	int64_t eff = 0, max_age = 0, ex = 0;
+	unsigned present = 0;
+	bool ok = true;
+	int r;
+
+	if (!json_is_object(obj))
+		return hsr_err(err, "checks[]: not an object", -EBADMSG);
+	if (!hsr_members_known(obj, check_members, NAP_ARRAY_SIZE(check_members)))
+		return hsr_err(err, "checks[]: unknown member", -EBADMSG);
+	if (hsr_get_string(obj, "id", &id) < 0 || id == NULL)
+		return hsr_err(err, "checks[].id: missing or not a string", -EBADMSG);
+	if (!nap_hsr_id_valid(id))
+		return hsr_err(err, "checks[].id: bad characters or length", -EBADMSG);
+	if (hsr_get_string(obj, "type", &type) < 0 || type == NULL)
+		return hsr_err(err, "checks[].type: missing or not a string", -EBADMSG);
+	if (nap_check_type_from_name(type, &t) < 0)
+		return hsr_err(err, "checks[].type: unknown check type", -EBADMSG);
+	if (hsr_get_string(obj, "severity", &severity) < 0 || severity == NULL)
+		return hsr_err(err, "checks[].severity: missing or not a string", -EBADMSG);
+	if (!nap_hsr_severity_valid(severity))
+		return hsr_err(err, "checks[].severity: unknown severity", -EBADMSG);
+	if (hsr_get_string(obj, "effective", &effective) < 0 || effective == NULL)
+		return hsr_err(err, "checks[].effective: missing or not a string", -EBADMSG);
+	if (strcmp(effective, "asap") != 0 && hsr_parse_time(effective, &eff) < 0)
+		return hsr_err(err, "checks[].effective: not RFC 3339 UTC or \"asap\"", -EBADMSG);
+	if (hsr_get_string(obj, "reason", &reason) < 0)
+		return hsr_err(err, "checks[].reason: not a string", -EBADMSG);
+	if (reason != NULL && strlen(reason) > NAP_HSR_MAX_REASON)
+		return hsr_err(err, "checks[].reason: too long", -EMSGSIZE);
+
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(check_params); i++) {
+		if (json_object_get(obj, check_params[i].member) != NULL)
+			present |= check_params[i].bit;
+	}
+	if (present & ~check_types[t].allowed)
+		return hsr_err(err, "checks[]: a parameter this check type does not take",
+			       -EBADMSG);
+	if ((present & check_types[t].required) != check_types[t].required)
+		return hsr_err(err, "checks[]: a required parameter of this check type is missing",
+			       -EBADMSG);
+	if ((v = json_object_get(obj, "max_age")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0)
+			return hsr_err(err, "checks[].max_age: not a positive integer", -EBADMSG);
+		max_age = json_integer_value(v);
+	}
+	if (hsr_get_string(obj, "path", &path) < 0 || (path != NULL && !nap_hsr_path_valid(path)))
+		return hsr_err(err, "checks[].path: not an absolute path", -EBADMSG);
+	if (hsr_get_string(obj, "sha256", &sha256) < 0 ||
+	    (sha256 != NULL && !nap_hsr_sha256_valid(sha256)))
+		return hsr_err(err, "checks[].sha256: not 64 lowercase hex digits", -EBADMSG);
+	if (hsr_get_string(obj, "unit", &unit) < 0 || (unit != NULL && !nap_hsr_unit_valid(unit)))
+		return hsr_err(err, "checks[].unit: not a systemd unit name", -EBADMSG);
+	argv = json_object_get(obj, "argv");
+	if (argv != NULL && (r = hsr_check_argv(argv, err)) < 0)
+		return r;
+	if ((v = json_object_get(obj, "exit")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
+			return hsr_err(err, "checks[].exit: not an integer 0..255", -EBADMSG);
+		ex = json_integer_value(v);
+	}
+
+	if (c == NULL)
+		return 0;
+	c->type = t;
+	c->effective = eff;
+	c->max_age = max_age;
+	c->expect_exit = (int)ex;
+	c->id = hsr_dup(id, &ok);
+	c->severity = hsr_dup(severity, &ok);
+	c->reason = hsr_dup(reason, &ok);
+	c->path = hsr_dup(path, &ok);
+	c->sha256 = hsr_dup(sha256, &ok);
+	c->unit = hsr_dup(unit, &ok);
+	if (!ok)
+		return hsr_err(err, "out of memory", -ENOMEM);
+	return argv == NULL ? 0 : hsr_strv_dup(argv, &c->argv, &c->n_argv, err);
+}
+
 /* ---- the canonical form ----------------------------------------------------------------- */
 
 typedef int (*hsr_cmp_fn)(const void *, const void *);
@@ -863,7 +1105,8 @@ hsr_sort_checked(json_t *arr, hsr_cmp_fn cmp, const char *dup_what, struct nap_e
 /*
  * Sort every array of a checked HSR object that is a set, in place: policies by id and each
  * policy's requires by (package, scheme); exemptions by id and each one's policies; groups by
- * name and each one's members. A duplicate in any of them is an error.
+ * name and each one's members; checks by id (a command's argv keeps its order). A duplicate in
+ * any of them is an error.
  */
 static int
 hsr_canonicalize(json_t *obj, struct nap_err *err)
@@ -890,6 +1133,9 @@ hsr_canonicalize(json_t *obj, struct nap_err *err)
 			r = hsr_sort_checked(json_object_get(v, "policies"), hsr_cmp_string,
 					     "exemptions[].policies: duplicate id", err);
 	}
+	arr = json_object_get(obj, "checks");
+	if (r == 0)
+		r = hsr_sort_checked(arr, hsr_cmp_id, "checks: duplicate id", err);
 	arr = json_object_get(obj, "groups");
 	if (r == 0)
 		r = hsr_sort_checked(arr, hsr_cmp_name, "groups: duplicate name", err);
@@ -938,6 +1184,47 @@ static int
 hsr_check_group_v(json_t *obj, void *out, struct nap_err *err)
 {
 	return hsr_check_group(obj, out, err);
+}
+
+static int
+hsr_check_check_v(json_t *obj, void *out, struct nap_err *err)
+{
+	return hsr_check_check(obj, out, err);
+}
+
+/* Check ids live in the policy id namespace: none may equal a policy id (both sorted). */
+static int
+hsr_check_ids_disjoint(json_t *canon, struct nap_err *err)
+{
+	json_t *pol = json_object_get(canon, "policies"), *chk = json_object_get(canon, "checks");
+	size_t i = 0, j = 0, np = json_array_size(pol), nc = json_array_size(chk);
+
+	while (i < np && j < nc) {
+		int c = strcmp(json_string_value(json_object_get(json_array_get(pol, i), "id")),
+			       json_string_value(json_object_get(json_array_get(chk, j), "id")));
+
+		if (c == 0)
+			return hsr_err(err, "checks[].id: also a policy id", -EBADMSG);
+		if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	return 0;
+}
+
+static int
+hsr_check_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct nap_hsr_check *)elem)->id);
+}
+
+const struct nap_hsr_check *
+nap_hsr_find_check(const struct nap_hsr *hsr, const char *id)
+{
+	if (hsr == NULL || id == NULL || hsr->n_checks == 0)
+		return NULL;
+	return bsearch(id, hsr->checks, hsr->n_checks, sizeof(*hsr->checks), hsr_check_cmp);
 }
 
 /*
@@ -1009,7 +1296,7 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **ca
 		 struct nap_err *err)
 {
 	const char *site, *issued;
-	json_t *v, *policies, *exemptions, *groups, *c;
+	json_t *v, *policies, *exemptions, *groups, *checks, *c;
 	int r;
 
 	*canon = NULL;
@@ -1071,11 +1358,19 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **ca
 	r = hsr_check_array(groups, NAP_HSR_MAX_GROUPS, hsr_check_group_v, "groups: too many", err);
 	if (r < 0)
 		return r;
+	checks = json_object_get(obj, "checks");
+	if (checks != NULL && !json_is_array(checks))
+		return hsr_err(err, "checks: not an array", -EBADMSG);
+	r = hsr_check_array(checks, NAP_HSR_MAX_CHECKS, hsr_check_check_v, "checks: too many", err);
+	if (r < 0)
+		return r;
 
 	c = json_deep_copy(obj);
 	if (c == NULL)
 		return hsr_err(err, "out of memory", -ENOMEM);
 	r = hsr_canonicalize(c, err);
+	if (r == 0)
+		r = hsr_check_ids_disjoint(c, err);
 	if (r == 0 && h != NULL) {
 		void *p = NULL;
 
@@ -1091,6 +1386,11 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **ca
 			r = hsr_fill_array(json_object_get(c, "groups"), sizeof(*h->groups), &p,
 					   &h->n_groups, hsr_check_group_v, err);
 			h->groups = p;
+		}
+		if (r == 0) {
+			r = hsr_fill_array(json_object_get(c, "checks"), sizeof(*h->checks), &p,
+					   &h->n_checks, hsr_check_check_v, err);
+			h->checks = p;
 		}
 		if (r == 0)
 			hsr_resolve_groups(h);
@@ -1123,12 +1423,27 @@ hsr_check_object(json_t *obj, enum hsr_mode mode, struct nap_hsr *h, json_t **ca
 	return 0;
 }
 
-/* SHA-256 over the canonical serialization of the sorted policies array. */
+/*
+ * SHA-256 over the canonical serialization of the sorted policies array; when the HSR has
+ * checks, over the object {"checks":[...],"policies":[...]} instead, so a change of a check
+ * changes the digest too (and sends clients to re-evaluate) while HSRs without checks keep the
+ * digest they always had.
+ */
 static int
 hsr_digest(json_t *canon, uint8_t md[NAP_HSR_DIGEST_LEN])
 {
-	char *s = json_dumps(json_object_get(canon, "policies"), HSR_DUMP_FLAGS);
+	json_t *checks = json_object_get(canon, "checks");
+	char *s;
 
+	if (json_array_size(checks) > 0) {
+		json_t *o = json_pack("{s:O, s:O}", "checks", checks, "policies",
+				      json_object_get(canon, "policies"));
+
+		s = o != NULL ? json_dumps(o, HSR_DUMP_FLAGS) : NULL;
+		json_decref(o);
+	} else {
+		s = json_dumps(json_object_get(canon, "policies"), HSR_DUMP_FLAGS);
+	}
 	if (s == NULL)
 		return -ENOMEM;
 	hsr_sha256(s, strlen(s), md);

@@ -41,6 +41,12 @@ check_reencode(const struct nap_health *h)
 	for (uint16_t i = 0; i < h->n_missing; i++)
 		if (strcmp(h2.missing[i], h->missing[i]) != 0)
 			abort();
+	if (h2.n_checks != h->n_checks)
+		abort();
+	for (uint16_t i = 0; i < h->n_checks; i++)
+		if (h2.checks[i].status != h->checks[i].status ||
+		    strcmp(h2.checks[i].id, h->checks[i].id) != 0)
+			abort();
 	if (h->has_generation_time && h->generation_time >= 0 &&
 	    h->generation_time < 100000000000LL && h2.generation_time != h->generation_time)
 		abort();

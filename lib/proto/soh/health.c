@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nap/health.h"
+#include "nap/hsr.h"
 #include "nap/util.h"
 
 #define HEALTH_ITEMS_MAX 1024 /* bytes of nap items in one Vendor-Specific value */
@@ -99,6 +100,33 @@ health_vs(const struct nap_soh *soh, const struct nap_soh_entry *e)
 	return NULL;
 }
 
+/*
+ * A CHECK item: status (PASS, FAIL, ERROR) + a check id in the HSR's id charset. More than
+ * NAP_HEALTH_MAX_CHECKS of them, or one id twice, is malformed: napvd could not tell which
+ * result counts.
+ */
+static bool
+check_item_decode(struct nap_health *h, const uint8_t *v, uint16_t len)
+{
+	char id[NAP_UPDATE_ID_MAX + 1];
+
+	if (len < 2 || len > 1 + NAP_UPDATE_ID_MAX || v[0] > NAP_CHECK_ERROR ||
+	    h->n_checks >= NAP_HEALTH_MAX_CHECKS)
+		return false;
+	memcpy(id, v + 1, len - 1u);
+	id[len - 1] = '\0';
+	if (memchr(id, '\0', len - 1u) != NULL || !nap_hsr_id_valid(id))
+		return false;
+	for (uint16_t i = 0; i < h->n_checks; i++) {
+		if (strcmp(h->checks[i].id, id) == 0)
+			return false;
+	}
+	h->checks[h->n_checks].status = v[0];
+	memcpy(h->checks[h->n_checks].id, id, len);
+	h->n_checks++;
+	return true;
+}
+
 struct sha_ctx {
 	struct nap_health *h;
 	uint32_t seen; /* bit per known item type (< 32) */
@@ -111,7 +139,8 @@ sha_item(void *ctx, uint8_t type, const uint8_t *v, uint16_t len)
 	struct nap_health *h = c->h;
 	bool ok = true;
 
-	if (type < 32 && type != NAP_ITEM_MISSING && (c->seen & (1u << type)) != 0) {
+	if (type < 32 && type != NAP_ITEM_MISSING && type != NAP_ITEM_CHECK &&
+	    (c->seen & (1u << type)) != 0) {
 		h->malformed_items = true; /* a second value for a single-valued item */
 		return;
 	}
@@ -160,6 +189,9 @@ sha_item(void *ctx, uint8_t type, const uint8_t *v, uint16_t len)
 			h->missing[h->n_missing][len] = '\0';
 			h->n_missing++;
 		}
+		break;
+	case NAP_ITEM_CHECK:
+		ok = check_item_decode(h, v, len);
 		break;
 	default:
 		return; /* unknown: a newer agent's item */
@@ -268,12 +300,14 @@ health_add_vs(struct nap_soh *soh, struct nap_cbb *cbb)
 int
 nap_health_add_entry(struct nap_soh *soh, const struct nap_health *h)
 {
-	uint8_t buf[HEALTH_ITEMS_MAX + 4 + NAP_HEALTH_MAX_MISSING * (NAP_UPDATE_ID_MAX + 3)];
+	uint8_t buf[HEALTH_ITEMS_MAX + 4 + NAP_HEALTH_MAX_MISSING * (NAP_UPDATE_ID_MAX + 3) +
+		    NAP_HEALTH_MAX_CHECKS * (NAP_UPDATE_ID_MAX + 4)];
 	struct nap_cbb cbb;
 	bool ok;
 	int r;
 
-	if (!nap_site_valid(h->site) || h->n_missing > NAP_HEALTH_MAX_MISSING)
+	if (!nap_site_valid(h->site) || h->n_missing > NAP_HEALTH_MAX_MISSING ||
+	    h->n_checks > NAP_HEALTH_MAX_CHECKS)
 		return -EINVAL;
 	nap_cbb_init_fixed(&cbb, buf, sizeof(buf));
 	ok = nap_cbb_add_u32(&cbb, NAP_SHID_NAP) &&
@@ -290,6 +324,17 @@ nap_health_add_entry(struct nap_soh *soh, const struct nap_health *h)
 		if (!update_id_valid((const uint8_t *)h->missing[i], n))
 			return -EINVAL;
 		ok = item_add(&cbb, NAP_ITEM_MISSING, h->missing[i], n);
+	}
+	for (uint16_t i = 0; ok && i < h->n_checks; i++) {
+		const struct nap_health_check *c = &h->checks[i];
+		uint8_t item[1 + NAP_UPDATE_ID_MAX];
+		size_t n = strnlen(c->id, NAP_UPDATE_ID_MAX + 1);
+
+		if (c->status > NAP_CHECK_ERROR || n > NAP_UPDATE_ID_MAX || !nap_hsr_id_valid(c->id))
+			return -EINVAL;
+		item[0] = c->status;
+		memcpy(item + 1, c->id, n);
+		ok = item_add(&cbb, NAP_ITEM_CHECK, item, 1 + n);
 	}
 	if (!ok)
 		return -ENOSPC;

@@ -334,6 +334,97 @@ test_sha_tolerance(void **state)
 	assert_int_equal(nap_health_decode(&dec, NULL, &h, NULL), -EINVAL);
 }
 
+/* CHECK items (NAP_ITEM_CHECK): round trip, encoder and decoder rules. */
+static void
+test_checks(void **state)
+{
+	struct nap_health h, got;
+	uint8_t *keep;
+	const struct nap_soh_entry *e;
+
+	(void)state;
+	golden_health(&h);
+	h.n_checks = NAP_HEALTH_MAX_CHECKS;
+	for (int i = 0; i < NAP_HEALTH_MAX_CHECKS; i++) {
+		h.checks[i].status = (uint8_t)(i % 3);
+		snprintf(h.checks[i].id, sizeof(h.checks[i].id), "CHK-%02d", i);
+	}
+	memset(h.checks[31].id, 'x', NAP_UPDATE_ID_MAX);
+	h.checks[31].id[NAP_UPDATE_ID_MAX] = '\0';
+	h.n_missing = NAP_HEALTH_MAX_MISSING;
+	for (int i = 0; i < NAP_HEALTH_MAX_MISSING; i++)
+		snprintf(h.missing[i], sizeof(h.missing[i]), "DSA-%d", i);
+	nap_soh_init(&soh, true, NULL);
+	assert_int_equal(nap_health_add_entry(&soh, &h), 0);
+	e = roundtrip_entry(&soh, &keep);
+	assert_int_equal(nap_health_decode(&dec, e, &got, NULL), 0);
+	assert_false(got.malformed_items);
+	assert_int_equal(got.n_missing, NAP_HEALTH_MAX_MISSING);
+	assert_int_equal(got.n_checks, NAP_HEALTH_MAX_CHECKS);
+	for (int i = 0; i < NAP_HEALTH_MAX_CHECKS; i++) {
+		assert_int_equal(got.checks[i].status, i % 3);
+		assert_string_equal(got.checks[i].id, h.checks[i].id);
+	}
+	free(keep);
+
+	/* Encoder: bad status, id charset, empty id, too many. */
+	golden_health(&h);
+	h.n_checks = 1;
+	h.checks[0].status = NAP_CHECK_ERROR + 1;
+	strcpy(h.checks[0].id, "CHK-1");
+	assert_int_equal(nap_health_add_entry(&soh, &h), -EINVAL);
+	h.checks[0].status = NAP_CHECK_FAIL;
+	strcpy(h.checks[0].id, "CHK/1");
+	assert_int_equal(nap_health_add_entry(&soh, &h), -EINVAL);
+	h.checks[0].id[0] = '\0';
+	assert_int_equal(nap_health_add_entry(&soh, &h), -EINVAL);
+	h.n_checks = NAP_HEALTH_MAX_CHECKS + 1;
+	assert_int_equal(nap_health_add_entry(&soh, &h), -EINVAL);
+
+	/* Decoder: "08 0006 01 43484b2d31" = FAIL "CHK-1". */
+	assert_int_equal(decode_entry_hex(GOOD_ITEMS " 080006 01 43484b2d31 080006 00 43484b2d32",
+					  NULL, &got, NULL),
+			 0);
+	assert_false(got.malformed_items);
+	assert_int_equal(got.n_checks, 2);
+	assert_int_equal(got.checks[0].status, NAP_CHECK_FAIL);
+	assert_string_equal(got.checks[0].id, "CHK-1");
+	assert_int_equal(got.checks[1].status, NAP_CHECK_PASS);
+	assert_string_equal(got.checks[1].id, "CHK-2");
+	/* Status 3; no id; a NUL, a space or a slash in the id; the same id twice. */
+	static const char *const bad[] = {
+		GOOD_ITEMS " 080006 03 43484b2d31",
+		GOOD_ITEMS " 080001 00",
+		GOOD_ITEMS " 080000",
+		GOOD_ITEMS " 080006 00 43484b002d",
+		GOOD_ITEMS " 080006 00 43484b202d",
+		GOOD_ITEMS " 080006 00 43484b2f2d",
+		GOOD_ITEMS " 080006 01 43484b2d31 080006 00 43484b2d31",
+	};
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(decode_entry_hex(bad[i], NULL, &got, NULL), 0);
+		if (!got.malformed_items)
+			fail_msg("case %zu accepted", i);
+	}
+	/* An id of 64 bytes; 33 items. */
+	{
+		char items[4096];
+		int n = snprintf(items, sizeof(items), "%s 080041 00", GOOD_ITEMS);
+
+		for (int i = 0; i < 64; i++)
+			n += snprintf(items + n, sizeof(items) - (size_t)n, "41");
+		assert_int_equal(decode_entry_hex(items, NULL, &got, NULL), 0);
+		assert_true(got.malformed_items);
+		n = snprintf(items, sizeof(items), "%s", GOOD_ITEMS);
+		for (int i = 0; i <= NAP_HEALTH_MAX_CHECKS; i++)
+			n += snprintf(items + n, sizeof(items) - (size_t)n, " 080004 00 43 3%d 3%d",
+				      i / 10, i % 10);
+		assert_int_equal(decode_entry_hex(items, NULL, &got, NULL), 0);
+		assert_true(got.malformed_items);
+		assert_int_equal(got.n_checks, NAP_HEALTH_MAX_CHECKS);
+	}
+}
+
 static void
 test_site_valid(void **state)
 {
@@ -358,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_shv_golden),
 		cmocka_unit_test(test_sha_tolerance),
 		cmocka_unit_test(test_site_valid),
+		cmocka_unit_test(test_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
