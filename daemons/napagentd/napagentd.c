@@ -1,0 +1,742 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * napagentd: the nap health agent. This file holds main(): the modes (daemon, --once,
+ * --enroll, --sohr, -n), and the daemon's single-threaded poll() loop: package database changes
+ * (inotify), the evaluation and policy schedules, signals (SIGHUP reload, SIGUSR2 "a SoHR
+ * arrived", SIGTERM), and what follows an evaluation: the state report, the DHCP fragment and
+ * renew, remediation. The SoHR that --sohr hands over is untrusted (it came from the network
+ * through a DHCP hook) and is parsed before the daemon is told.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "nap/log.h"
+#include "nap/util.h"
+
+#define AGENT_DEFAULT_CONF      "/etc/nap/napagentd.conf"
+#define AGENT_POLICY_RETRY      60  /* seconds between policy fetch retries after a failure */
+#define AGENT_SOHR_RENEW_HOLD   60  /* seconds: a SoHR can force a renew at most this often */
+#define AGENT_RPM_DEFAULT_DB    "/var/lib/rpm"
+#define AGENT_REMEDIATE_MAX_PKG 256
+
+struct agent {
+	struct agent_conf *conf;
+	int sfd, ifd;
+	int64_t next_eval, next_policy; /* monotonic ms; 0 = not scheduled */
+	bool eval_now, policy_now;
+	bool have_state;
+	enum agent_state state;
+	char fingerprint[4096];   /* of the last published evaluation */
+	int64_t last_sohr_renew;  /* monotonic ms */
+	bool quarantined;         /* restricted until an evaluation is compliant */
+	bool quit;
+	/* inotify targets */
+	char watch_name[NAME_MAX + 1]; /* the status file's name in its directory */
+	char policy_name[NAME_MAX + 1];
+	int wd_pkg, wd_policy;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+		"usage: napagentd [-dnv] [-f file]\n"
+		"       napagentd [-v] [-f file] --once [--print-soh | --json]\n"
+		"       napagentd [-v] [-f file] --enroll TOKEN\n"
+		"       napagentd [-v] [-f file] --sohr HEX\n");
+	exit(1);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+mkdir_state(const struct agent_conf *c)
+{
+	if (mkdir(c->state_dir, 0700) < 0 && errno != EEXIST)
+		return log_warnx_r(-errno, "%s: %s", c->state_dir, strerror(errno));
+	return 0;
+}
+
+/* Fetch the policy when there is a site to fetch from; logs what happened. */
+static int
+agent_fetch(const struct agent_conf *c)
+{
+	char err[512];
+	int r;
+
+	if (c->url == NULL)
+		return 0;
+	r = agent_site_fetch_policy(c, err, sizeof(err));
+	if (r == 0)
+		log_info("policy: new document cached");
+	else if (r == 1)
+		log_debug("policy: unchanged");
+	else
+		LOG_WARNX_RL("policy: %s (evaluating against the cached policy, if any)", err);
+	return r;
+}
+
+/* ---- one-shot modes --------------------------------------------------------------------- */
+
+static int
+agent_once(struct agent_conf *c, bool print_soh, bool json)
+{
+	struct agent_eval e;
+	uint8_t *soh = NULL, corr[NAP_CORRELATION_ID_LEN];
+	size_t soh_len = 0;
+	char name[256];
+	int r;
+
+	if (c->url != NULL) {
+		if (agent_site_init() < 0)
+			fatalx("libcurl initialisation failed");
+		(void)agent_fetch(c);
+	}
+	agent_eval_once(c, &e);
+	if (e.failure_category != NAP_FAILURE_NONE)
+		log_warnx("evaluation: %s failure 0x%08X: %s",
+			  nap_failure_category_name(e.failure_category), e.error_code, e.failure);
+	if (agent_machine_name(c, name, sizeof(name)) < 0)
+		snprintf(name, sizeof(name), "?");
+	if (json) {
+		char *text = agent_eval_json(&e, name);
+
+		if (text == NULL)
+			fatalx("out of memory");
+		printf("%s\n", text);
+		free(text);
+	}
+	if (print_soh) {
+		char *hex;
+
+		r = agent_soh_build(c, &e, (int64_t)time(NULL), &soh, &soh_len, corr);
+		if (r < 0) {
+			agent_eval_free(&e);
+			fatalx("cannot build the SoH: %s", strerror(-r));
+		}
+		hex = malloc(2 * soh_len + 1);
+		if (hex == NULL)
+			fatalx("out of memory");
+		nap_hex_encode(soh, soh_len, hex);
+		printf("%s\n", hex);
+		free(hex);
+		free(soh);
+	}
+	if (!json && !print_soh)
+		printf("%s: state %d (%s), %s, %zu missing, %zu checks, %.1f ms\n", name, e.state,
+		       agent_state_name(e.state), e.compliant ? "compliant" : "not compliant",
+		       e.n_findings, e.n_checks, (double)e.duration_us / 1000.0);
+	agent_eval_free(&e);
+	return 0;
+}
+
+static int
+agent_enroll(struct agent_conf *c, const char *token)
+{
+	char err[512];
+	int r;
+
+	if (c->url == NULL)
+		fatalx("--enroll needs [site] url");
+	if (agent_site_init() < 0)
+		fatalx("libcurl initialisation failed");
+	r = agent_site_enroll(c, token, err, sizeof(err));
+	if (r < 0)
+		fatalx("enrollment failed: %s", err);
+	log_info("enrolled: certificate and key stored in %s", c->state_dir);
+	/* The first policy right away, so the next evaluation has one. */
+	if (agent_fetch(c) < 0)
+		return 0;
+	return 0;
+}
+
+/* --sohr: check what the hook handed over, store it, wake the daemon. */
+static int
+agent_sohr_cmd(struct agent_conf *c, const char *arg)
+{
+	uint8_t *sohr;
+	size_t n = 0;
+	struct agent_sohr_info info;
+	char err[256], path[PATH_MAX], *hex;
+	uint8_t *pid_text = NULL;
+	size_t pid_len = 0;
+	long pid;
+	int r;
+
+	sohr = malloc(NAP_SOH_MAX_LEN + 16);
+	if (sohr == NULL)
+		fatalx("out of memory");
+	r = agent_dhcp_sohr_from_arg(arg, sohr, NAP_SOH_MAX_LEN + 16, &n, NULL, NULL, NULL, err,
+				     sizeof(err));
+	if (r == 1) {
+		log_info("--sohr: no SoHR in the option (probe or marker only)");
+		free(sohr);
+		return 0;
+	}
+	if (r < 0) {
+		LOG_WARNX_RL("--sohr: %s", err);
+		free(sohr);
+		return 1;
+	}
+	r = agent_sohr_parse(sohr, n, &info, err, sizeof(err));
+	if (r < 0) {
+		LOG_WARNX_RL("--sohr: %s", err);
+		free(sohr);
+		return 1;
+	}
+	hex = malloc(2 * n + 2);
+	if (hex == NULL)
+		fatalx("out of memory");
+	nap_hex_encode(sohr, n, hex);
+	strcat(hex, "\n");
+	free(sohr);
+	if (mkdir_state(c) < 0) {
+		free(hex);
+		return 1;
+	}
+	r = nap_write_file_atomic(agent_state_path(c, "last-sohr", path, sizeof(path)), hex,
+				  strlen(hex), 0644);
+	free(hex);
+	if (r < 0) {
+		log_warnx("--sohr: %s: %s", path, strerror(-r));
+		return 1;
+	}
+	log_info("--sohr: result %u, instructions 0x%02x, isolation state %u", info.result,
+		 info.instructions, info.has_qstate ? info.quarantine_state : 0);
+	r = nap_read_file(c->pidfile, 32, &pid_text, &pid_len);
+	if (r < 0) {
+		log_warnx("--sohr: %s: %s: is napagentd running?", c->pidfile, strerror(-r));
+		return 1;
+	}
+	pid_text[pid_len < 32 ? pid_len : 31] = '\0';
+	pid = strtol((char *)pid_text, NULL, 10);
+	free(pid_text);
+	if (pid <= 1 || kill((pid_t)pid, SIGUSR2) < 0) {
+		log_warnx("--sohr: cannot signal napagentd (pid %ld): %s", pid, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- the daemon ------------------------------------------------------------------------- */
+
+/* What decides whether the DHCP client must renew: everything napvd judges, not the time. */
+static void
+agent_fingerprint(const struct agent_eval *e, char *out, size_t len)
+{
+	size_t o = 0;
+
+	o += (size_t)snprintf(out + o, len - o, "%d %s %" PRIu64 " %02x%02x%02x%02x %u %08x",
+			      e->state, e->site, e->revision, e->digest[0], e->digest[1],
+			      e->digest[2], e->digest[3], e->failure_category, e->error_code);
+	for (size_t i = 0; i < e->n_findings && o < len; i++)
+		o += (size_t)snprintf(out + o, len - o, " %s%s", e->findings[i].deferred ? "~" : "",
+				      e->findings[i].id);
+	for (size_t i = 0; i < e->n_checks && o < len; i++)
+		o += (size_t)snprintf(out + o, len - o, " %s=%u", e->checks[i].id,
+				      e->checks[i].status);
+}
+
+static void
+agent_publish(struct agent *a, const struct agent_eval *e, bool force_renew)
+{
+	struct agent_conf *c = a->conf;
+	uint8_t *soh = NULL, corr[NAP_CORRELATION_ID_LEN];
+	size_t soh_len = 0;
+	char fp[sizeof(a->fingerprint)], err[512], path[PATH_MAX];
+	bool changed;
+	int r;
+
+	r = agent_soh_build(c, e, (int64_t)time(NULL), &soh, &soh_len, corr);
+	if (r < 0) {
+		log_warnx("cannot build the SoH: %s", strerror(-r));
+		return;
+	}
+	{
+		char *hex = malloc(2 * soh_len + 2);
+
+		if (hex != NULL) {
+			nap_hex_encode(soh, soh_len, hex);
+			strcat(hex, "\n");
+			r = nap_write_file_atomic(agent_state_path(c, "soh", path, sizeof(path)),
+						  hex, strlen(hex), 0644);
+			if (r < 0)
+				LOG_WARNX_RL("%s: %s", path, strerror(-r));
+			free(hex);
+		}
+	}
+	agent_fingerprint(e, fp, sizeof(fp));
+	changed = !a->have_state || strcmp(fp, a->fingerprint) != 0;
+	r = agent_dhcp_publish(&c->dhcp, soh, soh_len, corr, err, sizeof(err));
+	free(soh);
+	if (r < 0) {
+		LOG_WARNX_RL("dhcp: %s", err);
+		return;
+	}
+	if (r == 2)
+		goto done; /* no DHCP client configured */
+	if (changed || force_renew) {
+		r = agent_dhcp_renew(&c->dhcp, err, sizeof(err));
+		if (r < 0)
+			LOG_WARNX_RL("dhcp: renew: %s", err);
+		else if (r == 0)
+			log_info("dhcp: lease renewed (%s)", changed ? "state changed" : "SoHR");
+	}
+done:
+	snprintf(a->fingerprint, sizeof(a->fingerprint), "%s", fp);
+}
+
+static void
+agent_report(struct agent *a, const struct agent_eval *e)
+{
+	char err[512];
+	int r;
+
+	if (a->conf->url == NULL || !a->conf->report_state)
+		return;
+	r = agent_site_post_state(a->conf, e, err, sizeof(err));
+	if (r < 0)
+		LOG_WARNX_RL("state report: %s", err);
+}
+
+static void
+agent_write_eval(struct agent *a, const struct agent_eval *e)
+{
+	char name[256], path[PATH_MAX], *text;
+	int r;
+
+	if (agent_machine_name(a->conf, name, sizeof(name)) < 0)
+		snprintf(name, sizeof(name), "?");
+	text = agent_eval_json(e, name);
+	if (text == NULL)
+		return;
+	r = nap_write_file_atomic(agent_state_path(a->conf, "evaluation.json", path, sizeof(path)),
+				  text, strlen(text), 0644);
+	if (r < 0)
+		LOG_WARNX_RL("%s: %s", path, strerror(-r));
+	free(text);
+}
+
+static void
+agent_log_eval(const struct agent_eval *e)
+{
+	if (e->failure_category != NAP_FAILURE_NONE)
+		LOG_WARNX_RL("evaluation: %s failure (error 0x%08X): %s",
+			     nap_failure_category_name(e->failure_category), e->error_code,
+			     e->failure);
+	log_info("evaluation: state %s, %s, revision %" PRIu64 ", %zu installed, %zu findings, "
+		 "%zu checks, %.1f ms",
+		 agent_state_name(e->state), e->compliant ? "compliant" : "not compliant",
+		 e->revision, e->n_installed, e->n_findings, e->n_checks,
+		 (double)e->duration_us / 1000.0);
+}
+
+/* Remediate what a restricted evaluation found missing; true when something was installed. */
+static bool
+agent_remediate_missing(struct agent *a, const struct agent_eval *e)
+{
+	const char *pkgs[AGENT_REMEDIATE_MAX_PKG];
+	struct agent_remediation_result *res;
+	size_t n = 0;
+	int r;
+
+	if (!a->conf->remediation.enabled || e->state != AGENT_STATE_RESTRICTED)
+		return false;
+	for (size_t i = 0; i < e->n_findings && n < AGENT_REMEDIATE_MAX_PKG; i++) {
+		const struct agent_finding *f = &e->findings[i];
+		bool dup = false;
+
+		if (f->deferred || f->package == NULL || f->status == AGENT_POLICY_ERROR)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			dup |= strcmp(pkgs[j], f->package) == 0;
+		if (!dup)
+			pkgs[n++] = f->package;
+	}
+	if (n == 0)
+		return false;
+	res = malloc(sizeof(*res));
+	if (res == NULL)
+		return false;
+	log_info("remediation: installing %zu package%s", n, n == 1 ? "" : "s");
+	r = agent_remediate(&a->conf->remediation, pkgs, n, res);
+	log_msg(r == 0 ? LOG_INFO : LOG_WARNING, "remediation: %s", res->message);
+	free(res);
+	return r != 1; /* after a failure too: a partial install may count */
+}
+
+static void
+agent_cycle(struct agent *a, bool force_renew)
+{
+	struct agent_eval e;
+	int64_t now = mono_ms();
+
+	agent_eval_once(a->conf, &e);
+	agent_log_eval(&e);
+	if (agent_remediate_missing(a, &e)) {
+		agent_eval_free(&e);
+		agent_eval_once(a->conf, &e);
+		agent_log_eval(&e);
+	}
+	if (!a->have_state || e.state != a->state)
+		log_info("state: %s -> %s", a->have_state ? agent_state_name(a->state) : "none",
+			 agent_state_name(e.state));
+	if (a->quarantined && e.compliant) {
+		log_info("quarantine: compliant again, renewing");
+		force_renew = true;
+	}
+	a->quarantined = !e.compliant;
+	agent_write_eval(a, &e);
+	agent_report(a, &e);
+	agent_publish(a, &e, force_renew);
+	a->state = e.state;
+	a->have_state = true;
+	agent_eval_free(&e);
+	a->next_eval = now + a->conf->evaluate_interval * 1000;
+}
+
+/* SIGUSR2: a DHCP hook stored a SoHR in state_dir/last-sohr (napagentd --sohr). */
+static void
+agent_sohr_arrived(struct agent *a, bool *force_renew)
+{
+	char path[PATH_MAX], err[256];
+	uint8_t *text = NULL, *bin;
+	size_t n = 0, bad = 0;
+	long bl;
+	struct agent_sohr_info info;
+	int r;
+
+	r = nap_read_file(agent_state_path(a->conf, "last-sohr", path, sizeof(path)),
+			  2 * NAP_SOH_MAX_LEN + 64, &text, &n);
+	if (r < 0) {
+		LOG_WARNX_RL("SIGUSR2: %s: %s", path, strerror(-r));
+		return;
+	}
+	bin = malloc(NAP_SOH_MAX_LEN + 16);
+	if (bin == NULL) {
+		free(text);
+		return;
+	}
+	bl = nap_hex_decode((const char *)text, n, bin, NAP_SOH_MAX_LEN + 16, &bad);
+	free(text);
+	if (bl < 0) {
+		LOG_WARNX_RL("SIGUSR2: %s: not hex", path);
+		free(bin);
+		return;
+	}
+	r = agent_sohr_parse(bin, (size_t)bl, &info, err, sizeof(err));
+	free(bin);
+	if (r < 0) {
+		LOG_WARNX_RL("SIGUSR2: %s", err);
+		return;
+	}
+	log_info("SoHR: result %u branch %u instructions 0x%02x isolation %u", info.result,
+		 info.branch, info.instructions, info.has_qstate ? info.quarantine_state : 0);
+	if (info.instructions & NAP_INSTRUCT_REFRESH_POLICY)
+		a->policy_now = true;
+	if (info.instructions & (NAP_INSTRUCT_REEVALUATE | NAP_INSTRUCT_REFRESH_POLICY))
+		a->eval_now = true;
+	if (info.has_qstate && info.quarantine_state == NAP_ISOLATION_RESTRICTED) {
+		/* napvd restricted us: evaluate; renew if we are compliant (it saw an old SoH). */
+		a->quarantined = true;
+		a->eval_now = true;
+		if (mono_ms() - a->last_sohr_renew > AGENT_SOHR_RENEW_HOLD * 1000) {
+			*force_renew = true;
+			a->last_sohr_renew = mono_ms();
+		}
+	}
+}
+
+static void
+agent_watch(struct agent *a)
+{
+	struct agent_conf *c = a->conf;
+	char dir[PATH_MAX], base[PATH_MAX];
+
+	if (a->ifd >= 0)
+		close(a->ifd);
+	a->wd_pkg = a->wd_policy = -1;
+	a->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (a->ifd < 0) {
+		log_warn("inotify: package changes are seen on schedule only");
+		return;
+	}
+	if (c->backend == AGENT_BACKEND_DPKG) {
+		snprintf(dir, sizeof(dir), "%s", c->dpkg_status);
+		snprintf(base, sizeof(base), "%s", c->dpkg_status);
+		snprintf(a->watch_name, sizeof(a->watch_name), "%s", basename(base));
+		a->wd_pkg = inotify_add_watch(a->ifd, dirname(dir),
+					      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+	} else {
+		a->watch_name[0] = '\0'; /* any file of the rpm database */
+		a->wd_pkg = inotify_add_watch(a->ifd,
+					      c->rpm_dbpath != NULL ? c->rpm_dbpath
+								    : AGENT_RPM_DEFAULT_DB,
+					      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+	}
+	if (a->wd_pkg < 0)
+		log_warn("inotify: cannot watch the package database");
+	if (c->policy_file != NULL) {
+		snprintf(dir, sizeof(dir), "%s", c->policy_file);
+		snprintf(base, sizeof(base), "%s", c->policy_file);
+		snprintf(a->policy_name, sizeof(a->policy_name), "%s", basename(base));
+		a->wd_policy = inotify_add_watch(a->ifd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO);
+	}
+}
+
+static void
+agent_inotify(struct agent *a)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(a->ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			const char *name = ev->len > 0 ? ev->name : "";
+
+			if (ev->wd == a->wd_pkg &&
+			    (a->watch_name[0] == '\0' || strcmp(name, a->watch_name) == 0)) {
+				log_debug("package database changed (%s)", name);
+				a->next_eval = mono_ms() + a->conf->settle * 1000;
+			} else if (ev->wd == a->wd_policy && strcmp(name, a->policy_name) == 0) {
+				log_debug("policy file changed");
+				a->next_eval = mono_ms() + a->conf->settle * 1000;
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+static void
+agent_reload(struct agent *a)
+{
+	struct agent_conf *next = NULL;
+	char err[1024];
+
+	if (agent_conf_parse_file(a->conf->path, &next, err, sizeof(err)) < 0) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	agent_conf_free(a->conf);
+	a->conf = next;
+	agent_watch(a);
+	a->policy_now = true;
+	a->eval_now = true;
+	log_info("reload: configuration %s loaded", a->conf->path);
+}
+
+static void
+agent_signal(struct agent *a, bool *force_renew)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			log_info("SIGHUP: reloading");
+			agent_reload(a);
+			break;
+		case SIGUSR2:
+			agent_sohr_arrived(a, force_renew);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %u: exiting", si.ssi_signo);
+			a->quit = true;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int
+agent_daemon(struct agent_conf *c, bool foreground)
+{
+	struct agent a;
+	sigset_t mask;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.conf = c;
+	a.ifd = -1;
+	if (mkdir_state(c) < 0)
+		return 1;
+	if (agent_site_init() < 0)
+		fatalx("libcurl initialisation failed");
+	if (!foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	if ((r = nap_write_pidfile(c->pidfile)) < 0)
+		log_warnx("pidfile %s: %s", c->pidfile, strerror(-r));
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (a.sfd < 0)
+		fatal("signalfd");
+	agent_watch(&a);
+	a.policy_now = true;
+	a.eval_now = true;
+	log_info("napagentd %s started", NAPAGENTD_VERSION);
+
+	while (!a.quit) {
+		struct pollfd pfd[2] = {{.fd = a.sfd, .events = POLLIN},
+					{.fd = a.ifd, .events = POLLIN}};
+		bool force_renew = false;
+		int64_t now = mono_ms(), next, timeout;
+
+		if (a.policy_now || (a.next_policy != 0 && now >= a.next_policy)) {
+			bool changed;
+
+			a.policy_now = false;
+			r = agent_fetch(a.conf);
+			changed = r == 0 && a.conf->url != NULL;
+			a.next_policy = now + (r < 0 ? AGENT_POLICY_RETRY
+						     : a.conf->policy_interval) * 1000;
+			if (changed)
+				a.eval_now = true;
+		}
+		if (a.eval_now || (a.next_eval != 0 && now >= a.next_eval)) {
+			a.eval_now = false;
+			agent_cycle(&a, false);
+		}
+		now = mono_ms();
+		next = a.next_eval;
+		if (a.conf->url != NULL && a.next_policy != 0 && a.next_policy < next)
+			next = a.next_policy;
+		timeout = next > now ? next - now : 0;
+		if (timeout > 3600 * 1000)
+			timeout = 3600 * 1000;
+		r = poll(pfd, a.ifd >= 0 ? 2 : 1, (int)timeout);
+		if (r < 0 && errno != EINTR)
+			fatal("poll");
+		if (r <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN)
+			agent_signal(&a, &force_renew);
+		if (a.ifd >= 0 && (pfd[1].revents & POLLIN))
+			agent_inotify(&a);
+		if (force_renew && !a.policy_now) {
+			/* Evaluate at once so the renew carries a fresh SoH. */
+			a.eval_now = false;
+			agent_cycle(&a, true);
+		}
+	}
+	unlink(a.conf->pidfile);
+	if (a.ifd >= 0)
+		close(a.ifd);
+	close(a.sfd);
+	agent_conf_free(a.conf);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"once", no_argument, NULL, 'O'},     {"print-soh", no_argument, NULL, 'P'},
+		{"json", no_argument, NULL, 'J'},     {"enroll", required_argument, NULL, 'E'},
+		{"sohr", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
+	};
+	const char *path = AGENT_DEFAULT_CONF, *token = NULL, *sohr = NULL;
+	bool foreground = false, check = false, once = false, print_soh = false, json = false;
+	int verbose = 0, ch, r;
+	struct agent_conf *c;
+	char err[1024];
+
+	while ((ch = getopt_long(argc, argv, "df:nv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = true;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'O':
+			once = true;
+			break;
+		case 'P':
+			print_soh = true;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'E':
+			token = optarg;
+			break;
+		case 'S':
+			sohr = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if ((print_soh || json) && !once)
+		usage();
+	if ((once ? 1 : 0) + (token != NULL) + (sohr != NULL) + check > 1)
+		usage();
+	/* The one-shot modes log to stderr; stdout is for what they print. */
+	log_init("napagentd", foreground || check || once || token != NULL || sohr != NULL,
+		 verbose);
+	r = agent_conf_parse_file(path, &c, err, sizeof(err));
+	if (r < 0)
+		fatalx("%s", err);
+	if (check) {
+		agent_conf_print(c, stdout);
+		agent_conf_warn(c, stderr);
+		fprintf(stderr, "configuration OK\n");
+		agent_conf_free(c);
+		return 0;
+	}
+	if (once) {
+		r = agent_once(c, print_soh, json);
+		agent_conf_free(c);
+		return r;
+	}
+	if (token != NULL) {
+		r = agent_enroll(c, token);
+		agent_conf_free(c);
+		return r;
+	}
+	if (sohr != NULL) {
+		r = agent_sohr_cmd(c, sohr);
+		agent_conf_free(c);
+		return r;
+	}
+	return agent_daemon(c, foreground);
+}
