@@ -4,7 +4,9 @@
  * dhclient or dhcpcd configuration fragment written atomically, the renew command, and the
  * parsing of what the DHCP hooks hand back (the SoHR in the ACK's option 43). See dhcp_hook.h.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -200,8 +202,10 @@ agent_dhcp_payload(const uint8_t *soh, size_t len, const uint8_t corr[NAP_CORREL
 	if (nap == NULL)
 		return -ENOMEM;
 	nap->present = true;
-	nap->has_coid = true;
-	agent_dhcp_coid(corr, nap->coid);
+	if (corr != NULL) {
+		nap->has_coid = true;
+		agent_dhcp_coid(corr, nap->coid);
+	}
 	if (soh != NULL && len > 0) {
 		nap->soh_kind = NAP_DHCP_SOH_DATA;
 		nap->soh = soh;
@@ -289,7 +293,8 @@ agent_dhcp_publish(const struct agent_dhcp_conf *c, const uint8_t *soh, size_t l
 	size_t tmpl_len = 0, old_len = 0, cap;
 	char *text = NULL;
 	const char *path = agent_dhcp_fragment_path(c);
-	long plen, tlen;
+	long plen, tlen, limit;
+	bool too_long = false;
 	int r;
 
 	if (path == NULL)
@@ -329,6 +334,22 @@ agent_dhcp_publish(const struct agent_dhcp_conf *c, const uint8_t *soh, size_t l
 		r = (int)plen;
 		goto out;
 	}
+	limit = c->client == AGENT_DHCP_DHCLIENT ? AGENT_DHCP_DHCLIENT_MAX : AGENT_DHCP_DHCPCD_MAX;
+	/* dhcpcd: without the (optional) CoID a short SoH may still fit */
+	if (plen > limit && c->client == AGENT_DHCP_DHCPCD && soh != NULL)
+		plen = agent_dhcp_payload(soh, len, NULL, payload, AGENT_DHCP_PAYLOAD_MAX);
+	if (plen > limit) {
+		/* the client would drop option 43 (or the line): send the probe, never a stale SoH */
+		snprintf(err, err_len, "the SoH (%zu bytes, option 43 of %ld bytes) is longer than "
+			 "%s sends (%ld bytes): the fragment carries the NAP probe only", len, plen,
+			 agent_dhcp_client_name(c->client), limit);
+		too_long = true;
+		plen = agent_dhcp_payload(NULL, 0, corr, payload, AGENT_DHCP_PAYLOAD_MAX);
+	}
+	if (plen < 0) {
+		r = (int)plen;
+		goto out;
+	}
 	if (c->template_path[0] != '\0') {
 		r = nap_read_file(c->template_path, AGENT_DHCP_TEMPLATE_MAX, &tmpl, &tmpl_len);
 		if (r < 0) {
@@ -351,7 +372,7 @@ agent_dhcp_publish(const struct agent_dhcp_conf *c, const uint8_t *soh, size_t l
 	}
 	if (nap_read_file(path, (size_t)tlen + 1, &old, &old_len) == 0 &&
 	    old_len == (size_t)tlen && memcmp(old, text, old_len) == 0) {
-		r = 1;
+		r = too_long ? -EMSGSIZE : 1;
 		goto out;
 	}
 	r = nap_write_file_atomic(path, text, (size_t)tlen, 0644);
@@ -359,9 +380,9 @@ agent_dhcp_publish(const struct agent_dhcp_conf *c, const uint8_t *soh, size_t l
 		snprintf(err, err_len, "writing %s: %s", path, strerror(-r));
 		goto out;
 	}
-	log_info("dhcp: wrote %s for %s (option 43: %ld bytes, SoH %zu bytes)", path,
-		 agent_dhcp_client_name(c->client), plen, len);
-	r = 0;
+	log_info("dhcp: wrote %s for %s (option 43: %ld bytes, %s)", path,
+		 agent_dhcp_client_name(c->client), plen, too_long ? "probe: SoH too long" : soh == NULL ? "probe" : "SoH");
+	r = too_long ? -EMSGSIZE : 0;
 out:
 	free(old);
 	free(text);

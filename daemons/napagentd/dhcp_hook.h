@@ -22,10 +22,22 @@
  * correlation id as 48 lowercase hex digits (so it reads in a packet dump), then zeros — the
  * same SoH always gives the same CoID, and napdhcpd echoes it.
  *
- * The whole payload is usually longer than 255 bytes. DHCP clients and servers that follow
- * RFC 3396 send it as several consecutive option-43 instances that the receiver concatenates
- * (napdhcpd does); what isc-dhclient 4.4.3 and dhcpcd 9.4 do with such a value is measured in
- * tests/integration/test-agent-dhcp.sh and recorded in dist/dhclient/README.
+ * The whole payload is usually longer than 255 bytes. What the clients do with it (measured
+ * with tcpdump in network namespaces against dnsmasq, tests/integration/test-agent-dhcp.sh):
+ *
+ *   isc-dhclient 4.4.3-P1 splits a value over 255 bytes into consecutive option-43 instances
+ *   of 255 bytes (RFC 3396), in every message (DISCOVER, REQUEST, RELEASE alike), but only
+ *   within its single options area (no overload into sname/file, messages up to about 1470
+ *   bytes): a payload that does not fit is left out of the message silently (the REQUEST,
+ *   which carries options 50 and 54 too, lost a 1192-byte payload that the DISCOVER still
+ *   carried; 1172 bytes went in both). AGENT_DHCP_DHCLIENT_MAX keeps a margin below that.
+ *   dhcpcd 9.4.1 refuses a `vendor` value over 255 bytes ("vendor: No buffer space
+ *   available") and then sends no option 43 at all: with dhcpcd only SoHs of at most 253
+ *   bytes travel (the CoID is left out to make room: it is optional, for logging).
+ *
+ * When the payload exceeds the client's limit, agent_dhcp_publish() writes the NAP probe
+ * (CoID + empty 220) instead, so no stale SoH keeps travelling, and returns -EMSGSIZE: the
+ * server then treats the client as NAP-incapable (restricted unless configured otherwise).
  *
  * The hooks (dist/dhclient/napagentd, dist/dhcpcd/60-napagentd) run, on BOUND/RENEW/REBIND/
  * REBOOT, `napagentd --sohr "$new_vendor_encapsulated_options"`: dhclient passes the option
@@ -61,6 +73,9 @@
 
 #define AGENT_DHCP_PATH_MAX 1024
 #define AGENT_DHCP_CMD_MAX  1024
+/* Largest option-43 payload each client really sends (see above). */
+#define AGENT_DHCP_DHCLIENT_MAX 1100
+#define AGENT_DHCP_DHCPCD_MAX   255
 /* The option-43 payload: CoID (2 + 130) + the SoH in 220 sub-options (2 per 255 bytes). */
 #define AGENT_DHCP_PAYLOAD_MAX (2 + NAP_DHCP_COID_LEN + NAP_DHCP_NAP_SOH_MAX + \
 				2 * (NAP_DHCP_NAP_SOH_MAX / 255 + 1))
@@ -97,7 +112,8 @@ const char *agent_dhcp_fragment_path(const struct agent_dhcp_conf *c);
 
 /*
  * Write the fragment for the configured client atomically (temp file + fsync + rename, mode
- * 0644) with the option-43 payload for this SoH. corr is the SoH's correlation id
+ * 0644) with the option-43 payload for this SoH (the probe and -EMSGSIZE when it is longer than
+ * the client can send, see above). corr is the SoH's correlation id
  * (NAP_CORRELATION_ID_LEN bytes; NULL: taken from the SoH itself, -EINVAL when it has none).
  * soh == NULL / len 0 writes the NAP probe instead (CoID + empty 220: "NAP-capable, no SoH
  * yet"). Returns 0 written, 1 unchanged (the file already held exactly these bytes: nothing to
@@ -117,8 +133,8 @@ int agent_dhcp_renew(const struct agent_dhcp_conf *c, char *err, size_t err_len)
  * Lower level, for the tests and for agent-core's --sohr.
  *
  * agent_dhcp_coid(): the 130-byte NAP-CoID for a correlation id (see above).
- * agent_dhcp_payload(): the option-43 value (CoID + split NAP-SoH; soh NULL = probe). Returns
- *   its length or a negative errno (-EMSGSIZE SoH too long).
+ * agent_dhcp_payload(): the option-43 value (CoID + split NAP-SoH; soh NULL = probe; corr NULL
+ *   = no CoID). Returns its length or a negative errno (-EMSGSIZE SoH too long).
  * agent_dhcp_render(): the fragment text for the client into out (NUL-terminated); returns
  *   its length or -ENOSPC / -EINVAL. tmpl (may be NULL) goes first.
  */

@@ -4,7 +4,9 @@
  * a shell, in a controlled environment, bounded in time and in captured output. See
  * remediate.h for the configuration and the contract.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,9 @@
  * publishing (unchanged content is not rewritten), the renew command, and what the hooks hand
  * back (dhclient's "dc:3:4e:41:50" form, dhcpcd's plain hex, a bare SoHR, malformed input).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -403,17 +405,56 @@ test_publish(void **state)
 					    sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "correlation id"));
 
-	/* dhcpcd with a template in front */
+	/* longer than dhclient sends: the probe goes into the fragment, not a stale SoH */
+	{
+		size_t blen;
+		uint8_t *big = make_soh(1200, &blen);
+
+		assert_int_equal(agent_dhcp_publish(&c, big, blen, NULL, err, sizeof(err)),
+				 -EMSGSIZE);
+		assert_non_null(strstr(err, "probe"));
+		text = slurp(frag);
+		assert_non_null(strstr(text, ":dc:00;\n"));
+		free(text);
+		free(big);
+		/* the biggest SoH under the limit goes */
+		big = make_soh(AGENT_DHCP_DHCLIENT_MAX - 132 - 10, &blen);
+		assert_int_equal(agent_dhcp_publish(&c, big, blen, NULL, err, sizeof(err)), 0);
+		free(big);
+	}
+
+	/* dhcpcd with a template in front; dhcpcd takes 255 bytes of option 43 at most */
 	f = fopen(tmpl, "w");
 	fputs("ipv4only\nnoipv4ll\nnohook resolv.conf\n", f);
 	fclose(f);
 	assert_int_equal(agent_dhcp_conf_set(&c, "client", "dhcpcd", err, sizeof(err)), 0);
 	assert_int_equal(agent_dhcp_conf_set(&c, "template", tmpl, err, sizeof(err)), 0);
-	assert_int_equal(agent_dhcp_publish(&c, soh, len, NULL, err, sizeof(err)), 0);
+	assert_int_equal(agent_dhcp_publish(&c, soh, len, NULL, err, sizeof(err)), -EMSGSIZE);
 	text = slurp(frag);
 	assert_memory_equal(text, "ipv4only\nnoipv4ll\nnohook resolv.conf\n#", 38);
 	assert_non_null(strstr(text, "\nvendor ,de:82:"));
+	assert_non_null(strstr(text, ":dc:00\n")); /* the probe */
 	free(text);
+	{
+		size_t slen, slen2;
+		uint8_t *s1 = make_soh(110, &slen), *s2 = make_soh(200, &slen2);
+
+		/* short: CoID + SoH */
+		assert_true(slen + 2 + 132 <= AGENT_DHCP_DHCPCD_MAX);
+		assert_int_equal(agent_dhcp_publish(&c, s1, slen, NULL, err, sizeof(err)), 0);
+		text = slurp(frag);
+		assert_non_null(strstr(text, "\nvendor ,de:82:"));
+		assert_null(strstr(text, ":dc:00\n"));
+		free(text);
+		/* longer: the SoH alone */
+		assert_int_equal(agent_dhcp_publish(&c, s2, slen2, NULL, err, sizeof(err)), 0);
+		text = slurp(frag);
+		assert_non_null(strstr(text, "\nvendor ,dc:"));
+		assert_null(strstr(text, "de:82"));
+		free(text);
+		free(s1);
+		free(s2);
+	}
 	/* a missing template is an error, the fragment stays */
 	unlink(tmpl);
 	assert_int_equal(agent_dhcp_publish(&c, soh2, len2, NULL, err, sizeof(err)), -ENOENT);

@@ -6,7 +6,9 @@
  * descriptors, stdin from /dev/null, exit codes, exec failures, the timeout with kill, and
  * agent_remediate()'s steps, batches and one-line messages.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
