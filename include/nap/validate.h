@@ -43,6 +43,8 @@ enum nap_branch {
 	NAP_BRANCH_WSH_FAILED,       /* an MS-WSH check required by the enforcement point failed */
 	NAP_BRANCH_NO_SOH,           /* NAP-incapable client: no SoH in the request */
 	NAP_BRANCH_EXEMPT,           /* non-compliant, but an HSR exemption covers the client */
+	NAP_BRANCH_CHECK_FAILED,     /* "compliant" client without a PASS for every HSR check in
+					force: non-compliant (failed_checks names them) */
 	NAP_BRANCH_COUNT
 };
 
@@ -117,6 +119,14 @@ struct nap_verdict {
 				     WSH_FAILED because the nap part failed first) */
 	const char *reason;       /* short static text for logs and status messages */
 	const char *exemption;    /* branch EXEMPT: id of the exemption (points into the HSR) */
+	/*
+	 * Branch CHECK_FAILED: the HSR checks in force the client did not report as PASS (not
+	 * reported, FAIL or ERROR), in the HSR's id order; the first NAP_HEALTH_MAX_CHECKS of
+	 * n_failed_checks (an SoH carries no more results, so an HSR with more checks in force
+	 * fails every client; policy-scoped exemptions then do not apply).
+	 */
+	uint16_t n_failed_checks;
+	char failed_checks[NAP_HEALTH_MAX_CHECKS][NAP_UPDATE_ID_MAX + 1];
 };
 
 void nap_validate_config_defaults(struct nap_validate_config *cfg);
@@ -132,7 +142,8 @@ void nap_validate(const struct nap_validate_config *cfg, const struct nap_hsr_vi
  * INVALID or SERVER_FAILURE (forged data and a stale cache are never exempted):
  *   - site known (its HSR is in the set): that HSR's exemptions; policy-scoped ones count only
  *     when the client's own report (branch MATCHES or NEWER, no failed MS-WSH check) lists
- *     missing updates and they cover every one of them;
+ *     missing updates and they cover every one of them, or when the only reason is HSR checks
+ *     (branch CHECK_FAILED) and they cover every failed check id;
  *   - site unknown, no nap entry, no SoH: a full exemption for the client in any HSR of the set.
  * The instructions (refresh policy, re-evaluate) are kept: an exempt client should still catch up.
  */

@@ -40,6 +40,7 @@ static const char *const branch_names[NAP_BRANCH_COUNT] = {
 	[NAP_BRANCH_WSH_FAILED] = "wsh_failed",
 	[NAP_BRANCH_NO_SOH] = "no_soh",
 	[NAP_BRANCH_EXEMPT] = "exempt",
+	[NAP_BRANCH_CHECK_FAILED] = "check_failed",
 };
 
 static const char *const action_names[NAP_ACTION_COUNT] = {
@@ -152,6 +153,42 @@ known_client_error(const struct nap_validate_config *cfg, uint32_t code)
 	return false;
 }
 
+/*
+ * Step 5b: a client that says it is compliant with the HSR napvd has (same digest, so the same
+ * checks) must report PASS for every check in force; a check it does not report, or reports
+ * as FAIL or ERROR, makes it non-compliant.
+ */
+static void
+validate_checks(const struct nap_hsr *hsr, const struct nap_health *h, int64_t now,
+		struct nap_verdict *v)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < hsr->n_checks; i++) {
+		const struct nap_hsr_check *c = &hsr->checks[i];
+		bool pass = false;
+
+		if (c->effective > now)
+			continue;
+		for (uint16_t k = 0; k < h->n_checks && k < NAP_HEALTH_MAX_CHECKS; k++) {
+			if (strcmp(h->checks[k].id, c->id) == 0) {
+				pass = h->checks[k].status == NAP_CHECK_PASS;
+				break;
+			}
+		}
+		if (pass)
+			continue;
+		if (failed < NAP_HEALTH_MAX_CHECKS)
+			memcpy(v->failed_checks[failed], c->id, strlen(c->id) + 1);
+		failed++;
+	}
+	if (failed == 0)
+		return;
+	v->n_failed_checks = (uint16_t)(failed < UINT16_MAX ? failed : UINT16_MAX);
+	decide(v, NAP_RESULT_NONCOMPLIANT, NAP_BRANCH_CHECK_FAILED, 0,
+	       "client did not pass every HSR check in force");
+}
+
 /* Steps 1-5: the nap entry against the HSR cache. */
 static void
 validate_nap(const struct nap_validate_config *cfg, const struct nap_hsr_view *view,
@@ -247,7 +284,7 @@ validate_nap(const struct nap_validate_config *cfg, const struct nap_hsr_view *v
 	}
 	v->hsr = hsr;
 	/* Nothing is required: every client of the site is compliant (a documented decision). */
-	if (hsr->n_policies == 0) {
+	if (hsr->n_policies == 0 && hsr->n_checks == 0) {
 		decide(v, NAP_RESULT_COMPLIANT, NAP_BRANCH_NO_POLICIES, 0, "HSR holds no policies");
 		return;
 	}
@@ -278,6 +315,8 @@ validate_nap(const struct nap_validate_config *cfg, const struct nap_hsr_view *v
 		v->branch = NAP_BRANCH_MATCHES;
 		v->reason = v->result == NAP_RESULT_COMPLIANT ? "client compliant with the HSR"
 							      : "client reports missing updates";
+		if (v->result == NAP_RESULT_COMPLIANT)
+			validate_checks(hsr, h, now, v);
 	} else {
 		v->branch = NAP_BRANCH_NEWER;
 		v->reason = v->result == NAP_RESULT_COMPLIANT
@@ -483,8 +522,18 @@ nap_validate_exempt(const struct nap_hsr_view *view, const char *client, int64_t
 		bool own = v->has_health && !v->wsh_failed && v->result == NAP_RESULT_NONCOMPLIANT &&
 			   (v->branch == NAP_BRANCH_MATCHES || v->branch == NAP_BRANCH_NEWER);
 
-		exempt = nap_hsr_exempt(hsr, client, v->health.missing,
-					own ? v->health.n_missing : 0, now, &id);
+		if (own) {
+			exempt = nap_hsr_exempt(hsr, client, v->health.missing,
+						v->health.n_missing, now, &id);
+		} else if (v->branch == NAP_BRANCH_CHECK_FAILED && !v->wsh_failed &&
+			   v->n_failed_checks <= NAP_HEALTH_MAX_CHECKS) {
+			/* A compliant report but for HSR checks: exemptions may cover them. */
+			exempt = nap_hsr_exempt(hsr, client,
+						(const char(*)[NAP_UPDATE_ID_MAX + 1])v->failed_checks,
+						v->n_failed_checks, now, &id);
+		} else {
+			exempt = nap_hsr_exempt(hsr, client, NULL, 0, now, &id);
+		}
 	} else {
 		/* No site to go by: a full exemption for the client in any HSR napvd trusts. */
 		for (size_t i = 0; i < view->set->n && !exempt; i++) {
@@ -496,11 +545,15 @@ nap_validate_exempt(const struct nap_hsr_view *view, const char *client, int64_t
 		return;
 	e = bsearch(id, hsr->exemptions, hsr->n_exemptions, sizeof(*hsr->exemptions),
 		    exemption_cmp);
+	if (e == NULL || e->n_policies == 0)
+		v->reason = "client exempt";
+	else if (v->branch == NAP_BRANCH_CHECK_FAILED)
+		v->reason = "failed checks covered by exemptions";
+	else
+		v->reason = "missing updates covered by exemptions";
 	v->result = NAP_RESULT_COMPLIANT;
 	v->branch = NAP_BRANCH_EXEMPT;
 	v->compliant = true;
 	v->failure_category = NAP_FAILURE_NONE;
 	v->exemption = id;
-	v->reason = e != NULL && e->n_policies > 0 ? "missing updates covered by exemptions"
-						   : "client exempt";
 }

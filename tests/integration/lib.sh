@@ -402,7 +402,7 @@ RES = ["compliant", "noncompliant", "client_component", "client_communication",
        "server_component", "server_communication", "other"]
 BR = ["matches", "newer", "out_of_date", "expired_ttl", "expired_absolute", "invalid",
       "unknown_site", "no_policies", "client_failure", "server_failure", "no_nap_entry",
-      "wsh_failed", "no_soh", "exempt"]
+      "wsh_failed", "no_soh", "exempt", "check_failed"]
 def nm(v, t):
     """result/branch as a name whether the tool printed the name or the number"""
     return t[v] if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(t) else v

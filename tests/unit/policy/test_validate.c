@@ -683,7 +683,7 @@ test_names(void **state)
 		"matches",	  "newer",	     "out_of_date",    "expired_ttl",
 		"expired_absolute", "invalid",	     "unknown_site",   "no_policies",
 		"client_failure", "server_failure", "no_nap_entry",   "wsh_failed",
-		"no_soh",         "exempt",
+		"no_soh",         "exempt",         "check_failed",
 	};
 	static const char *const eps[NAP_EP_COUNT] = {"unspecified", "ts-gateway", "vpn", "dhcp",
 						      "wireless",    "hra",	   "hcap"};
