@@ -123,7 +123,7 @@ _netns_scripts() {
 #!/bin/sh
 f=$1 client=$2 event=$3 ifc=$4 ip=$5 mask=$6 routers=$7 r121=$8 r249=$9
 shift 9
-opt43=$1 lease=$2 server=$3 apply=$4
+opt43=$1 lease=$2 server=$3 apply=$4 domain=$5 dns=$6
 prefix() { # dotted mask or prefix length -> prefix length
 	case "$1" in
 	*.*) echo "$1" | awk -F. '{ n = 0; for (i = 1; i <= 4; i++) { v = $i;
@@ -155,7 +155,7 @@ p=$(prefix "$mask")
 rt=$(echo "$routers" | tr ' ' ',')
 l121=$(routes "$r121")
 l249=$(routes "$r249")
-echo "event=$event client=$client ip=$ip mask=$p routers=$rt routes121=$l121 routes249=$l249 opt43=$o43 lease=$lease server=$server" >>"$f"
+echo "event=$event client=$client ip=$ip mask=$p routers=$rt routes121=$l121 routes249=$l249 opt43=$o43 lease=$lease server=$server domain=$domain dns=$(echo "$dns" | tr ' ' ',')" >>"$f"
 [ "$apply" = 1 ] || exit 0
 case "$event" in
 BOUND|RENEW|REBIND|REBOOT)
@@ -218,7 +218,7 @@ BOUND|RENEW|REBIND|REBOOT)
 		"\$new_ip_address" "\$new_subnet_mask" "\$new_routers" \\
 		"\$new_rfc3442_classless_static_routes" "\$new_ms_classless_static_routes" \\
 		"\$new_vendor_encapsulated_options" "\$new_dhcp_lease_time" \\
-		"\$new_dhcp_server_identifier" 1 ;;
+		"\$new_dhcp_server_identifier" 1 "\$new_domain_name" "\$new_domain_name_servers" ;;
 EXPIRE|FAIL|RELEASE|STOP)
 	exec "$T/netns-record.sh" "$T/$name.events" dhclient "\$reason" "\$interface" \\
 		"\$old_ip_address" "\$old_subnet_mask" "" "" "" "" "" "" 1 ;;
@@ -273,7 +273,7 @@ case "\$1" in
 bound|renew)
 	exec "$T/netns-record.sh" "$T/$name.events" udhcpc "\$(echo "\$1" | tr a-z A-Z)" \\
 		"\$interface" "\$ip" "\$mask" "\$router" "\$staticroutes" "\$msstaticroutes" \\
-		"\$opt43" "\$lease" "\$serverid" 1 ;;
+		"\$opt43" "\$lease" "\$serverid" 1 "\$domain" "\$dns" ;;
 deconfig|nak|leasefail)
 	exec "$T/netns-record.sh" "$T/$name.events" udhcpc "\$(echo "\$1" | tr a-z A-Z)" \\
 		"\$interface" "" "" "" "" "" "" "" "" 1 ;;
@@ -328,7 +328,7 @@ BOUND|RENEW|REBIND|REBOOT)
 		"\$new_ip_address" "\$new_subnet_cidr" "\$new_routers" \\
 		"\$new_classless_static_routes" "\$new_ms_classless_static_routes" \\
 		"\$new_vendor_encapsulated_options" "\$new_dhcp_lease_time" \\
-		"\$new_dhcp_server_identifier" 0 ;;
+		"\$new_dhcp_server_identifier" 0 "\$new_domain_name" "\$new_domain_name_servers" ;;
 EXPIRE|NAK|RELEASE|STOP)
 	exec "$T/netns-record.sh" "$T/$name.events" dhcpcd "\$reason" "\$interface" \\
 		"" "" "" "" "" "" "" "" 0 ;;
@@ -346,6 +346,7 @@ EOF
 		echo "script $T/$name.dhcpcd.sh"
 		echo 'vendorclassid MSFT 5.0'
 		echo 'option subnet_mask, routers, classless_static_routes, ms_classless_static_routes'
+		echo 'option domain_name, domain_name_servers'
 		echo 'option vendor_encapsulated_options, dhcp_lease_time'
 		for l; do echo "$l"; done
 	} >"$T/$name.dhcpcd.conf"
@@ -396,6 +397,20 @@ cli_addr() {
 # ("default via 10.99.0.1", "10.99.0.10 via 10.99.0.1", "10.99.0.0/24 proto kernel ...").
 cli_routes() {
 	in_cli "$1" ip -4 route show table main | sed -e "s/ dev ${CLI_IF[$1]}//" -e 's/ *$//'
+}
+
+# has_route NAME WHAT ROUTE-PREFIX / no_route NAME WHAT ROUTE-PREFIX: a line of cli_routes starts
+# (or no line starts) with ROUTE-PREFIX followed by a space or the end of the line.
+has_route() {
+	cli_routes "$1" | grep -qE "^${3//./\\.}( |\$)" ||
+		fail "$2: no route '$3' in: $(cli_routes "$1" | tr '\n' ';')"
+	log "ok: $2: '$3'"
+}
+no_route() {
+	if cli_routes "$1" | grep -qE "^${3//./\\.}( |\$)"; then
+		fail "$2: unexpected route '$3' in: $(cli_routes "$1" | tr '\n' ';')"
+	fi
+	log "ok: $2: no '$3'"
 }
 
 # opt43_sub HEX CODE: the concatenated value of vendor sub-option CODE in option 43's bytes.
@@ -462,4 +477,72 @@ ns_metric() {
 		/^#/ { next }
 		{ n = $1; sub(/\{.*/, "", n); if (n == name && index($0, lab) > 0) s += $NF }
 		END { printf "%d\n", s }'
+}
+
+# ---------------------------------------------------------------------------------------------
+# napdhcpd in the server namespace
+
+: "${NAPDHCPD:=$_nap_build/daemons/napdhcpd/napdhcpd}"
+export NAPDHCPD
+
+# dhcpd_server_section [EXTRA LINES...]: the [server] section of a test configuration:
+# serves the bridge, metrics on 127.0.0.1:DHCPD_METRICS inside the server namespace, state in
+# $T/dhcpd. Sets DHCPD_METRICS, DHCPD_STATE.
+dhcpd_server_section() {
+	local l
+	: "${DHCPD_METRICS:=9867}"
+	DHCPD_STATE=$T/dhcpd
+	mkdir -p "$DHCPD_STATE"
+	echo '[server]'
+	echo "interfaces = $SRV_IF"
+	echo "state_dir = $DHCPD_STATE"
+	echo "pidfile = $T/napdhcpd.pid"
+	echo "metrics = 127.0.0.1:$DHCPD_METRICS"
+	for l; do echo "$l"; done
+	echo
+}
+
+# start_napdhcpd [CONF]: napdhcpd -d in the server namespace; waits for its metrics endpoint.
+# Sets DHCPD_PID.
+start_napdhcpd() {
+	local conf=${1:-$T/napdhcpd.conf} i
+	bg_srv napdhcpd "$NAPDHCPD" -d -f "$conf"
+	DHCPD_PID=$BG_PID
+	for ((i = 0; i < 100; i++)); do
+		_nap_dead "$DHCPD_PID" && fail "napdhcpd (pid $DHCPD_PID) exited during startup"
+		ns_metrics "$NS_SRV" "$DHCPD_METRICS" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "napdhcpd metrics not up within 10 s"
+}
+
+# stop_napdhcpd: SIGTERM; it must exit 0.
+stop_napdhcpd() {
+	local pid=$DHCPD_PID
+	stop_pid "$pid"
+	DHCPD_PID=
+	((STOP_STATUS == 0)) || fail "napdhcpd (pid $pid) exited with status $STOP_STATUS on SIGTERM"
+	log "ok: napdhcpd stopped cleanly"
+}
+
+# dm NAME [LABEL_TEXT]: a napdhcpd metric (sum over the matching samples).
+dm() {
+	ns_metric "$NS_SRV" "$DHCPD_METRICS" "$@"
+}
+
+# napvd in the server namespace: lib.sh's write_napvd_conf with 127.0.0.1 there; started with
+# the namespace's napctl radius query as the readiness probe. Sets NAPVD_PID.
+start_napvd_ns() {
+	local conf=${1:-$T/napvd.conf} i rc
+	bg_srv napvd "$NAPVD" -d -f "$conf"
+	NAPVD_PID=$BG_PID
+	for ((i = 0; i < 100; i++)); do
+		_nap_dead "$NAPVD_PID" && fail "napvd (pid $NAPVD_PID) exited during startup"
+		rc=0
+		in_srv "$NAPCTL" radius query --server "127.0.0.1:$NAPVD_PORT" --secret "$SECRET" \
+			--no-soh --timeout 200ms >/dev/null 2>&1 || rc=$?
+		((rc == 0 || rc == 2)) && return 0
+		sleep 0.1
+	done
+	fail "napvd did not answer within 10 s"
 }
