@@ -297,7 +297,9 @@ struct dhcpd_nap_stats {
 	uint64_t decisions[DHCPD_NAP_DECISION_COUNT];
 	uint64_t verdicts[DHCPD_NAP_SRC_COUNT][DHCPD_NAP_ACT_COUNT];
 	uint64_t cache_hits, cache_misses, cache_evictions, cache_entries;
-	uint64_t checks_started, checks_refused; /* refused: dhcpd_nap_check() < 0 */
+	uint64_t checks_started;   /* Access-Requests started */
+	uint64_t checks_coalesced; /* joined a check in flight for the same MAC + SoH */
+	uint64_t checks_refused;   /* dhcpd_nap_check() < 0 */
 	uint64_t bad_replies; /* Access-Accept that did not map (bad state value): nap_fail used */
 	uint64_t lat_buckets[DHCPD_NAP_LAT_BUCKETS]; /* per bucket, not cumulative */
 	uint64_t lat_count;
