@@ -4,7 +4,7 @@
  * agent enrollment and agent state. One narrow interface, two backends: SQLite (default; WAL,
  * one file) and PostgreSQL (the scale option). Both apply the same numbered migrations on open.
  * napctl and napsited open the same store; every change that alters what the HSR says (policies,
- * exemptions, groups) bumps the revision in the same transaction, and napsited publishes when it
+ * exemptions, groups, checks) bumps the revision in the same transaction, and napsited publishes when it
  * sees the revision move.
  *
  * Everything that comes in (napctl, import files, the agent endpoint) passes
@@ -182,6 +182,52 @@ int nap_store_group_list(struct nap_store *st, struct nap_group_list **out,
 int nap_store_group_remove(struct nap_store *st, const char *name, uint64_t *revision,
 			   struct nap_store_err *err);
 
+/* ---- checks (doc/hsr.md "checks") ---- */
+
+/* What one SoH reports results for: more checks could never all pass. */
+#define NAP_STORE_MAX_CHECKS NAP_HEALTH_MAX_CHECKS
+
+struct nap_check {
+	char id[NAP_POLICY_ID_MAX + 1]; /* the policy id rule; no policy may have the same id */
+	enum nap_check_type type;
+	char severity[16];
+	int64_t effective; /* Unix seconds UTC; 0 = as soon as possible */
+	char *reason;      /* or NULL */
+	/* Type parameters, as the HSR's check objects; the others are 0 / NULL. */
+	int64_t max_age;   /* antivirus: seconds, required (> 0) */
+	char *path;        /* file: absolute path, required */
+	char *sha256;      /* file: 64 lowercase hex digits, optional */
+	char *unit;        /* service: systemd unit name, required */
+	char **argv;       /* command: 1..NAP_HSR_MAX_ARGV, argv[0] absolute, required */
+	size_t n_argv;
+	int expect_exit;   /* command: 0..255 */
+	int64_t created, updated; /* set by the store */
+};
+
+struct nap_check_list {
+	size_t n;
+	struct nap_check *v; /* sorted by id */
+};
+
+/* The HSR's rules on one check; 0 or -EINVAL with err. */
+int nap_check_validate(const struct nap_check *c, struct nap_store_err *err);
+void nap_check_clear(struct nap_check *c);
+void nap_check_list_free(struct nap_check_list *l);
+
+/*
+ * Add a check (-EEXIST unless replace; -EEXIST too when a policy has its id, and adding a
+ * policy with a check's id fails the same way); -ENOSPC past NAP_STORE_MAX_CHECKS. Every
+ * change bumps the revision.
+ */
+int nap_store_check_add(struct nap_store *st, const struct nap_check *c, bool replace,
+			uint64_t *revision, struct nap_store_err *err);
+int nap_store_check_get(struct nap_store *st, const char *id, struct nap_check *out,
+			struct nap_store_err *err);
+int nap_store_check_list(struct nap_store *st, struct nap_check_list **out,
+			 struct nap_store_err *err);
+int nap_store_check_remove(struct nap_store *st, const char *id, uint64_t *revision,
+			   struct nap_store_err *err);
+
 /* ---- revision and the HSR ---- */
 
 /* Current revision (0 before the first change) and when it last changed. */
@@ -195,6 +241,7 @@ struct nap_store_snapshot {
 	struct nap_policy_list *policies;
 	struct nap_exemption_list *exemptions;
 	struct nap_group_list *groups;
+	struct nap_check_list *checks;
 };
 int nap_store_snapshot(struct nap_store *st, struct nap_store_snapshot **out,
 		       struct nap_store_err *err);
@@ -202,7 +249,7 @@ void nap_store_snapshot_free(struct nap_store_snapshot *s);
 
 /*
  * The unsigned HSR document (doc/hsr.md) for a snapshot: site, revision (at least 1), issued,
- * policies, exemptions, groups. Malloc'ed, NUL-terminated; feed it to nap_hsr_sign().
+ * policies, exemptions, groups, checks. Malloc'ed, NUL-terminated; feed it to nap_hsr_sign().
  */
 int nap_store_hsr_document(const struct nap_store_snapshot *s, const char *site, int64_t issued,
 			   char **out, struct nap_store_err *err);

@@ -521,3 +521,123 @@ nap_policy_equal(const struct nap_policy *a, const struct nap_policy *b)
 	}
 	return true;
 }
+
+/* ---- checks ---- */
+
+void
+nap_check_clear(struct nap_check *c)
+{
+	free(c->reason);
+	free(c->path);
+	free(c->sha256);
+	free(c->unit);
+	for (size_t i = 0; i < c->n_argv; i++)
+		free(c->argv[i]);
+	free(c->argv);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+nap_check_list_free(struct nap_check_list *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		nap_check_clear(&l->v[i]);
+	free(l->v);
+	free(l);
+}
+
+/* The HSR's per-type parameters (lib/policy/hsr.c): what a check of each type carries. */
+int
+nap_check_validate(const struct nap_check *c, struct nap_store_err *err)
+{
+	char idb[256];
+	const char *id = store_show(c->id, idb, sizeof(idb)), *problem;
+	const char *type = nap_check_type_name(c->type);
+	bool av = c->type == NAP_CHECK_TYPE_ANTIVIRUS, file = c->type == NAP_CHECK_TYPE_FILE;
+	bool svc = c->type == NAP_CHECK_TYPE_SERVICE, cmd = c->type == NAP_CHECK_TYPE_COMMAND;
+
+	if (!nap_hsr_id_valid(c->id))
+		return nap_store_errf(err, -EINVAL,
+				      "check id \"%s\": 1-%d characters of A-Z a-z 0-9 . : _ + ~ -",
+				      id, NAP_POLICY_ID_MAX);
+	if (type == NULL)
+		return nap_store_errf(err, -EINVAL, "check %s: unknown type", id);
+	if (!nap_hsr_severity_valid(c->severity))
+		return nap_store_errf(err, -EINVAL,
+				      "check %s: severity must be critical, important, moderate or "
+				      "low",
+				      id);
+	if (!store_time_valid(c->effective))
+		return nap_store_errf(err, -EINVAL, "check %s: effective date out of range", id);
+	if (c->reason != NULL && (problem = store_text_problem(c->reason, NAP_HSR_MAX_REASON)))
+		return nap_store_errf(err, -EINVAL, "check %s: reason: %s (at most %d bytes)", id,
+				      problem, NAP_HSR_MAX_REASON);
+	if (av ? c->max_age <= 0 : c->max_age != 0)
+		return nap_store_errf(err, -EINVAL,
+				      av ? "check %s: antivirus needs a maximum signature age > 0"
+					 : "check %s: only antivirus checks take a maximum age",
+				      id);
+	if (file ? !nap_hsr_path_valid(c->path) : c->path != NULL)
+		return nap_store_errf(err, -EINVAL,
+				      file ? "check %s: file needs an absolute path (no . or .. "
+					     "components, at most 4096 bytes)"
+					   : "check %s: only file checks take a path",
+				      id);
+	if (c->path != NULL && !nap_store_utf8_valid(c->path))
+		return nap_store_errf(err, -EINVAL, "check %s: path is not UTF-8", id);
+	if (c->sha256 != NULL && (!file || !nap_hsr_sha256_valid(c->sha256)))
+		return nap_store_errf(err, -EINVAL,
+				      file ? "check %s: sha256 must be 64 lowercase hex digits"
+					   : "check %s: only file checks take a sha256",
+				      id);
+	if (svc ? !nap_hsr_unit_valid(c->unit) : c->unit != NULL)
+		return nap_store_errf(err, -EINVAL,
+				      svc ? "check %s: service needs a systemd unit name such as "
+					    "ssh.service"
+					  : "check %s: only service checks take a unit",
+				      id);
+	if (!cmd && (c->n_argv != 0 || c->expect_exit != 0))
+		return nap_store_errf(err, -EINVAL,
+				      "check %s: only command checks take argv and an exit status",
+				      id);
+	if (cmd) {
+		if (c->n_argv == 0 || c->n_argv > NAP_HSR_MAX_ARGV)
+			return nap_store_errf(err, -EINVAL, "check %s: command needs 1-%d arguments",
+					      id, NAP_HSR_MAX_ARGV);
+		if (!nap_hsr_path_valid(c->argv[0]))
+			return nap_store_errf(err, -EINVAL,
+					      "check %s: the command must be an absolute path", id);
+		for (size_t i = 0; i < c->n_argv; i++) {
+			if (c->argv[i] == NULL ||
+			    (problem = store_text_problem(c->argv[i], NAP_HSR_MAX_PATH)) != NULL)
+				return nap_store_errf(err, -EINVAL,
+						      "check %s: argument %zu: %s (at most %d bytes)",
+						      id, i + 1,
+						      c->argv[i] == NULL ? "missing" : problem,
+						      NAP_HSR_MAX_PATH);
+		}
+		if (c->expect_exit < 0 || c->expect_exit > 255)
+			return nap_store_errf(err, -EINVAL, "check %s: exit status must be 0-255",
+					      id);
+	}
+	return 0;
+}
+
+bool
+nap_check_equal(const struct nap_check *a, const struct nap_check *b)
+{
+	if (strcmp(a->id, b->id) != 0 || a->type != b->type ||
+	    strcmp(a->severity, b->severity) != 0 || a->effective != b->effective ||
+	    !store_streq_null(a->reason, b->reason) || a->max_age != b->max_age ||
+	    !store_streq_null(a->path, b->path) || !store_streq_null(a->sha256, b->sha256) ||
+	    !store_streq_null(a->unit, b->unit) || a->n_argv != b->n_argv ||
+	    a->expect_exit != b->expect_exit)
+		return false;
+	for (size_t i = 0; i < a->n_argv; i++) {
+		if (strcmp(a->argv[i], b->argv[i]) != 0)
+			return false;
+	}
+	return true;
+}

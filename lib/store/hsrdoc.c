@@ -2,8 +2,8 @@
 /*
  * The unsigned HSR document (doc/hsr.md) for a store snapshot, ready for nap_hsr_sign(): site,
  * revision, issued, the policies (one package as package/min_version/scheme, several as a
- * `requires` array, none for an advisory-only policy), then the exemptions and groups when there
- * are any. The snapshot's content passed the store's checks when it was written; this file only
+ * `requires` array, none for an advisory-only policy), then the exemptions, groups and checks
+ * when there are any. The snapshot's content passed the store's checks when it was written; this file only
  * turns it into JSON and refuses a document over the HSR's size limit.
  */
 #include <errno.h>
@@ -138,6 +138,44 @@ hsrdoc_group(struct hsrdoc *d, const struct nap_group *g)
 	return obj;
 }
 
+static json_t *
+hsrdoc_check(struct hsrdoc *d, const struct nap_check *c)
+{
+	json_t *obj = json_object();
+
+	if (obj == NULL) {
+		d->ok = false;
+		return NULL;
+	}
+	hsrdoc_set(d, obj, "id", json_string(c->id));
+	hsrdoc_set(d, obj, "type", json_string(nap_check_type_name(c->type)));
+	hsrdoc_set(d, obj, "severity", json_string(c->severity));
+	hsrdoc_set(d, obj, "effective",
+		   c->effective == 0 ? json_string("asap") : hsrdoc_time(c->effective));
+	if (c->reason != NULL)
+		hsrdoc_set(d, obj, "reason", json_string(c->reason));
+	switch (c->type) {
+	case NAP_CHECK_TYPE_ANTIVIRUS:
+		hsrdoc_set(d, obj, "max_age", json_integer(c->max_age));
+		break;
+	case NAP_CHECK_TYPE_FILE:
+		hsrdoc_set(d, obj, "path", json_string(c->path));
+		if (c->sha256 != NULL)
+			hsrdoc_set(d, obj, "sha256", json_string(c->sha256));
+		break;
+	case NAP_CHECK_TYPE_SERVICE:
+		hsrdoc_set(d, obj, "unit", json_string(c->unit));
+		break;
+	case NAP_CHECK_TYPE_COMMAND:
+		hsrdoc_set(d, obj, "argv", hsrdoc_strings(d, c->argv, c->n_argv));
+		hsrdoc_set(d, obj, "exit", json_integer(c->expect_exit));
+		break;
+	default:
+		break;
+	}
+	return obj;
+}
+
 static bool
 hsrdoc_site_valid(const char *s)
 {
@@ -200,6 +238,13 @@ nap_store_hsr_document(const struct nap_store_snapshot *s, const char *site, int
 		for (size_t i = 0; arr != NULL && i < s->groups->n; i++)
 			hsrdoc_append(&d, arr, hsrdoc_group(&d, &s->groups->v[i]));
 		hsrdoc_set(&d, doc, "groups", arr);
+	}
+	/* No member without checks: the digest stays the policies' alone (doc/hsr.md). */
+	if (s->checks != NULL && s->checks->n > 0) {
+		arr = json_array();
+		for (size_t i = 0; arr != NULL && i < s->checks->n; i++)
+			hsrdoc_append(&d, arr, hsrdoc_check(&d, &s->checks->v[i]));
+		hsrdoc_set(&d, doc, "checks", arr);
 	}
 	if (!d.ok) {
 		json_decref(doc);

@@ -579,6 +579,21 @@ static const char *const pg_migrations[] = {
 	" missing TEXT NOT NULL,"
 	" detail TEXT);"
 	"CREATE INDEX agent_state_history_client ON agent_state_history (client, seq);",
+	/* 2: HSR checks (doc/hsr.md "checks"); argv is a JSON array of strings */
+	"CREATE TABLE checks ("
+	" id TEXT COLLATE \"C\" PRIMARY KEY,"
+	" type TEXT NOT NULL,"
+	" severity TEXT NOT NULL,"
+	" effective BIGINT NOT NULL,"
+	" reason TEXT,"
+	" max_age BIGINT NOT NULL DEFAULT 0,"
+	" path TEXT,"
+	" sha256 TEXT,"
+	" unit TEXT,"
+	" argv TEXT,"
+	" expect_exit INTEGER NOT NULL DEFAULT 0,"
+	" created BIGINT NOT NULL,"
+	" updated BIGINT NOT NULL);",
 };
 
 const struct store_ops nap_store_pg_ops = {

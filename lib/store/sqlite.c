@@ -455,6 +455,21 @@ static const char *const sq_migrations[] = {
 	" missing TEXT NOT NULL,"
 	" detail TEXT);"
 	"CREATE INDEX agent_state_history_client ON agent_state_history (client, seq);",
+	/* 2: HSR checks (doc/hsr.md "checks"); argv is a JSON array of strings */
+	"CREATE TABLE checks ("
+	" id TEXT PRIMARY KEY,"
+	" type TEXT NOT NULL,"
+	" severity TEXT NOT NULL,"
+	" effective INTEGER NOT NULL,"
+	" reason TEXT,"
+	" max_age INTEGER NOT NULL DEFAULT 0,"
+	" path TEXT,"
+	" sha256 TEXT,"
+	" unit TEXT,"
+	" argv TEXT,"
+	" expect_exit INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL);",
 };
 
 const struct store_ops nap_store_sqlite_ops = {

@@ -107,6 +107,7 @@ bool nap_store_utf8_valid(const char *s);
  * change and does not bump the revision. Exemption policies and group members compare as sets
  * given sorted arrays. */
 bool nap_policy_equal(const struct nap_policy *a, const struct nap_policy *b);
+bool nap_check_equal(const struct nap_check *a, const struct nap_check *b);
 /* The HSR's canonical order of requirements: by package, then scheme name. */
 int nap_policy_req_cmp(const struct nap_policy_req *a, const struct nap_policy_req *b);
 /* p's requirements in that order, as pointers into p->reqs (out holds p->n_reqs). */

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "nap/util.h"
 #include "store-int.h"
 
@@ -643,6 +645,23 @@ store_room(struct nap_store *st, const char *sql, const char *what, int max,
 	return 0;
 }
 
+/* -EEXIST when the table counted by sql (WHERE id = $1) holds id: policies and checks share ids. */
+static int
+store_id_free(struct nap_store *st, const char *sql, const char *what, const char *id,
+	      struct nap_store_err *err)
+{
+	int64_t n;
+	int r;
+
+	r = q_int(st, sql, SP_ARGS(SP_T(id)), &n, err);
+	if (r < 0)
+		return r;
+	if (n > 0)
+		return nap_store_errf(err, -EEXIST, "%s has the id %s (policies and checks share ids)",
+				      what, id);
+	return 0;
+}
+
 struct policy_put_ctx {
 	const struct nap_policy *p;
 	bool replace;
@@ -671,6 +690,9 @@ policy_put_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
 	} else {
 		r = store_room(st, "SELECT count(*) FROM policies", "policies",
 			       NAP_HSR_MAX_POLICIES, err);
+		if (r == 0)
+			r = store_id_free(st, "SELECT count(*) FROM checks WHERE id = $1", "a check",
+					  ctx->p->id, err);
 		if (r < 0)
 			return r;
 	}
@@ -830,6 +852,32 @@ policy_import_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
 			"the store would hold %zu policies, more than an HSR carries (%d)", total,
 			NAP_HSR_MAX_POLICIES);
 		goto out;
+	}
+	/* Check ids are not policy ids (at most NAP_STORE_MAX_CHECKS of them). */
+	{
+		struct store_cursor *c;
+
+		r = st->ops->query(st, "SELECT id FROM checks", SP_NONE, &c, err);
+		if (r < 0)
+			goto out;
+		while ((r = st->ops->next(c, err)) > 0) {
+			const char *cid = st->ops->text(c, 0);
+			struct nap_policy key;
+			const struct nap_policy *kp = &key;
+
+			snprintf(key.id, sizeof(key.id), "%s", cid);
+			if (bsearch(&kp, ctx->sorted, ctx->n, sizeof(*ctx->sorted),
+				    policy_ptr_cmp) != NULL) {
+				r = nap_store_errf(err, -EEXIST,
+						   "a check has the id %s (policies and checks "
+						   "share ids)",
+						   key.id);
+				break;
+			}
+		}
+		st->ops->done(c);
+		if (r < 0)
+			goto out;
 	}
 	for (i = 0, j = 0; r == 0 && (i < ctx->n || j < old->n);) {
 		int cmp = i == ctx->n   ? 1
@@ -1440,6 +1488,290 @@ nap_store_group_remove(struct nap_store *st, const char *name, uint64_t *revisio
 			    nap_group_name_valid, revision, err);
 }
 
+/* ---- checks ---- */
+
+#define CHECK_COLS                                                                               \
+	"id, type, severity, effective, reason, max_age, path, sha256, unit, argv, expect_exit, " \
+	"created, updated"
+
+/* argv travels as a JSON array of strings in one column. */
+static int
+check_argv_decode(const char *text, struct nap_check *c, struct nap_store_err *err)
+{
+	json_t *arr = json_loads(text, 0, NULL), *v;
+	size_t i;
+
+	if (!json_is_array(arr) || json_array_size(arr) > NAP_HSR_MAX_ARGV) {
+		json_decref(arr);
+		return nap_store_errf(err, -EIO, "check %s: database holds a bad argv", c->id);
+	}
+	c->argv = calloc(json_array_size(arr) + 1, sizeof(*c->argv));
+	if (c->argv == NULL) {
+		json_decref(arr);
+		return store_oom(err);
+	}
+	json_array_foreach(arr, i, v)
+	{
+		if (!json_is_string(v)) {
+			json_decref(arr);
+			return nap_store_errf(err, -EIO, "check %s: database holds a bad argv",
+					      c->id);
+		}
+		c->argv[i] = strdup(json_string_value(v));
+		if (c->argv[i] == NULL) {
+			json_decref(arr);
+			return store_oom(err);
+		}
+		c->n_argv = i + 1;
+	}
+	json_decref(arr);
+	return 0;
+}
+
+static char *
+check_argv_encode(const struct nap_check *c)
+{
+	json_t *arr = json_array();
+	char *s;
+
+	for (size_t i = 0; arr != NULL && i < c->n_argv; i++) {
+		if (json_array_append_new(arr, json_string(c->argv[i])) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	s = arr != NULL ? json_dumps(arr, JSON_COMPACT) : NULL;
+	json_decref(arr);
+	return s;
+}
+
+static int
+check_from_row(struct nap_store *st, struct store_cursor *c, struct nap_check *k,
+	       struct nap_store_err *err)
+{
+	int r = 0;
+
+	memset(k, 0, sizeof(*k));
+	if ((r = col_copy(st, c, 0, k->id, sizeof(k->id), err)) < 0)
+		return r;
+	if (nap_check_type_from_name(st->ops->text(c, 1), &k->type) < 0)
+		return nap_store_errf(err, -EIO, "check %s: database holds an unknown type", k->id);
+	if ((r = col_copy(st, c, 2, k->severity, sizeof(k->severity), err)) < 0)
+		return r;
+	k->effective = st->ops->int64(c, 3);
+	k->reason = col_dup(st, c, 4, &r);
+	k->max_age = st->ops->int64(c, 5);
+	k->path = col_dup(st, c, 6, &r);
+	k->sha256 = col_dup(st, c, 7, &r);
+	k->unit = col_dup(st, c, 8, &r);
+	if (r < 0)
+		return store_oom(err);
+	if (!st->ops->is_null(c, 9) && (r = check_argv_decode(st->ops->text(c, 9), k, err)) < 0)
+		return r;
+	k->expect_exit = (int)st->ops->int64(c, 10);
+	k->created = st->ops->int64(c, 11);
+	k->updated = st->ops->int64(c, 12);
+	return 0;
+}
+
+static int
+check_load(struct nap_store *st, const char *id, struct nap_check *k, struct nap_store_err *err)
+{
+	struct store_cursor *c;
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	r = st->ops->query(st, "SELECT " CHECK_COLS " FROM checks WHERE id = $1",
+			   SP_ARGS(SP_T(id)), &c, err);
+	if (r < 0)
+		return r;
+	r = st->ops->next(c, err);
+	if (r > 0)
+		r = check_from_row(st, c, k, err);
+	else if (r == 0)
+		r = nap_store_errf(err, -ENOENT, "no check %s", id);
+	st->ops->done(c);
+	if (r < 0)
+		nap_check_clear(k);
+	return r;
+}
+
+static int
+check_load_all(struct nap_store *st, struct nap_check_list **out, struct nap_store_err *err)
+{
+	struct nap_check_list *l;
+	struct store_cursor *c;
+	size_t cap = 0;
+	int r;
+
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return store_oom(err);
+	r = st->ops->query(st, "SELECT " CHECK_COLS " FROM checks ORDER BY id", SP_NONE, &c, err);
+	if (r < 0)
+		goto fail;
+	while ((r = st->ops->next(c, err)) > 0) {
+		if (store_grow((void **)&l->v, &cap, l->n, sizeof(*l->v)) < 0) {
+			r = store_oom(err);
+			break;
+		}
+		r = check_from_row(st, c, &l->v[l->n], err);
+		l->n++;
+		if (r < 0)
+			break;
+	}
+	st->ops->done(c);
+	if (r < 0)
+		goto fail;
+	*out = l;
+	return 0;
+fail:
+	nap_check_list_free(l);
+	return r;
+}
+
+struct check_add_ctx {
+	const struct nap_check *c;
+	bool replace;
+	uint64_t revision;
+};
+
+static int
+check_add_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
+{
+	struct check_add_ctx *ctx = arg;
+	const struct nap_check *k = ctx->c;
+	const char *type = nap_check_type_name(k->type);
+	struct nap_check old;
+	int64_t now = store_now();
+	char *argv = NULL;
+	bool exists;
+	int r;
+
+	r = check_load(st, k->id, &old, err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	exists = r == 0;
+	if (exists) {
+		bool same = nap_check_equal(&old, k);
+
+		nap_check_clear(&old);
+		if (!ctx->replace)
+			return nap_store_errf(err, -EEXIST, "check %s exists", k->id);
+		if (same)
+			return revision_read(st, &ctx->revision, NULL, err);
+	} else {
+		r = store_room(st, "SELECT count(*) FROM checks", "checks", NAP_STORE_MAX_CHECKS,
+			       err);
+		if (r == -ENOSPC)
+			return nap_store_errf(err, -ENOSPC,
+					      "the store holds %d checks, the most one SoH reports "
+					      "results for",
+					      NAP_STORE_MAX_CHECKS);
+		if (r == 0)
+			r = store_id_free(st, "SELECT count(*) FROM policies WHERE id = $1",
+					  "a policy", k->id, err);
+		if (r < 0)
+			return r;
+	}
+	if (k->n_argv > 0 && (argv = check_argv_encode(k)) == NULL)
+		return store_oom(err);
+	if (exists)
+		r = q_batch(st,
+			    "UPDATE checks SET type = $2, severity = $3, effective = $4, reason = $5, "
+			    "max_age = $6, path = $7, sha256 = $8, unit = $9, argv = $10, "
+			    "expect_exit = $11, updated = $12 WHERE id = $1",
+			    SP_ARGS(SP_T(k->id), SP_T(type), SP_T(k->severity), SP_I(k->effective),
+				    SP_T(k->reason), SP_I(k->max_age), SP_T(k->path),
+				    SP_T(k->sha256), SP_T(k->unit), SP_T(argv),
+				    SP_I(k->expect_exit), SP_I(now)),
+			    err);
+	else
+		r = q_batch(st,
+			    "INSERT INTO checks (id, type, severity, effective, reason, max_age, "
+			    "path, sha256, unit, argv, expect_exit, created, updated) "
+			    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+			    SP_ARGS(SP_T(k->id), SP_T(type), SP_T(k->severity), SP_I(k->effective),
+				    SP_T(k->reason), SP_I(k->max_age), SP_T(k->path),
+				    SP_T(k->sha256), SP_T(k->unit), SP_T(argv),
+				    SP_I(k->expect_exit), SP_I(now)),
+			    err);
+	free(argv);
+	if (r == -EEXIST)
+		r = nap_store_errf(err, -EEXIST, "check %s exists", k->id);
+	if (r < 0)
+		return r;
+	return revision_bump(st, &ctx->revision, err);
+}
+
+int
+nap_store_check_add(struct nap_store *st, const struct nap_check *c, bool replace,
+		    uint64_t *revision, struct nap_store_err *err)
+{
+	struct check_add_ctx ctx = {.c = c, .replace = replace};
+	int r;
+
+	r = nap_check_validate(c, err);
+	if (r < 0)
+		return r;
+	r = store_run(st, STORE_TX_REVISION, check_add_tx, &ctx, err);
+	if (r == 0 && revision != NULL)
+		*revision = ctx.revision;
+	return r;
+}
+
+struct check_get_ctx {
+	const char *id;
+	struct nap_check *out;
+};
+
+static int
+check_get_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
+{
+	struct check_get_ctx *ctx = arg;
+
+	nap_check_clear(ctx->out);
+	return check_load(st, ctx->id, ctx->out, err);
+}
+
+int
+nap_store_check_get(struct nap_store *st, const char *id, struct nap_check *out,
+		    struct nap_store_err *err)
+{
+	struct check_get_ctx ctx = {.id = id, .out = out};
+
+	memset(out, 0, sizeof(*out));
+	if (!nap_policy_id_valid(id))
+		return nap_store_errf(err, -ENOENT, "no such check (not a valid id)");
+	return store_run(st, STORE_TX_READ, check_get_tx, &ctx, err);
+}
+
+static int
+check_list_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
+{
+	struct nap_check_list **out = arg;
+
+	nap_check_list_free(*out);
+	*out = NULL;
+	return check_load_all(st, out, err);
+}
+
+int
+nap_store_check_list(struct nap_store *st, struct nap_check_list **out, struct nap_store_err *err)
+{
+	*out = NULL;
+	return store_run(st, STORE_TX_READ, check_list_tx, out, err);
+}
+
+int
+nap_store_check_remove(struct nap_store *st, const char *id, uint64_t *revision,
+		       struct nap_store_err *err)
+{
+	return store_remove(st, "DELETE FROM checks WHERE id = $1", "check", id,
+			    nap_policy_id_valid, revision, err);
+}
+
 /* ---- snapshot ---- */
 
 static void
@@ -1448,6 +1780,7 @@ snapshot_reset(struct nap_store_snapshot *s)
 	nap_policy_list_free(s->policies);
 	nap_exemption_list_free(s->exemptions);
 	nap_group_list_free(s->groups);
+	nap_check_list_free(s->checks);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1461,7 +1794,8 @@ snapshot_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
 	if ((r = revision_read(st, &s->revision, &s->changed, err)) < 0 ||
 	    (r = policy_load_all(st, &s->policies, err)) < 0 ||
 	    (r = exemption_load_all(st, &s->exemptions, err)) < 0 ||
-	    (r = group_load_all(st, &s->groups, err)) < 0)
+	    (r = group_load_all(st, &s->groups, err)) < 0 ||
+	    (r = check_load_all(st, &s->checks, err)) < 0)
 		return r;
 	return 0;
 }

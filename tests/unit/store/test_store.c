@@ -2245,6 +2245,304 @@ test_pg_reconnect(void **state)
 	assert_int_equal(policy_count(f), 2);
 }
 
+/* ---- checks ---- */
+
+static void
+chk_init(struct nap_check *c, const char *id, enum nap_check_type type)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->type = type;
+	snprintf(c->severity, sizeof(c->severity), "important");
+}
+
+static void
+chk_argv(struct nap_check *c, const char *a0, const char *a1)
+{
+	c->argv = calloc(2, sizeof(*c->argv));
+	assert_non_null(c->argv);
+	c->argv[c->n_argv++] = xstrdup(a0);
+	if (a1 != NULL)
+		c->argv[c->n_argv++] = xstrdup(a1);
+}
+
+static void
+chk_add_ok(struct fx *f, const struct nap_check *c, bool replace, uint64_t want_rev)
+{
+	struct nap_store_err err = {{0}};
+	uint64_t rev = 0;
+	int r = nap_store_check_add(f->st, c, replace, &rev, &err);
+
+	if (r != 0)
+		fail_msg("check add %s: %d %s", c->id, r, err.msg);
+	assert_int_equal(rev, want_rev);
+}
+
+static void
+test_check_validate(void **state)
+{
+	struct nap_store_err err = {{0}};
+	struct nap_check c;
+
+	(void)state;
+	chk_init(&c, "CHK-FW", NAP_CHECK_TYPE_FIREWALL);
+	assert_int_equal(nap_check_validate(&c, &err), 0);
+	c.max_age = 5;
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "only antivirus"));
+	c.max_age = 0;
+	c.type = NAP_CHECK_TYPE_ANTIVIRUS;
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	c.max_age = 86400;
+	assert_int_equal(nap_check_validate(&c, &err), 0);
+	c.type = NAP_CHECK_TYPE_COUNT;
+	c.max_age = 0;
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "unknown type"));
+
+	chk_init(&c, "CHK-FILE", NAP_CHECK_TYPE_FILE);
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	c.path = xstrdup("etc/passwd");
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	free(c.path);
+	c.path = xstrdup("/etc/../passwd");
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	free(c.path);
+	c.path = xstrdup("/etc/passwd");
+	assert_int_equal(nap_check_validate(&c, &err), 0);
+	c.sha256 = xstrdup("ABC");
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "sha256"));
+	nap_check_clear(&c);
+
+	chk_init(&c, "CHK-SVC", NAP_CHECK_TYPE_SERVICE);
+	c.unit = xstrdup("ssh");
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	free(c.unit);
+	c.unit = xstrdup("ssh.service");
+	assert_int_equal(nap_check_validate(&c, &err), 0);
+	c.expect_exit = 1;
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	nap_check_clear(&c);
+
+	chk_init(&c, "CHK-CMD", NAP_CHECK_TYPE_COMMAND);
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	chk_argv(&c, "true", NULL);
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "absolute path"));
+	free(c.argv[0]);
+	c.argv[0] = xstrdup("/bin/true");
+	assert_int_equal(nap_check_validate(&c, &err), 0);
+	c.expect_exit = 256;
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	c.expect_exit = 3;
+	snprintf(c.severity, sizeof(c.severity), "urgent");
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	snprintf(c.severity, sizeof(c.severity), "low");
+	c.reason = xstrdup("line\nbreak");
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+	nap_check_clear(&c);
+	chk_init(&c, "bad id", NAP_CHECK_TYPE_REBOOT);
+	assert_int_equal(nap_check_validate(&c, &err), -EINVAL);
+}
+
+static void
+test_check_crud(void **state)
+{
+	struct fx *f = *state;
+	struct nap_store_err err = {{0}};
+	struct nap_check c, got;
+	struct nap_check_list *l;
+	struct nap_policy p;
+	uint64_t rev;
+
+	chk_init(&c, "CHK-AIDE", NAP_CHECK_TYPE_COMMAND);
+	chk_argv(&c, "/usr/bin/aide", "--check");
+	c.expect_exit = 0;
+	c.reason = xstrdup("file integrity");
+	c.effective = 1795132800;
+	chk_add_ok(f, &c, false, 1);
+	/* The same again: no change; without replace: exists. */
+	chk_add_ok(f, &c, true, 1);
+	assert_int_equal(nap_store_check_add(f->st, &c, false, &rev, &err), -EEXIST);
+	assert_int_equal(nap_store_check_get(f->st, "CHK-AIDE", &got, NULL), 0);
+	assert_int_equal(got.type, NAP_CHECK_TYPE_COMMAND);
+	assert_int_equal(got.n_argv, 2);
+	assert_string_equal(got.argv[0], "/usr/bin/aide");
+	assert_string_equal(got.argv[1], "--check");
+	assert_string_equal(got.reason, "file integrity");
+	assert_int_equal(got.effective, 1795132800);
+	assert_true(got.created > 0);
+	nap_check_clear(&got);
+	/* A change bumps the revision. */
+	c.expect_exit = 2;
+	chk_add_ok(f, &c, true, 2);
+	assert_int_equal(nap_store_check_get(f->st, "CHK-AIDE", &got, NULL), 0);
+	assert_int_equal(got.expect_exit, 2);
+	nap_check_clear(&got);
+	nap_check_clear(&c);
+
+	chk_init(&c, "CHK-AV", NAP_CHECK_TYPE_ANTIVIRUS);
+	c.max_age = 604800;
+	chk_add_ok(f, &c, false, 3);
+	nap_check_clear(&c);
+	chk_init(&c, "CHK-CONF", NAP_CHECK_TYPE_FILE);
+	c.path = xstrdup("/etc/nap/napagentd.conf");
+	c.sha256 = xstrdup("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+	chk_add_ok(f, &c, false, 4);
+	nap_check_clear(&c);
+	assert_int_equal(nap_store_check_list(f->st, &l, NULL), 0);
+	assert_int_equal(l->n, 3);
+	assert_string_equal(l->v[0].id, "CHK-AIDE");
+	assert_string_equal(l->v[1].id, "CHK-AV");
+	assert_int_equal(l->v[1].max_age, 604800);
+	assert_null(l->v[1].path);
+	assert_int_equal(l->v[1].n_argv, 0);
+	assert_string_equal(l->v[2].sha256,
+			    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+	nap_check_list_free(l);
+
+	/* Policies and checks share ids, both ways, imports too. */
+	pol_init(&p, "CHK-AV", "low", 0, NULL);
+	assert_int_equal(nap_store_policy_put(f->st, &p, true, &rev, &err), -EEXIST);
+	assert_non_null(strstr(err.msg, "a check has the id CHK-AV"));
+	assert_int_equal(nap_store_policy_import(f->st, &p, 1, false, &rev, &err), -EEXIST);
+	nap_policy_clear(&p);
+	pol_init(&p, "DSA-1", "low", 0, NULL);
+	put_ok(f, &p, false, 5);
+	nap_policy_clear(&p);
+	chk_init(&c, "DSA-1", NAP_CHECK_TYPE_REBOOT);
+	assert_int_equal(nap_store_check_add(f->st, &c, true, &rev, &err), -EEXIST);
+	assert_non_null(strstr(err.msg, "a policy has the id DSA-1"));
+	/* Invalid input never reaches the database. */
+	c.max_age = 1;
+	assert_int_equal(nap_store_check_add(f->st, &c, true, &rev, &err), -EINVAL);
+	assert_int_equal(nap_store_revision(f->st, &rev, NULL, NULL), 0);
+	assert_int_equal(rev, 5);
+
+	/* Remove. */
+	assert_int_equal(nap_store_check_remove(f->st, "CHK-AV", &rev, NULL), 0);
+	assert_int_equal(rev, 6);
+	assert_int_equal(nap_store_check_remove(f->st, "CHK-AV", &rev, &err), -ENOENT);
+	assert_int_equal(nap_store_check_get(f->st, "CHK-AV", &got, NULL), -ENOENT);
+	assert_int_equal(nap_store_check_get(f->st, "no such", &got, NULL), -ENOENT);
+	assert_int_equal(nap_store_check_remove(f->st, "bad id", &rev, NULL), -ENOENT);
+
+	/* At most one SoH's worth of checks. */
+	for (int i = 0; i < NAP_STORE_MAX_CHECKS - 2; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "C-%02d", i);
+		chk_init(&c, id, NAP_CHECK_TYPE_REBOOT);
+		assert_int_equal(nap_store_check_add(f->st, &c, false, NULL, NULL), 0);
+	}
+	chk_init(&c, "C-LAST", NAP_CHECK_TYPE_REBOOT);
+	assert_int_equal(nap_store_check_add(f->st, &c, false, &rev, &err), -ENOSPC);
+	assert_non_null(strstr(err.msg, "32 checks"));
+	/* The reopened store still has them (migration 2 is durable). */
+	store_reopen(f);
+	assert_int_equal(nap_store_check_list(f->st, &l, NULL), 0);
+	assert_int_equal(l->n, NAP_STORE_MAX_CHECKS);
+	nap_check_list_free(l);
+}
+
+/* Store -> HSR document -> signed -> parsed: the checks arrive as stored. */
+static void
+test_check_hsr_document(void **state)
+{
+	struct fx *f = *state;
+	struct nap_store_snapshot *s;
+	struct nap_hsr_set *set;
+	struct nap_err err = {0};
+	struct nap_check c;
+	struct nap_policy p;
+	const struct nap_hsr *h;
+	char *text, *signed_text = NULL, hex[65];
+	json_t *doc;
+
+	pol_init(&p, "DSA-5001-1", "critical", 1795132800, NULL);
+	pol_req(&p, "openssl", "3.0.11-1~deb12u2", NAP_SCHEME_DPKG);
+	put_ok(f, &p, false, 1);
+	nap_policy_clear(&p);
+	/* Without checks: no member, the policies' digest. */
+	assert_int_equal(nap_store_snapshot(f->st, &s, NULL), 0);
+	assert_non_null(s->checks);
+	assert_int_equal(s->checks->n, 0);
+	doc = doc_json(s, "S01", 1795600800, &text);
+	assert_null(json_object_get(doc, "checks"));
+	json_decref(doc);
+	free(text);
+	nap_store_snapshot_free(s);
+
+	chk_init(&c, "CHK-SSH", NAP_CHECK_TYPE_SERVICE);
+	c.unit = xstrdup("ssh.service");
+	chk_add_ok(f, &c, false, 2);
+	nap_check_clear(&c);
+	chk_init(&c, "CHK-CMD", NAP_CHECK_TYPE_COMMAND);
+	chk_argv(&c, "/usr/bin/test", "-f");
+	c.expect_exit = 1;
+	chk_add_ok(f, &c, false, 3);
+	nap_check_clear(&c);
+	chk_init(&c, "CHK-FW", NAP_CHECK_TYPE_FIREWALL);
+	c.effective = 1795132800;
+	c.reason = xstrdup("firewall on");
+	chk_add_ok(f, &c, false, 4);
+	nap_check_clear(&c);
+
+	assert_int_equal(nap_store_snapshot(f->st, &s, NULL), 0);
+	assert_int_equal(s->checks->n, 3);
+	doc = doc_json(s, "S01", 1795600800, &text);
+	assert_int_equal(json_array_size(json_object_get(doc, "checks")), 3);
+	json_decref(doc);
+	if (nap_hsr_sign((const uint8_t *)text, strlen(text), V("TEST-ONLY-ed25519-private.pem"),
+			 &signed_text, &err) != 0)
+		fail_msg("sign: %s", err.what);
+	if (nap_hsr_set_parse((const uint8_t *)signed_text, strlen(signed_text), NULL, &set,
+			      &err) != 0)
+		fail_msg("parse: %s", err.what);
+	h = &set->v[0];
+	assert_int_equal(h->revision, 4);
+	assert_int_equal(h->n_checks, 3);
+	assert_string_equal(h->checks[0].id, "CHK-CMD");
+	assert_int_equal(h->checks[0].n_argv, 2);
+	assert_string_equal(h->checks[0].argv[1], "-f");
+	assert_int_equal(h->checks[0].expect_exit, 1);
+	assert_string_equal(h->checks[1].id, "CHK-FW");
+	assert_int_equal(h->checks[1].effective, 1795132800);
+	assert_string_equal(h->checks[1].reason, "firewall on");
+	assert_string_equal(h->checks[2].unit, "ssh.service");
+	nap_hex_encode(h->digest, sizeof(h->digest), hex);
+	nap_hsr_set_free(set);
+	free(signed_text);
+	signed_text = NULL;
+	/* The checks are in the digest: removing them gives the policies-only digest back. */
+	assert_int_equal(nap_store_check_remove(f->st, "CHK-SSH", NULL, NULL), 0);
+	assert_int_equal(nap_store_check_remove(f->st, "CHK-CMD", NULL, NULL), 0);
+	assert_int_equal(nap_store_check_remove(f->st, "CHK-FW", NULL, NULL), 0);
+	free(text);
+	nap_store_snapshot_free(s);
+	assert_int_equal(nap_store_snapshot(f->st, &s, NULL), 0);
+	doc = doc_json(s, "S01", 1795600800, &text);
+	assert_null(json_object_get(doc, "checks"));
+	json_decref(doc);
+	assert_int_equal(nap_hsr_sign((const uint8_t *)text, strlen(text),
+				      V("TEST-ONLY-ed25519-private.pem"), &signed_text, &err),
+			 0);
+	assert_int_equal(nap_hsr_set_parse((const uint8_t *)signed_text, strlen(signed_text), NULL,
+					   &set, &err),
+			 0);
+	{
+		char hex2[65];
+
+		nap_hex_encode(set->v[0].digest, sizeof(set->v[0].digest), hex2);
+		assert_string_not_equal(hex, hex2);
+	}
+	nap_hsr_set_free(set);
+	free(signed_text);
+	free(text);
+	nap_store_snapshot_free(s);
+}
+
 static int
 group_setup(void **state)
 {
@@ -2297,6 +2595,9 @@ main(void)
 		T(test_hsr_digest_rule),
 		T(test_hsr_document_edges),
 		cmocka_unit_test(test_hsr_document_too_large),
+		cmocka_unit_test(test_check_validate),
+		T(test_check_crud),
+		T(test_check_hsr_document),
 		T(test_publish_records),
 		T(test_tokens),
 		T(test_token_race),
