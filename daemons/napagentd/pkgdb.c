@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef NAP_HAVE_LIBRPM
@@ -537,6 +538,21 @@ agent_pkgdb_read_rpm(const char *dbpath, struct agent_pkgdb *db, char *err, size
 	}
 	if (dbpath != NULL)
 		rpmPushMacro(NULL, "_dbpath", NULL, dbpath, RMIL_CMDLINE);
+	/* rpm opens a database that is not there as an empty one: that is no package list. */
+	{
+		char *dir = rpmExpand("%{_dbpath}", NULL);
+		struct stat st;
+
+		if (dir == NULL || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			pkgdb_err(err, len, "rpm database %s: %s", dir != NULL ? dir : "?",
+				  dir == NULL ? "no %_dbpath" : strerror(errno));
+			free(dir);
+			r = -ENOENT;
+			ts = NULL;
+			goto out;
+		}
+		free(dir);
+	}
 	ts = rpmtsCreate();
 	if (ts == NULL) {
 		r = -ENOMEM;
