@@ -41,6 +41,7 @@
 #define AGENT_ERR_SCHEME    0xC07E0002u /* client component: version scheme not supported here */
 #define AGENT_ERR_VERSION   0xC07E0003u /* client component: a version does not parse */
 #define AGENT_ERR_INTERNAL  0xC07E0004u /* client component: out of memory, collector failure */
+#define AGENT_ERR_REMEDIATION 0xC07E0005u /* client component: the package manager failed */
 #define AGENT_ERR_NO_POLICY 0xC07E0101u /* client communication: no policy, no valid cache */
 #define AGENT_ERR_POLICY    0xC07E0102u /* client communication: policy does not verify */
 #define AGENT_ERR_SITE      0xC07E0103u /* client communication: no HSR for the site */

@@ -353,9 +353,11 @@ agent_log_eval(const struct agent_eval *e)
 		 (double)e->duration_us / 1000.0);
 }
 
-/* Remediate what a restricted evaluation found missing; true when something was installed. */
+/* Remediate what a restricted evaluation found missing; true when something was installed.
+ * *failed (with the log line in msg) when the package manager failed. */
 static bool
-agent_remediate_missing(struct agent *a, const struct agent_eval *e)
+agent_remediate_missing(struct agent *a, const struct agent_eval *e, bool *failed, char *msg,
+			size_t msg_len)
 {
 	const char *pkgs[AGENT_REMEDIATE_MAX_PKG];
 	struct agent_remediation_result *res;
@@ -383,6 +385,8 @@ agent_remediate_missing(struct agent *a, const struct agent_eval *e)
 	log_info("remediation: installing %zu package%s", n, n == 1 ? "" : "s");
 	r = agent_remediate(&a->conf->remediation, pkgs, n, res);
 	log_msg(r == 0 ? LOG_INFO : LOG_WARNING, "remediation: %s", res->message);
+	*failed = r < 0;
+	snprintf(msg, msg_len, "remediation: %.480s", res->message);
 	free(res);
 	return r != 1; /* after a failure too: a partial install may count */
 }
@@ -392,12 +396,20 @@ agent_cycle(struct agent *a, bool force_renew)
 {
 	struct agent_eval e;
 	int64_t now = mono_ms();
+	bool rem_failed = false;
+	char rem_msg[512];
 
 	agent_eval_once(a->conf, &e);
 	agent_log_eval(&e);
-	if (agent_remediate_missing(a, &e)) {
+	if (agent_remediate_missing(a, &e, &rem_failed, rem_msg, sizeof(rem_msg))) {
 		agent_eval_free(&e);
 		agent_eval_once(a->conf, &e);
+		/* a package manager failure is reported in the SoH (client component) */
+		if (rem_failed && !e.compliant && e.failure_category == NAP_FAILURE_NONE) {
+			e.failure_category = NAP_FAILURE_CLIENT_COMPONENT;
+			e.error_code = AGENT_ERR_REMEDIATION;
+			snprintf(e.failure, sizeof(e.failure), "%s", rem_msg);
+		}
 		agent_log_eval(&e);
 	}
 	if (!a->have_state || e.state != a->state)
