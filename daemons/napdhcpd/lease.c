@@ -19,15 +19,22 @@
  * the middle of a write, is dropped with a warning) and rewritten as a snapshot (tmp + fsync +
  * rename + fsync of the directory); the same compaction runs when the journal has grown to twice
  * the last snapshot. The journal is written by napdhcpd only, but read defensively.
+ *
+ * In the daemon the write + fdatasync of a batch runs in a helper thread (the syncer), so the
+ * loop keeps answering DISCOVERs and building the next batch while the disk works; the ACKs of
+ * a batch are released when the syncer reports it durable (eventfd). Compaction runs in the
+ * loop, only while no batch is in flight.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -655,6 +662,7 @@ dhcpd_leases_init(struct dhcpd_leases *ls, const struct dhcpd_config *c)
 void
 dhcpd_leases_close(struct dhcpd_leases *ls)
 {
+	dhcpd_leases_sync_stop(ls);
 	if (ls->fd >= 0)
 		close(ls->fd);
 	if (ls->dirfd >= 0)
@@ -731,6 +739,10 @@ dhcpd_leases_adopt(struct dhcpd_leases *ls, struct dhcpd_leases *old, int64_t no
 	ls->pending_cap = old->pending_cap;
 	ls->st = old->st;
 	ls->records_since_compact = old->records_since_compact;
+	ls->sy = old->sy;
+	ls->in_flight = old->in_flight;
+	old->sy = NULL;
+	old->in_flight = false;
 	old->fd = old->dirfd = -1;
 	old->path = NULL;
 	old->pending = NULL;
@@ -897,6 +909,8 @@ dhcpd_leases_compact(struct dhcpd_leases *ls, int64_t now)
 
 	if (ls->path == NULL)
 		return 0;
+	if (ls->in_flight)
+		(void)dhcpd_leases_sync_wait(ls, now);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", ls->path) >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	for (uint32_t i = 0; i < ls->n; i++) {
@@ -1046,6 +1060,8 @@ dhcpd_leases_commit(struct dhcpd_leases *ls, int64_t now)
 {
 	int r;
 
+	if (ls->in_flight && (r = dhcpd_leases_sync_wait(ls, now)) < 0)
+		return r;
 	if (ls->pending_len == 0 || ls->fd < 0) {
 		ls->pending_len = 0;
 		return 0;
@@ -1066,4 +1082,184 @@ dhcpd_leases_commit(struct dhcpd_leases *ls, int64_t now)
 	if (ls->records_since_compact > ls->compact_floor)
 		(void)dhcpd_leases_compact(ls, now);
 	return 0;
+}
+
+/* ---- the syncer thread ---- */
+
+struct dhcpd_syncer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int efd;
+	bool work, done, stop;
+	int fd;
+	char *buf;
+	size_t len, cap;
+	int result;
+};
+
+static void *
+dhcpd_syncer_main(void *arg)
+{
+	struct dhcpd_syncer *sy = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&sy->mu);
+	for (;;) {
+		int r;
+
+		while (!sy->work && !sy->stop)
+			pthread_cond_wait(&sy->cv, &sy->mu);
+		if (sy->stop)
+			break;
+		pthread_mutex_unlock(&sy->mu);
+		r = dhcpd_write_all(sy->fd, sy->buf, sy->len);
+		if (r == 0 && fdatasync(sy->fd) < 0)
+			r = -errno;
+		pthread_mutex_lock(&sy->mu);
+		sy->result = r;
+		sy->work = false;
+		sy->done = true;
+		pthread_cond_broadcast(&sy->cv);
+		if (write(sy->efd, &one, sizeof(one)) < 0) {
+			/* The counter cannot overflow here; nothing to do. */
+		}
+	}
+	pthread_mutex_unlock(&sy->mu);
+	return NULL;
+}
+
+int
+dhcpd_leases_sync_start(struct dhcpd_leases *ls)
+{
+	struct dhcpd_syncer *sy = calloc(1, sizeof(*sy));
+	int r;
+
+	if (sy == NULL)
+		return -ENOMEM;
+	sy->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sy->efd < 0) {
+		r = -errno;
+		free(sy);
+		return r;
+	}
+	pthread_mutex_init(&sy->mu, NULL);
+	pthread_cond_init(&sy->cv, NULL);
+	if ((r = pthread_create(&sy->th, NULL, dhcpd_syncer_main, sy)) != 0) {
+		close(sy->efd);
+		free(sy);
+		return -r;
+	}
+	ls->sy = sy;
+	return 0;
+}
+
+int
+dhcpd_leases_sync_fd(const struct dhcpd_leases *ls)
+{
+	return ls->sy != NULL ? ls->sy->efd : -1;
+}
+
+bool
+dhcpd_leases_sync_busy(const struct dhcpd_leases *ls)
+{
+	return ls->sy != NULL && ls->in_flight;
+}
+
+/* Hand the pending records to the syncer. 1 = handed over, 0 = nothing to do / busy. */
+int
+dhcpd_leases_sync_submit(struct dhcpd_leases *ls)
+{
+	struct dhcpd_syncer *sy = ls->sy;
+	char *tb;
+	size_t tc;
+
+	if (sy == NULL || ls->in_flight || ls->pending_len == 0 || ls->fd < 0)
+		return 0;
+	pthread_mutex_lock(&sy->mu);
+	tb = sy->buf;
+	tc = sy->cap;
+	sy->buf = ls->pending;
+	sy->cap = ls->pending_cap;
+	sy->len = ls->pending_len;
+	sy->fd = ls->fd;
+	sy->work = true;
+	sy->done = false;
+	pthread_cond_signal(&sy->cv);
+	pthread_mutex_unlock(&sy->mu);
+	ls->pending = tb;
+	ls->pending_cap = tc;
+	ls->pending_len = 0;
+	ls->in_flight = true;
+	return 1;
+}
+
+/* After the eventfd fired: 1 and *result when the batch in flight finished, else 0. */
+int
+dhcpd_leases_sync_collect(struct dhcpd_leases *ls, int *result, int64_t now)
+{
+	struct dhcpd_syncer *sy = ls->sy;
+	uint64_t v;
+	bool done;
+
+	if (sy == NULL || !ls->in_flight)
+		return 0;
+	if (read(sy->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return 0;
+	pthread_mutex_lock(&sy->mu);
+	done = sy->done;
+	*result = sy->result;
+	sy->done = false;
+	pthread_mutex_unlock(&sy->mu);
+	if (!done)
+		return 0;
+	ls->in_flight = false;
+	if (*result < 0) {
+		ls->st.write_errors++;
+		/* The file may hold part of the batch: a snapshot makes it whole again. */
+		if (dhcpd_leases_compact(ls, now) == 0)
+			*result = 0;
+	} else {
+		ls->st.fsyncs++;
+		if (ls->records_since_compact > ls->compact_floor)
+			(void)dhcpd_leases_compact(ls, now);
+	}
+	return 1;
+}
+
+/* Block until the batch in flight is on disk (reload, stop, a full reply queue). */
+int
+dhcpd_leases_sync_wait(struct dhcpd_leases *ls, int64_t now)
+{
+	struct dhcpd_syncer *sy = ls->sy;
+	int result = 0;
+
+	if (sy == NULL || !ls->in_flight)
+		return 1;
+	pthread_mutex_lock(&sy->mu);
+	while (!sy->done)
+		pthread_cond_wait(&sy->cv, &sy->mu);
+	pthread_mutex_unlock(&sy->mu);
+	return dhcpd_leases_sync_collect(ls, &result, now) == 1 && result == 0 ? 1 : result;
+}
+
+void
+dhcpd_leases_sync_stop(struct dhcpd_leases *ls)
+{
+	struct dhcpd_syncer *sy = ls->sy;
+
+	if (sy == NULL)
+		return;
+	pthread_mutex_lock(&sy->mu);
+	sy->stop = true;
+	pthread_cond_signal(&sy->cv);
+	pthread_mutex_unlock(&sy->mu);
+	pthread_join(sy->th, NULL);
+	close(sy->efd);
+	pthread_mutex_destroy(&sy->mu);
+	pthread_cond_destroy(&sy->cv);
+	free(sy->buf);
+	free(sy);
+	ls->sy = NULL;
+	ls->in_flight = false;
 }

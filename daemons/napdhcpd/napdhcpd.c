@@ -275,12 +275,6 @@ dhcpd_signals(struct dhcpd_main *mn)
 }
 
 static void
-dhcpd_flush_cb(struct dhcpd *d)
-{
-	dhcpd_net_flush(d);
-}
-
-static void
 dhcpd_loop(struct dhcpd_main *mn)
 {
 	struct dhcpd *d = &mn->d;
@@ -288,14 +282,21 @@ dhcpd_loop(struct dhcpd_main *mn)
 	int64_t next_tick = dhcpd_mono_ms() + DHCPD_TICK_MS;
 
 	while (!mn->quit) {
-		size_t n = 0, n_sock, http_at, http_n = 0, nap_at, nap_n = 0;
+		size_t n = 0, n_sock, http_at, http_n = 0, nap_at, nap_n = 0, sync_at = 0;
 		int64_t deadline = next_tick, now;
 		int timeout, r;
 
 		pfd[n++] = (struct pollfd){.fd = mn->sfd, .events = POLLIN};
 		n_sock = mn->net.n_socks;
+		/* A full queue of ACKs waiting for the disk: leave the datagrams in the kernel. */
 		for (size_t i = 0; i < n_sock; i++)
-			pfd[n++] = (struct pollfd){.fd = mn->net.socks[i].fd, .events = POLLIN};
+			pfd[n++] = (struct pollfd){.fd = mn->net.socks[i].fd,
+						   .events = dhcpd_can_read(d) ? POLLIN : 0};
+		if (dhcpd_leases_sync_fd(&d->leases) >= 0) {
+			sync_at = n;
+			pfd[n++] = (struct pollfd){.fd = dhcpd_leases_sync_fd(&d->leases),
+						   .events = POLLIN};
+		}
 		http_at = n;
 		if (mn->http != NULL) {
 			http_n = dhcpd_http_pollfds(mn->http, pfd + n, 16);
@@ -322,16 +323,18 @@ dhcpd_loop(struct dhcpd_main *mn)
 		if (mn->quit)
 			break;
 		/* A reload may have replaced the sockets: only read what was polled. */
+		if (r > 0 && sync_at != 0 && (pfd[sync_at].revents & POLLIN) != 0)
+			dhcpd_sync_done(d);
 		if (r > 0 && mn->net.n_socks == n_sock) {
 			for (size_t i = 0; i < n_sock; i++)
 				if ((pfd[1 + i].revents & POLLIN) != 0 &&
-				    pfd[1 + i].fd == mn->net.socks[i].fd)
+				    pfd[1 + i].fd == mn->net.socks[i].fd && dhcpd_can_read(d))
 					dhcpd_net_read(d, &mn->net, i);
 		}
 		if (d->nap != NULL)
 			dhcpd_nap_events(d->nap, pfd + nap_at, nap_n, d->now_ms);
-		/* One fdatasync for everything this turn bound, then the replies. */
-		dhcpd_commit_and_flush(d);
+		/* OFFERs leave now; the ACKs of this turn form the next batch for the syncer. */
+		dhcpd_turn_end(d);
 		if (mn->http != NULL && http_n > 0)
 			dhcpd_http_events(mn->http, d, pfd + http_at, http_n, d->now_ms);
 		if (d->now_ms >= next_tick) {
@@ -398,7 +401,7 @@ main(int argc, char *argv[])
 	if (dhcpd_net_open(&mn.net, d->conf, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	d->net = &mn.net;
-	d->flush = dhcpd_flush_cb;
+	d->send = dhcpd_net_send;
 	if (dhcpd_any_nap(d->conf) &&
 	    dhcpd_nap_new(&d->conf->napvd, &d->nap, err, sizeof(err)) < 0)
 		fatalx("[napvd]: %s", err);
@@ -414,6 +417,9 @@ main(int argc, char *argv[])
 	}
 	if (d->conf->pidfile != NULL && nap_write_pidfile(d->conf->pidfile) < 0)
 		log_warn("pidfile %s", d->conf->pidfile);
+	/* After daemon(): the fork would not carry the thread. */
+	if ((r = dhcpd_async_start(d)) < 0)
+		fatalx("journal syncer: %s", strerror(-r));
 	if (d->conf->user != NULL) {
 		struct passwd *pw = getpwnam(d->conf->user);
 

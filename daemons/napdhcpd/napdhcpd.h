@@ -36,6 +36,7 @@
 #define DHCPD_OUT_MAX         1472 /* reply size cap: a 1500-byte MTU less IP and UDP */
 #define DHCPD_OUTQ            256  /* replies queued until the journal commit */
 #define DHCPD_RX_BATCH        128  /* datagrams read per socket per loop turn */
+#define DHCPD_HELD_MAX        8192 /* ACKs waiting for their journal batch */
 #define DHCPD_PENDING_DEFAULT 1024 /* requests waiting for a NAP verdict */
 
 #define DHCPD_SERVER_PORT 67
@@ -160,6 +161,8 @@ struct dhcpd_pool_state {
 	uint32_t first, cursor; /* the scope's slots: [first, first + n_total) */
 };
 
+struct dhcpd_syncer;
+
 struct dhcpd_journal_stats {
 	uint64_t fsyncs, records, compactions, write_errors;
 };
@@ -182,6 +185,8 @@ struct dhcpd_leases {
 	uint64_t records_since_compact;
 	uint32_t compact_floor;
 	struct dhcpd_journal_stats st;
+	struct dhcpd_syncer *sy; /* write + fdatasync thread (daemon only) */
+	bool in_flight;          /* a batch is with the syncer */
 	uint64_t replay_torn, replay_bad, replay_orphans;
 };
 
@@ -219,6 +224,14 @@ size_t dhcpd_leases_sweep(struct dhcpd_leases *ls, size_t budget, int64_t now, i
 int dhcpd_leases_commit(struct dhcpd_leases *ls, int64_t now);
 int dhcpd_leases_compact(struct dhcpd_leases *ls, int64_t now);
 bool dhcpd_leases_dirty(const struct dhcpd_leases *ls);
+/* The syncer thread: batches written and fdatasync()ed off the loop; the eventfd signals. */
+int dhcpd_leases_sync_start(struct dhcpd_leases *ls);
+void dhcpd_leases_sync_stop(struct dhcpd_leases *ls);
+int dhcpd_leases_sync_fd(const struct dhcpd_leases *ls);
+bool dhcpd_leases_sync_busy(const struct dhcpd_leases *ls);
+int dhcpd_leases_sync_submit(struct dhcpd_leases *ls);
+int dhcpd_leases_sync_collect(struct dhcpd_leases *ls, int *result, int64_t now);
+int dhcpd_leases_sync_wait(struct dhcpd_leases *ls, int64_t now);
 uint32_t dhcpd_crc32(const void *p, size_t n);
 
 /* ---- metrics ---- */
@@ -329,11 +342,15 @@ struct dhcpd {
 	struct nap_dhcp_packet *pkt;
 	struct nap_dhcp_nap *napp;
 	struct nap_dhcp_builder *b;
-	/* replies waiting for the journal commit */
+	/* replies of this loop turn */
 	struct dhcpd_out *outq;
 	size_t n_out;
+	/* with the syncer: ACKs waiting for the next batch / for the batch in flight */
+	struct dhcpd_out *held_next, *held_fly;
+	size_t n_next, n_fly;
+	bool async;
 	/* send hook (net.c); tests leave it NULL and read outq */
-	void (*flush)(struct dhcpd *d);
+	void (*send)(struct dhcpd *d, const struct dhcpd_out *o);
 	void *net;
 	int verbose;
 };
@@ -342,8 +359,14 @@ int dhcpd_init(struct dhcpd *d, struct dhcpd_config *conf);
 void dhcpd_free(struct dhcpd *d);
 /* Handle one datagram; replies land in d->outq. */
 void dhcpd_handle(struct dhcpd *d, const uint8_t *p, size_t len, const struct dhcpd_rx *rx);
-/* Commit the journal, then send (or in tests keep) the queued replies. */
+/* Commit the journal now (waiting for the syncer), then send (in tests: keep) the replies. */
 void dhcpd_commit_and_flush(struct dhcpd *d);
+/* Daemon, with the syncer: OFFERs/NAKs go now, ACKs wait for their batch; a batch is handed
+ * to the syncer whenever none is in flight. */
+int dhcpd_async_start(struct dhcpd *d);
+void dhcpd_turn_end(struct dhcpd *d);
+void dhcpd_sync_done(struct dhcpd *d);
+bool dhcpd_can_read(const struct dhcpd *d);
 /* Once a second: offers and leases that ran out go back to their pools. */
 void dhcpd_tick(struct dhcpd *d);
 void dhcpd_metrics_render(const struct dhcpd *d, FILE *f);
@@ -372,7 +395,7 @@ void dhcpd_net_close(struct dhcpd_net *n);
 /* Re-resolve interface addresses and scopes (reload, address changes). */
 void dhcpd_net_refresh(struct dhcpd_net *n, const struct dhcpd_config *c);
 void dhcpd_net_read(struct dhcpd *d, struct dhcpd_net *n, size_t i);
-void dhcpd_net_flush(struct dhcpd *d);
+void dhcpd_net_send(struct dhcpd *d, const struct dhcpd_out *o);
 
 /* ---- metrics HTTP (metrics.c) ---- */
 

@@ -280,44 +280,37 @@ dhcpd_frame(const struct dhcpd_out *o, uint8_t *out)
 }
 
 void
-dhcpd_net_flush(struct dhcpd *d)
+dhcpd_net_send(struct dhcpd *d, const struct dhcpd_out *o)
 {
 	struct dhcpd_net *n = d->net;
 	static uint8_t frame[28 + DHCPD_OUT_MAX];
+	ssize_t w = -1;
 
-	for (size_t i = 0; i < d->n_out; i++) {
-		const struct dhcpd_out *o = &d->outq[i];
-		ssize_t w = -1;
+	if (o->sock < 0 || (size_t)o->sock >= n->n_socks)
+		return;
+	if (o->dest == DHCPD_DEST_UDP) {
+		struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(o->dst_port),
+					 .sin_addr.s_addr = htonl(o->dst_ip)};
 
-		if (o->sock < 0 || (size_t)o->sock >= n->n_socks)
-			continue;
-		if (o->dest == DHCPD_DEST_UDP) {
-			struct sockaddr_in to = {.sin_family = AF_INET,
-						 .sin_port = htons(o->dst_port),
-						 .sin_addr.s_addr = htonl(o->dst_ip)};
+		w = sendto(n->socks[o->sock].fd, o->buf, o->len, MSG_DONTWAIT,
+			   (const struct sockaddr *)&to, sizeof(to));
+	} else if (n->packet_fd >= 0) {
+		struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+					 .sll_ifindex = o->ifindex, .sll_halen = 6};
+		size_t flen = dhcpd_frame(o, frame);
 
-			w = sendto(n->socks[o->sock].fd, o->buf, o->len, MSG_DONTWAIT,
-				   (const struct sockaddr *)&to, sizeof(to));
-		} else if (n->packet_fd >= 0) {
-			struct sockaddr_ll ll = {.sll_family = AF_PACKET,
-						 .sll_protocol = htons(ETH_P_IP),
-						 .sll_ifindex = o->ifindex, .sll_halen = 6};
-			size_t flen = dhcpd_frame(o, frame);
-
-			memcpy(ll.sll_addr, o->mac, 6);
-			w = sendto(n->packet_fd, frame, flen, MSG_DONTWAIT,
-				   (const struct sockaddr *)&ll, sizeof(ll));
-		}
-		if (w < 0) {
-			char a[16];
-
-			n->send_errors++;
-			d->m.drops[DHCPD_DROP_SEND_ERROR]++;
-			dhcpd_ip_format(o->dst_ip, a, sizeof(a));
-			LOG_WARNX_RL("send to %s: %s", a, strerror(errno));
-		} else {
-			n->sent++;
-		}
+		memcpy(ll.sll_addr, o->mac, 6);
+		w = sendto(n->packet_fd, frame, flen, MSG_DONTWAIT, (const struct sockaddr *)&ll,
+			   sizeof(ll));
 	}
-	d->n_out = 0;
+	if (w < 0) {
+		char a[16];
+
+		n->send_errors++;
+		d->m.drops[DHCPD_DROP_SEND_ERROR]++;
+		dhcpd_ip_format(o->dst_ip, a, sizeof(a));
+		LOG_WARNX_RL("send to %s: %s", a, strerror(errno));
+	} else {
+		n->sent++;
+	}
 }

@@ -114,11 +114,14 @@ dhcpd_free(struct dhcpd *d)
 	free(d->napp);
 	free(d->b);
 	free(d->outq);
+	free(d->held_next);
+	free(d->held_fly);
 	free(d->pending.slots);
 	d->pkt = NULL;
 	d->napp = NULL;
 	d->b = NULL;
 	d->outq = NULL;
+	d->held_next = d->held_fly = NULL;
 	d->pending.slots = NULL;
 	dhcpd_leases_close(&d->leases);
 }
@@ -206,7 +209,9 @@ dhcpd_enqueue(struct dhcpd *d, const struct dhcpd_req *rq, int type, uint32_t yi
 	struct dhcpd_out *o;
 
 	if (d->n_out == DHCPD_OUTQ) {
-		if (d->flush != NULL)
+		if (d->async)
+			dhcpd_turn_end(d);
+		else if (d->send != NULL)
 			dhcpd_commit_and_flush(d);
 		if (d->n_out == DHCPD_OUTQ) {
 			dhcpd_drop(d, DHCPD_DROP_QUEUE_FULL);
@@ -1005,31 +1010,130 @@ dhcpd_handle(struct dhcpd *d, const uint8_t *p, size_t len, const struct dhcpd_r
 	}
 }
 
+static void
+dhcpd_send_all(struct dhcpd *d, const struct dhcpd_out *o, size_t n, int result)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (result < 0)
+			dhcpd_drop(d, DHCPD_DROP_JOURNAL);
+		else if (d->send != NULL)
+			d->send(d, &o[i]);
+	}
+}
+
+static void
+dhcpd_journal_failed(int r, size_t n)
+{
+	LOG_WARNX_RL("journal: %s: %zu ACK(s) not sent", strerror(-r), n);
+}
+
 void
 dhcpd_commit_and_flush(struct dhcpd *d)
 {
-	if (dhcpd_leases_dirty(&d->leases)) {
-		int r = dhcpd_leases_commit(&d->leases, d->now);
+	int r;
 
-		if (r < 0) {
-			size_t k = 0;
+	if (dhcpd_leases_sync_busy(&d->leases)) {
+		r = dhcpd_leases_sync_wait(&d->leases, d->now);
+		if (r < 0)
+			dhcpd_journal_failed(r, d->n_fly);
+		dhcpd_send_all(d, d->held_fly, d->n_fly, r < 0 ? r : 0);
+		d->n_fly = 0;
+	}
+	r = dhcpd_leases_dirty(&d->leases) ? dhcpd_leases_commit(&d->leases, d->now) : 0;
+	if (r < 0)
+		dhcpd_journal_failed(r, d->n_next);
+	dhcpd_send_all(d, d->held_next, d->n_next, r < 0 ? r : 0);
+	d->n_next = 0;
+	if (r < 0) {
+		size_t k = 0;
 
-			LOG_WARNX_RL("journal: %s: holding back %zu repl%s", strerror(-r), d->n_out,
-				     d->n_out == 1 ? "y" : "ies");
-			for (size_t i = 0; i < d->n_out; i++) {
-				if (d->outq[i].needs_commit) {
-					dhcpd_drop(d, DHCPD_DROP_JOURNAL);
-					continue;
-				}
-				if (k != i)
-					d->outq[k] = d->outq[i];
-				k++;
+		for (size_t i = 0; i < d->n_out; i++) {
+			if (d->outq[i].needs_commit) {
+				dhcpd_drop(d, DHCPD_DROP_JOURNAL);
+				continue;
 			}
-			d->n_out = k;
+			if (k != i)
+				d->outq[k] = d->outq[i];
+			k++;
+		}
+		d->n_out = k;
+	}
+	if (d->send != NULL) {
+		dhcpd_send_all(d, d->outq, d->n_out, 0);
+		d->n_out = 0;
+	}
+}
+
+int
+dhcpd_async_start(struct dhcpd *d)
+{
+	int r;
+
+	d->held_next = malloc(DHCPD_HELD_MAX * sizeof(*d->held_next));
+	d->held_fly = malloc(DHCPD_HELD_MAX * sizeof(*d->held_fly));
+	if (d->held_next == NULL || d->held_fly == NULL)
+		return -ENOMEM;
+	if ((r = dhcpd_leases_sync_start(&d->leases)) < 0)
+		return r;
+	d->async = true;
+	return 0;
+}
+
+bool
+dhcpd_can_read(const struct dhcpd *d)
+{
+	return !d->async || d->n_next + d->n_out + DHCPD_RX_BATCH <= DHCPD_HELD_MAX;
+}
+
+void
+dhcpd_turn_end(struct dhcpd *d)
+{
+	if (!d->async) {
+		dhcpd_commit_and_flush(d);
+		return;
+	}
+	/* OFFERs, NAKs, INFORM ACKs go now; ACKs join the next batch. */
+	for (size_t i = 0; i < d->n_out; i++) {
+		const struct dhcpd_out *o = &d->outq[i];
+
+		if (!o->needs_commit) {
+			if (d->send != NULL)
+				d->send(d, o);
+		} else if (d->n_next < DHCPD_HELD_MAX) {
+			memcpy(&d->held_next[d->n_next++], o, offsetof(struct dhcpd_out, buf) + o->len);
+		} else {
+			dhcpd_drop(d, DHCPD_DROP_QUEUE_FULL);
 		}
 	}
-	if (d->flush != NULL && d->n_out > 0)
-		d->flush(d);
+	d->n_out = 0;
+	if (dhcpd_leases_sync_busy(&d->leases))
+		return;
+	if (dhcpd_leases_sync_submit(&d->leases) == 1) {
+		struct dhcpd_out *t = d->held_fly;
+
+		d->held_fly = d->held_next;
+		d->n_fly = d->n_next;
+		d->held_next = t;
+		d->n_next = 0;
+	} else if (!dhcpd_leases_dirty(&d->leases) && d->n_next > 0) {
+		/* A snapshot took their records along: durable already. */
+		dhcpd_send_all(d, d->held_next, d->n_next, 0);
+		d->n_next = 0;
+	}
+}
+
+void
+dhcpd_sync_done(struct dhcpd *d)
+{
+	int result = 0;
+
+	if (dhcpd_leases_sync_collect(&d->leases, &result, d->now) == 1) {
+		if (result < 0)
+			dhcpd_journal_failed(result, d->n_fly);
+		dhcpd_send_all(d, d->held_fly, d->n_fly, result);
+		d->n_fly = 0;
+	}
+	dhcpd_turn_end(d);
 }
 
 void
