@@ -89,8 +89,7 @@ signer_child(int fd, const struct naphrad_config *c, int verbose, bool foregroun
 		_exit(1);
 	}
 	log_info("signer: CA %s ready", c->signer.ca_cert);
-	r = naphrad_signer_main(fd, c->path, s);
-	naphrad_signer_free(s);
+	r = naphrad_signer_main(fd, c->path, s); /* frees s */
 	_exit(r);
 }
 

@@ -185,8 +185,8 @@ int naphrad_signer_sync(struct naphrad_signer *s);
 /* The HELLO reply: the chain (views into s) and the limits. */
 void naphrad_signer_hello(const struct naphrad_signer *s, struct naphrad_signer_reply *reply);
 /*
- * The signer process's main loop on fd; conf_path is re-read on RELOAD. Returns the exit
- * status (0 when naphrad closed the socket).
+ * The signer process's main loop on fd; conf_path is re-read on RELOAD (which replaces s).
+ * Takes s and frees it. Returns the exit status (0 when naphrad closed the socket).
  */
 int naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s);
 

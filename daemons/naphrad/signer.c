@@ -755,6 +755,7 @@ naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s)
 			if (errno == EINTR)
 				continue;
 			log_warn("signer: poll");
+			naphrad_signer_free(s);
 			return 1;
 		}
 		now = (int64_t)time(NULL);
@@ -771,6 +772,7 @@ naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s)
 				if (errno == EAGAIN)
 					break;
 				log_warn("signer: recv");
+				naphrad_signer_free(s);
 				return 1;
 			}
 			memset(&rp, 0, sizeof(rp));
@@ -831,6 +833,7 @@ naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s)
 				log_warn("signer: send");
 				for (size_t k = i; k < n_out; k++)
 					free(out[k].der);
+				naphrad_signer_free(s);
 				return 1;
 			}
 			free(out[i].der);
@@ -838,5 +841,6 @@ naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s)
 	}
 done:
 	naphrad_signer_sync(s);
+	naphrad_signer_free(s);
 	return 0;
 }
