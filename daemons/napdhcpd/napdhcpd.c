@@ -380,6 +380,14 @@ main(int argc, char *argv[])
 	if ((abs_conf = realpath(conf_path, NULL)) == NULL)
 		fatal("%s", conf_path);
 
+	/* Blocked before any thread exists (the syncer, the NAP client): signalfd gets them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal("sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
 	log_init("napdhcpd", true, verbose);
 	{
 		struct dhcpd_config *c;
@@ -434,13 +442,6 @@ main(int argc, char *argv[])
 			log_info("running as %s", d->conf->user);
 	}
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		fatal("sigprocmask");
-	signal(SIGPIPE, SIG_IGN);
 	if ((mn.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		fatal("signalfd");
 	log_info("napdhcpd started: %zu scope(s), %zu socket(s), %u address(es) in the pools",
