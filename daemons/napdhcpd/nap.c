@@ -1166,8 +1166,8 @@ nap_observe_latency(struct dhcpd_nap *nap, int64_t ms)
  * MS-Quarantine-User-Class for restricted, the SoHR split over MS-Quarantine-SoH; or
  * Access-Reject). Returns false for an answer that does not map.
  */
-static bool
-nap_map_reply(const struct nap_radius_packet *r, struct dhcpd_nap_verdict *v)
+bool
+dhcpd_nap_map_reply(const struct nap_radius_packet *r, struct dhcpd_nap_verdict *v)
 {
 	const struct nap_radius_attr *a;
 	uint32_t state = NAP_MS_QSTATE_FULL_ACCESS, grace;
@@ -1270,7 +1270,7 @@ nap_on_reply(void *arg, const struct nap_radclient_result *res)
 	if (res->status == NAP_RADCLIENT_REPLY) {
 		nap_observe_latency(nap, res->rtt_ms);
 		if (base != NULL)
-			mapped = nap_map_reply(res->reply, base);
+			mapped = dhcpd_nap_map_reply(res->reply, base);
 		if (!mapped) {
 			nap->st.bad_replies++;
 			LOG_WARNX_RL("nap: napvd's %s does not map to a verdict (bad "

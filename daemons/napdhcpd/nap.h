@@ -254,6 +254,17 @@ typedef void dhcpd_nap_done_fn(void *arg, const struct dhcpd_nap_verdict *v);
 int dhcpd_nap_check(struct dhcpd_nap *nap, const struct dhcpd_nap_query *q, int64_t now_ms,
 		    dhcpd_nap_done_fn *done, void *arg);
 
+/*
+ * The mapping dhcpd_nap_check() applies to an authenticated napvd answer (exposed for the tests
+ * and the fuzzer): Access-Reject -> DROP; Access-Accept with MS-Quarantine-State 0/1/2 (absent =
+ * 0) -> FULL / RESTRICTED / PROBATION with MS-Quarantine-Grace-Time, MS-IPv4-Remediation-Servers
+ * (every well-formed VSA, at most DHCPD_NAP_MAX_REMEDIATION), MS-Quarantine-User-Class
+ * (printable, <= 63 bytes, else ignored) and the SoHR (MS-Quarantine-SoH VSAs concatenated;
+ * dropped when over DHCPD_NAP_SOHR_MAX). False for anything else (another code, another state).
+ */
+struct nap_radius_packet;
+bool dhcpd_nap_map_reply(const struct nap_radius_packet *r, struct dhcpd_nap_verdict *v);
+
 /* ---- reply building ---- */
 
 /* What the scope's network looks like (for the restricted routes). */
