@@ -1123,24 +1123,27 @@ nap_cache_verdict(const struct nap_cache_entry *e, struct dhcpd_nap_verdict *v)
 	v->latency_ms = 0;
 }
 
-/* MAC, then SHA-256 over the service class, a NUL and the SoH. */
+/* MAC, then SHA-256 over the service class, a NUL and the SoH. The digest method and context
+ * are made once (napdhcpd is single-threaded; this is on every NAP request's path). */
 static int
 nap_make_key(const struct dhcpd_nap_query *q, uint8_t key[NAP_KEY_LEN])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	static EVP_MD *md;
+	static EVP_MD_CTX *ctx;
 	const char *sc = q->sn->service_class;
 	unsigned n = 0;
-	int ok;
 
-	if (ctx == NULL)
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		return -EIO;
+	if (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL)
 		return -ENOMEM;
 	memcpy(key, q->mac, 6);
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	     EVP_DigestUpdate(ctx, sc, strlen(sc) + 1) == 1 &&
-	     EVP_DigestUpdate(ctx, q->soh, q->soh_len) == 1 &&
-	     EVP_DigestFinal_ex(ctx, key + 6, &n) == 1 && n == 32;
-	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : -EIO;
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, sc, strlen(sc) + 1) != 1 ||
+	    EVP_DigestUpdate(ctx, q->soh, q->soh_len) != 1 ||
+	    EVP_DigestFinal_ex(ctx, key + 6, &n) != 1 || n != 32)
+		return -EIO;
+	return 0;
 }
 
 /* ---- napvd answers ---- */

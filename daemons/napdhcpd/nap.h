@@ -134,7 +134,11 @@ struct dhcpd_nap;
  */
 int dhcpd_nap_new(const struct dhcpd_nap_servers *servers, struct dhcpd_nap **out, char *err,
 		  size_t len);
-/* Switch to a new [napvd] config; checks in flight finish against the old servers. */
+/*
+ * Switch to a new [napvd] config; checks in flight finish against the old servers. Only one old
+ * generation drains at a time: checks still waiting on the one before get their scope's nap_fail
+ * from inside this call (their callbacks run here).
+ */
 int dhcpd_nap_reconfigure(struct dhcpd_nap *nap, const struct dhcpd_nap_servers *servers,
 			  char *err, size_t len);
 /* Free: pending checks are dropped WITHOUT calling their callbacks. NULL is fine. */
