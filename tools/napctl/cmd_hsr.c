@@ -222,6 +222,40 @@ hsr_json(const struct nap_hsr *h)
 		}
 		json_object_set_new(o, "groups", gs);
 	}
+	if (h->n_checks > 0) {
+		json_t *cs = json_array();
+
+		for (size_t i = 0; i < h->n_checks; i++) {
+			const struct nap_hsr_check *c = &h->checks[i];
+			json_t *j = json_object();
+
+			json_object_set_new(j, "id", json_string(c->id));
+			json_object_set_new(j, "type", json_string(nap_check_type_name(c->type)));
+			json_object_set_new(j, "severity", json_string(c->severity));
+			if (c->effective != 0)
+				json_object_set_new(j, "effective", dump_time(c->effective));
+			if (c->max_age != 0)
+				json_object_set_new(j, "max_age", json_integer(c->max_age));
+			if (c->path != NULL)
+				json_object_set_new(j, "path", json_string(c->path));
+			if (c->sha256 != NULL)
+				json_object_set_new(j, "sha256", json_string(c->sha256));
+			if (c->unit != NULL)
+				json_object_set_new(j, "unit", json_string(c->unit));
+			if (c->type == NAP_CHECK_TYPE_COMMAND) {
+				json_t *a = json_array();
+
+				for (size_t k = 0; k < c->n_argv; k++)
+					json_array_append_new(a, json_string(c->argv[k]));
+				json_object_set_new(j, "argv", a);
+				json_object_set_new(j, "exit", json_integer(c->expect_exit));
+			}
+			if (c->reason != NULL)
+				json_object_set_new(j, "reason", json_string(c->reason));
+			json_array_append_new(cs, j);
+		}
+		json_object_set_new(o, "checks", cs);
+	}
 	return o;
 }
 

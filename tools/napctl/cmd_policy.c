@@ -230,7 +230,7 @@ cmd_policy_add(const struct ctl_cmd *cmd, int argc, char *argv[])
 	}
 	if (ctl_site_open(&site, "policy add", true) == 0) {
 		if ((r = nap_store_policy_put(site.store, &p, replace, &rev, &err)) < 0) {
-			if (r == -EEXIST)
+			if (r == -EEXIST && strstr(err.msg, "share ids") == NULL)
 				ctl_error("policy add: policy %s exists (--replace replaces it)",
 					  p.id);
 			else

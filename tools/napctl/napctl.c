@@ -55,6 +55,20 @@ static const struct ctl_cmd commands[] = {
 	 "first character) in one change: all or nothing. Existing ids are replaced; with\n"
 	 "--replace-all, policies absent from the file are removed. --dry-run only checks.",
 	 cmd_policy_import},
+	{"check", "add",
+	 "ID --type firewall|auto_updates|antivirus|reboot|file|service|command\n"
+	 "      [--max-age DUR] [--path P] [--sha256 HEX] [--unit UNIT] [--argv ARG]... [--exit N]\n"
+	 "      [--severity S] [--effective TIME|asap] [--reason TEXT] [--replace]",
+	 "Add an HSR check: host state napagentd verifies (doc/hsr.md). antivirus takes\n"
+	 "--max-age (signature age, 7d); file --path (absolute) and optionally --sha256; service\n"
+	 "--unit (ssh.service); command --argv (repeatable, the first an absolute path) and\n"
+	 "--exit (expected status, default 0; agents run it only with commands = allow).\n"
+	 "Default severity important, effective asap. Check ids share the policies' ids.",
+	 cmd_check_add},
+	{"check", "list", "[--json]", "List the HSR checks and the store's revision.",
+	 cmd_check_list},
+	{"check", "show", "ID [--json]", "Show one HSR check.", cmd_check_show},
+	{"check", "remove", "ID", "Remove an HSR check.", cmd_check_remove},
 	{"exemption", "add",
 	 "ID (--client GLOB | --group NAME) [--policy ID]... [--from TIME] [--until TIME]\n"
 	 "      [--reason TEXT] [--replace]",
