@@ -277,8 +277,8 @@ struct dhcpd_reply {
 	const struct dhcpd_reservation *res;
 };
 
-static void
-dhcpd_reply(struct dhcpd *d, const struct dhcpd_req *rq, const struct dhcpd_reply *rp)
+static int
+dhcpd_reply_try(struct dhcpd *d, const struct dhcpd_req *rq, const struct dhcpd_reply *rp)
 {
 	const struct dhcpd_scope *s = &d->conf->scopes[rq->scope];
 	struct nap_dhcp_builder *b = d->b;
@@ -329,15 +329,8 @@ dhcpd_reply(struct dhcpd *d, const struct dhcpd_req *rq, const struct dhcpd_repl
 		if (net.has_router)
 			dhcpd_put32(net.router, s->opts.routers[0]);
 		if (dhcpd_nap_add_options(b, &s->nap, &net, rp->marker ? NULL : rp->v, rp->cn) < 0 ||
-		    (rq->has_relay && !dhcpd_fits(d, rq, 0))) {
-			dhcpd_drop(d, DHCPD_DROP_TOO_BIG);
-			LOG_WARNX_RL("%s to %02x:%02x:%02x:%02x:%02x:%02x: the NAP options do not "
-				     "fit the client's %zu-byte limit", nap_dhcp_message_type_name(
-				     rp->type), rq->hdr.chaddr[0], rq->hdr.chaddr[1],
-				     rq->hdr.chaddr[2], rq->hdr.chaddr[3], rq->hdr.chaddr[4],
-				     rq->hdr.chaddr[5], rq->max_size);
-			return;
-		}
+		    (rq->has_relay && !dhcpd_fits(d, rq, 0)))
+			return -EMSGSIZE;
 	}
 	if (restricted && rp->v->user_class[0] != '\0') {
 		const struct dhcpd_class *cl = dhcpd_class_find(d->conf, rp->v->user_class);
@@ -385,11 +378,43 @@ end:
 	/* RFC 3046 §2.2: the relay agent information goes back unchanged, last. */
 	if (rq->has_relay)
 		nap_dhcp_add_option(b, NAP_DHCP_OPT_RELAY_AGENT, rq->relay, rq->relay_len);
-	if (nap_dhcp_finish(b, &out, &out_len) < 0) {
-		dhcpd_drop(d, DHCPD_DROP_TOO_BIG);
-		return;
-	}
+	if (nap_dhcp_finish(b, &out, &out_len) < 0)
+		return -E2BIG;
 	dhcpd_enqueue(d, rq, rp->type, rp->yiaddr, sid, out, out_len, rp->needs_commit);
+	return 0;
+}
+
+/* Build and queue; an SoHR too long for the client's limit is left out rather than the ACK. */
+static void
+dhcpd_reply(struct dhcpd *d, const struct dhcpd_req *rq, const struct dhcpd_reply *rp)
+{
+	int r = dhcpd_reply_try(d, rq, rp);
+
+	if (r == -EMSGSIZE && rp->v != NULL && rp->v->sohr_len > 0) {
+		struct dhcpd_nap_verdict *v = malloc(sizeof(*v));
+		struct dhcpd_reply again = *rp;
+
+		if (v != NULL) {
+			memcpy(v, rp->v, offsetof(struct dhcpd_nap_verdict, sohr));
+			v->sohr_len = 0;
+			again.v = v;
+			r = dhcpd_reply_try(d, rq, &again);
+			free(v);
+			if (r == 0)
+				LOG_WARNX_RL("%s to %02x:%02x:%02x:%02x:%02x:%02x: the SoHR does not fit "
+					     "the client's %zu-byte limit: sent without it",
+					     nap_dhcp_message_type_name(rp->type), rq->hdr.chaddr[0],
+					     rq->hdr.chaddr[1], rq->hdr.chaddr[2], rq->hdr.chaddr[3],
+					     rq->hdr.chaddr[4], rq->hdr.chaddr[5], rq->max_size);
+		}
+	}
+	if (r < 0) {
+		dhcpd_drop(d, DHCPD_DROP_TOO_BIG);
+		LOG_WARNX_RL("%s to %02x:%02x:%02x:%02x:%02x:%02x does not fit the client's "
+			     "%zu-byte limit", nap_dhcp_message_type_name(rp->type),
+			     rq->hdr.chaddr[0], rq->hdr.chaddr[1], rq->hdr.chaddr[2],
+			     rq->hdr.chaddr[3], rq->hdr.chaddr[4], rq->hdr.chaddr[5], rq->max_size);
+	}
 }
 
 static void
@@ -969,10 +994,18 @@ dhcpd_handle(struct dhcpd *d, const uint8_t *p, size_t len, const struct dhcpd_r
 		rq->relay_len = (uint16_t)v.len;
 		memcpy(rq->relay, v.data, v.len);
 	}
-	/* Option 57 counts the IP and UDP headers (RFC 2131 §2, 576 = the IP datagram). */
+	/*
+	 * Option 57 counts the IP and UDP headers (RFC 2131 §2, 576 = the IP datagram). Without
+	 * it, a client that sent a larger message can take one as large (dhclient with an SoH in
+	 * option 43 sends no option 57).
+	 */
 	rq->max_size = NAP_DHCP_DEFAULT_MAX - 28;
-	if (nap_dhcp_get_u16(pkt, NAP_DHCP_OPT_MAX_MSG_SIZE, &u16) && u16 >= NAP_DHCP_DEFAULT_MAX)
-		rq->max_size = (size_t)u16 - 28;
+	if (nap_dhcp_get_u16(pkt, NAP_DHCP_OPT_MAX_MSG_SIZE, &u16)) {
+		if (u16 >= NAP_DHCP_DEFAULT_MAX)
+			rq->max_size = (size_t)u16 - 28;
+	} else if (len > rq->max_size) {
+		rq->max_size = len;
+	}
 	if (rq->max_size > DHCPD_OUT_MAX)
 		rq->max_size = DHCPD_OUT_MAX;
 	if (nap_dhcp_lease_time(pkt, &u32))
