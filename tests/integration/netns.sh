@@ -121,63 +121,75 @@ _netns_scripts() {
 	#        else a default route per router, host route to the router on a /32).
 	cat >"$T/netns-record.sh" <<'EOF'
 #!/bin/sh
-f=$1 client=$2 event=$3 ifc=$4 ip=$5 mask=$6 routers=$7 r121=$8 r249=$9
-shift 9
-opt43=$1 lease=$2 server=$3 apply=$4 domain=$5 dns=$6
-prefix() { # dotted mask or prefix length -> prefix length
-	case "$1" in
-	*.*) echo "$1" | awk -F. '{ n = 0; for (i = 1; i <= 4; i++) { v = $i;
-		while (v > 0) { n += v % 2; v = int(v / 2) } } print n }' ;;
-	*) echo "$1" ;;
-	esac
+# One awk for the parsing and one `ip -batch` for the configuration: every fork costs here.
+f=$1 ifc=$4 apply=${13}
+awk -v client="$2" -v event="$3" -v ifc="$4" -v ip="$5" -v mask="$6" -v routers="$7" \
+	-v r121="$8" -v r249="$9" -v opt43="${10}" -v lease="${11}" -v server="${12}" \
+	-v domain="${14}" -v dns="${15}" -v cmds="$f.cmds" -v apply="$apply" '
+function prefix(m,   a, n, i, v) {
+	if (m !~ /\./) return m
+	split(m, a, "."); n = 0
+	for (i = 1; i <= 4; i++) { v = a[i] + 0; while (v > 0) { n += v % 2; v = int(v / 2) } }
+	return n
 }
-routes() { # "a/n gw a/n gw" pairs (udhcpc, dhcpcd) or RFC 3442 bytes (dhclient) -> a/n@gw,...
-	echo "$1" | tr ',' ' ' | awk '{
-		if ($0 ~ /\//) { for (i = 1; i + 1 <= NF; i += 2) out = out (out ? "," : "") $i "@" $(i+1) }
-		else { i = 1; while (i <= NF) { w = $i + 0; nb = int((w + 7) / 8); d = "";
-			for (k = 0; k < 4; k++) d = d (k ? "." : "") (k < nb ? $(i + 1 + k) : 0)
-			i += 1 + nb; g = $i "." $(i+1) "." $(i+2) "." $(i+3); i += 4
-			out = out (out ? "," : "") d "/" w "@" g } }
-		print out }'
+function routes(s,   w, n, i, out, k, nb, d, g) {
+	# "a/n gw a/n gw" pairs (udhcpc, dhcpcd) or RFC 3442 bytes (dhclient) -> a/n@gw,...
+	gsub(/,/, " ", s); n = split(s, w, " "); out = ""
+	if (s ~ /\//) {
+		for (i = 1; i + 1 <= n; i += 2) out = out (out != "" ? "," : "") w[i] "@" w[i+1]
+		return out
+	}
+	i = 1
+	while (i <= n) {
+		nb = int((w[i] + 7) / 8); d = ""
+		for (k = 0; k < 4; k++) d = d (k ? "." : "") (k < nb ? w[i + 1 + k] : 0)
+		g = w[i + 1 + nb] "." w[i + 2 + nb] "." w[i + 3 + nb] "." w[i + 4 + nb]
+		out = out (out != "" ? "," : "") d "/" w[i] "@" g
+		i += 5 + nb
+	}
+	return out
 }
-hex() { # dc:3:4e or dc034e or "dc 03 4e" -> dc034e
-	case "$1" in
-	*:*) echo "$1" | awk -F: '{ for (i = 1; i <= NF; i++) printf "%02x", ("0x" $i) + 0; print "" }' |
-		sed 's/^$//' ;;
-	*) echo "$1" | tr -d ' ' | tr 'A-F' 'a-f' ;;
-	esac
+function hex(s,   a, n, i, h, out) {
+	# dhclient: dc:3:4e (no leading zeros); udhcpc/dhcpcd: plain hex
+	if (s !~ /:/) { gsub(/ /, "", s); return tolower(s) }
+	n = split(s, a, ":"); out = ""
+	for (i = 1; i <= n; i++) { h = a[i]; if (length(h) == 1) h = "0" h; out = out h }
+	return tolower(out)
 }
-hexcolon() { # dhclient's colon form, without leading zeros: dc:3:4e
-	echo "$1" | awk -F: '{ s = ""; for (i = 1; i <= NF; i++) { h = $i; if (length(h) == 1) h = "0" h; s = s h } print s }'
-}
-case "$opt43" in *:*) o43=$(hexcolon "$opt43") ;; *) o43=$(hex "$opt43") ;; esac
-p=$(prefix "$mask")
-rt=$(echo "$routers" | tr ' ' ',')
-l121=$(routes "$r121")
-l249=$(routes "$r249")
-echo "event=$event client=$client ip=$ip mask=$p routers=$rt routes121=$l121 routes249=$l249 opt43=$o43 lease=$lease server=$server domain=$domain dns=$(echo "$dns" | tr ' ' ',')" >>"$f"
-[ "$apply" = 1 ] || exit 0
-case "$event" in
-BOUND|RENEW|REBIND|REBOOT)
-	ip -4 route flush dev "$ifc" 2>/dev/null
-	ip -4 addr flush dev "$ifc" 2>/dev/null
-	ip -4 addr add "$ip/$p" dev "$ifc"
-	if [ -n "$l121" ]; then
-		for r in $(echo "$l121" | tr ',' ' '); do
-			dst=${r%@*} gw=${r#*@}
-			if [ "$gw" = 0.0.0.0 ]; then ip -4 route add "$dst" dev "$ifc"
-			else ip -4 route add "$dst" via "$gw" dev "$ifc"; fi 2>>"$f.err"
-		done
-	else
-		for gw in $routers; do
-			[ "$p" = 32 ] && ip -4 route add "$gw" dev "$ifc" 2>>"$f.err"
-			ip -4 route add default via "$gw" dev "$ifc" 2>>"$f.err"
-		done
-	fi ;;
-EXPIRE|FAIL|RELEASE|STOP|DECONFIG|NAK)
-	ip -4 route flush dev "$ifc" 2>/dev/null
-	ip -4 addr flush dev "$ifc" 2>/dev/null ;;
-esac
+BEGIN {
+	p = prefix(mask); l121 = routes(r121); l249 = routes(r249)
+	rt = routers; gsub(/ /, ",", rt); d = dns; gsub(/ /, ",", d)
+	print "event=" event " client=" client " ip=" ip " mask=" p " routers=" rt \
+		" routes121=" l121 " routes249=" l249 " opt43=" hex(opt43) " lease=" lease \
+		" server=" server " domain=" domain " dns=" d
+	if (apply != 1) exit
+	# the way Debian dhclient-script + its rfc3442 hook configure: routes from 121 when
+	# present (routers ignored), else a default route per router (host route to it on a /32)
+	if (event ~ /^(BOUND|RENEW|REBIND|REBOOT)$/) {
+		print "route flush dev " ifc > cmds
+		print "addr flush dev " ifc > cmds
+		print "addr add " ip "/" p " dev " ifc > cmds
+		if (l121 != "") {
+			n = split(l121, r, ",")
+			for (i = 1; i <= n; i++) {
+				split(r[i], x, "@")
+				if (x[2] == "0.0.0.0") print "route add " x[1] " dev " ifc > cmds
+				else print "route add " x[1] " via " x[2] " dev " ifc > cmds
+			}
+		} else {
+			n = split(routers, r, " ")
+			for (i = 1; i <= n; i++) {
+				if (p == 32) print "route add " r[i] " dev " ifc > cmds
+				print "route add default via " r[i] " dev " ifc > cmds
+			}
+		}
+	} else if (event ~ /^(EXPIRE|FAIL|RELEASE|STOP|DECONFIG|NAK)$/) {
+		print "route flush dev " ifc > cmds
+		print "addr flush dev " ifc > cmds
+	}
+}' >>"$f"
+[ -s "$f.cmds" ] && ip -4 -force -batch "$f.cmds" 2>>"$f.err"
+rm -f "$f.cmds"
 exit 0
 EOF
 	chmod +x "$T/netns-record.sh"
