@@ -413,7 +413,7 @@ agent_conf_print(const struct agent_conf *c, FILE *f)
 	conf_print_opt(f, "site", c->site);
 	if (agent_machine_name(c, name, sizeof(name)) == 0)
 		fprintf(f, "machine_name = %s%s\n", name,
-			c->machine_name == NULL ? "  # the host name" : "");
+			c->machine_name == NULL ? "  ; the host name" : "");
 	fprintf(f, "state_dir = %s\n", c->state_dir);
 	fprintf(f, "pidfile = %s\n", c->pidfile);
 	conf_print_duration(f, "evaluate_interval", c->evaluate_interval);

@@ -21,6 +21,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +80,72 @@ mkdir_state(const struct agent_conf *c)
 	return 0;
 }
 
+enum agent_site_op { AGENT_OP_FETCH, AGENT_OP_STATE };
+
+/*
+ * A request to napsited, made in a child process: libcurl (with its TLS, Kerberos and LDAP
+ * dependencies) is loaded there and leaves with it, so the long-running agent stays small. The
+ * child reports the result and the error text through a pipe; what it fetched it has already
+ * written to the state directory atomically.
+ */
+static int
+agent_site_child(const struct agent_conf *c, enum agent_site_op op, const struct agent_eval *e,
+		 char *err, size_t len)
+{
+	int fds[2], st, r = -EIO;
+	size_t got = 0;
+	char buf[sizeof(int) + 512];
+	pid_t pid;
+
+	err[0] = '\0';
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		snprintf(err, len, "pipe: %s", strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		snprintf(err, len, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return r;
+	}
+	if (pid == 0) {
+		char cerr[512] = "";
+		int cr;
+
+		close(fds[0]);
+		cr = op == AGENT_OP_FETCH ? agent_site_fetch_policy(c, cerr, sizeof(cerr))
+					  : agent_site_post_state(c, e, cerr, sizeof(cerr));
+		memcpy(buf, &cr, sizeof(cr));
+		memcpy(buf + sizeof(cr), cerr, sizeof(cerr));
+		if (write(fds[1], buf, sizeof(buf)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	while (got < sizeof(buf)) {
+		ssize_t n = read(fds[0], buf + got, sizeof(buf) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (got == sizeof(buf)) {
+		memcpy(&r, buf, sizeof(r));
+		buf[sizeof(buf) - 1] = '\0';
+		snprintf(err, len, "%s", buf + sizeof(int));
+	} else {
+		snprintf(err, len, "the request's child process ended without an answer");
+	}
+	return r;
+}
+
 /* Fetch the policy when there is a site to fetch from; logs what happened. */
 static int
 agent_fetch(const struct agent_conf *c)
@@ -88,7 +155,7 @@ agent_fetch(const struct agent_conf *c)
 
 	if (c->url == NULL)
 		return 0;
-	r = agent_site_fetch_policy(c, err, sizeof(err));
+	r = agent_site_child(c, AGENT_OP_FETCH, NULL, err, sizeof(err));
 	if (r == 0)
 		log_info("policy: new document cached");
 	else if (r == 1)
@@ -109,11 +176,7 @@ agent_once(struct agent_conf *c, bool print_soh, bool json)
 	char name[256];
 	int r;
 
-	if (c->url != NULL) {
-		if (agent_site_init() < 0)
-			fatalx("libcurl initialisation failed");
-		(void)agent_fetch(c);
-	}
+	(void)agent_fetch(c);
 	agent_eval_once(c, &e);
 	if (e.failure_category != NAP_FAILURE_NONE)
 		log_warnx("evaluation: %s failure 0x%08X: %s",
@@ -316,7 +379,7 @@ agent_report(struct agent *a, const struct agent_eval *e)
 
 	if (a->conf->url == NULL || !a->conf->report_state)
 		return;
-	r = agent_site_post_state(a->conf, e, err, sizeof(err));
+	r = agent_site_child(a->conf, AGENT_OP_STATE, e, err, sizeof(err));
 	if (r < 0)
 		LOG_WARNX_RL("state report: %s", err);
 }
@@ -420,9 +483,10 @@ agent_cycle(struct agent *a, bool force_renew)
 		force_renew = true;
 	}
 	a->quarantined = !e.compliant;
+	/* The SoH first, then the evaluation that explains it, then the (slower) state report. */
+	agent_publish(a, &e, force_renew);
 	agent_write_eval(a, &e);
 	agent_report(a, &e);
-	agent_publish(a, &e, force_renew);
 	a->state = e.state;
 	a->have_state = true;
 	agent_eval_free(&e);
@@ -597,8 +661,6 @@ agent_daemon(struct agent_conf *c, bool foreground)
 	a.ifd = -1;
 	if (mkdir_state(c) < 0)
 		return 1;
-	if (agent_site_init() < 0)
-		fatalx("libcurl initialisation failed");
 	if (!foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	if ((r = nap_write_pidfile(c->pidfile)) < 0)

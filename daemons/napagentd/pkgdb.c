@@ -29,6 +29,7 @@
 #endif
 
 #include "agent.h"
+#include "nap/pkgver.h"
 
 #define PKGDB_CHUNK   (128 * 1024)
 #define PKGDB_NO_NEXT UINT32_MAX
@@ -518,29 +519,71 @@ agent_pkgdb_read_dpkg(const char *path, struct agent_pkgdb *db, char *err, size_
 /* ---- rpm -------------------------------------------------------------------------------- */
 
 #ifdef NAP_HAVE_LIBRPM
+/* librpm is loaded at run time (nap_pkgver_rpm_sym): the functions used here. */
+static struct {
+	bool loaded;
+	__typeof__(&rpmReadConfigFiles) read_config;
+	__typeof__(&rpmPushMacro) push_macro;
+	__typeof__(&rpmPopMacro) pop_macro;
+	__typeof__(&rpmExpand) expand;
+	__typeof__(&rpmtsCreate) ts_create;
+	__typeof__(&rpmtsOpenDB) ts_open;
+	__typeof__(&rpmtsInitIterator) ts_iter;
+	__typeof__(&rpmdbNextIterator) iter_next;
+	__typeof__(&rpmdbFreeIterator) iter_free;
+	__typeof__(&headerGetString) get_string;
+	__typeof__(&headerGetAsString) get_as_string;
+	__typeof__(&rpmtsCloseDB) ts_close;
+	__typeof__(&rpmtsFree) ts_free;
+} lr;
+
+#define PKGDB_RPM_SYM(field, name) ((lr.field = (__typeof__(lr.field))nap_pkgver_rpm_sym(name)) != NULL)
+
+static bool
+pkgdb_rpm_load(void)
+{
+	if (lr.loaded)
+		return true;
+	lr.loaded = PKGDB_RPM_SYM(read_config, "rpmReadConfigFiles") &&
+		    PKGDB_RPM_SYM(push_macro, "rpmPushMacro") &&
+		    PKGDB_RPM_SYM(pop_macro, "rpmPopMacro") && PKGDB_RPM_SYM(expand, "rpmExpand") &&
+		    PKGDB_RPM_SYM(ts_create, "rpmtsCreate") && PKGDB_RPM_SYM(ts_open, "rpmtsOpenDB") &&
+		    PKGDB_RPM_SYM(ts_iter, "rpmtsInitIterator") &&
+		    PKGDB_RPM_SYM(iter_next, "rpmdbNextIterator") &&
+		    PKGDB_RPM_SYM(iter_free, "rpmdbFreeIterator") &&
+		    PKGDB_RPM_SYM(get_string, "headerGetString") &&
+		    PKGDB_RPM_SYM(get_as_string, "headerGetAsString") &&
+		    PKGDB_RPM_SYM(ts_close, "rpmtsCloseDB") && PKGDB_RPM_SYM(ts_free, "rpmtsFree");
+	return lr.loaded;
+}
+
 int
 agent_pkgdb_read_rpm(const char *dbpath, struct agent_pkgdb *db, char *err, size_t len)
 {
 	static bool configured;
-	rpmts ts;
+	rpmts ts = NULL;
 	rpmdbMatchIterator mi;
 	Header h;
 	size_t dup = 0;
 	int r = 0;
 
 	memset(db, 0, sizeof(*db));
+	if (!pkgdb_rpm_load()) {
+		pkgdb_err(err, len, "librpm cannot be loaded: rpm databases unsupported here");
+		return -ENOTSUP;
+	}
 	if (!configured) {
-		if (rpmReadConfigFiles(NULL, NULL) != 0) {
+		if (lr.read_config(NULL, NULL) != 0) {
 			pkgdb_err(err, len, "rpm: cannot read rpm's configuration");
 			return -EIO;
 		}
 		configured = true;
 	}
 	if (dbpath != NULL)
-		rpmPushMacro(NULL, "_dbpath", NULL, dbpath, RMIL_CMDLINE);
+		lr.push_macro(NULL, "_dbpath", NULL, dbpath, RMIL_CMDLINE);
 	/* rpm opens a database that is not there as an empty one: that is no package list. */
 	{
-		char *dir = rpmExpand("%{_dbpath}", NULL);
+		char *dir = lr.expand("%{_dbpath}", NULL);
 		struct stat st;
 
 		if (dir == NULL || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -548,27 +591,26 @@ agent_pkgdb_read_rpm(const char *dbpath, struct agent_pkgdb *db, char *err, size
 				  dir == NULL ? "no %_dbpath" : strerror(errno));
 			free(dir);
 			r = -ENOENT;
-			ts = NULL;
 			goto out;
 		}
 		free(dir);
 	}
-	ts = rpmtsCreate();
+	ts = lr.ts_create();
 	if (ts == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if (rpmtsOpenDB(ts, O_RDONLY) != 0) {
+	if (lr.ts_open(ts, O_RDONLY) != 0) {
 		pkgdb_err(err, len, "rpm database %s cannot be opened",
 			  dbpath != NULL ? dbpath : "(default)");
 		r = -EIO;
 		goto out;
 	}
-	mi = rpmtsInitIterator(ts, RPMDBI_PACKAGES, NULL, 0);
-	while (mi != NULL && r == 0 && (h = rpmdbNextIterator(mi)) != NULL) {
-		const char *name = headerGetString(h, RPMTAG_NAME);
-		const char *arch = headerGetString(h, RPMTAG_ARCH);
-		char *evr = headerGetAsString(h, RPMTAG_EVR);
+	mi = lr.ts_iter(ts, RPMDBI_PACKAGES, NULL, 0);
+	while (mi != NULL && r == 0 && (h = lr.iter_next(mi)) != NULL) {
+		const char *name = lr.get_string(h, RPMTAG_NAME);
+		const char *arch = lr.get_string(h, RPMTAG_ARCH);
+		char *evr = lr.get_as_string(h, RPMTAG_EVR);
 
 		db->stanzas++;
 		if (name == NULL || evr == NULL) {
@@ -590,7 +632,7 @@ agent_pkgdb_read_rpm(const char *dbpath, struct agent_pkgdb *db, char *err, size
 		}
 		free(evr);
 	}
-	rpmdbFreeIterator(mi);
+	lr.iter_free(mi);
 	if (r == 0) {
 		r = pkgdb_index(db, &dup);
 		if (r == -EBADMSG) {
@@ -610,11 +652,11 @@ agent_pkgdb_read_rpm(const char *dbpath, struct agent_pkgdb *db, char *err, size
 	}
 out:
 	if (ts != NULL) {
-		rpmtsCloseDB(ts);
-		rpmtsFree(ts);
+		lr.ts_close(ts);
+		lr.ts_free(ts);
 	}
 	if (dbpath != NULL)
-		rpmPopMacro(NULL, "_dbpath");
+		lr.pop_macro(NULL, "_dbpath");
 	if (r < 0)
 		agent_pkgdb_free(db);
 	return r;

@@ -8,7 +8,9 @@
  * is verified (policy.c), enrollment answers are parsed strictly.
  *
  * The calls block for at most [site] timeout; the agent's loop has nothing else to serve
- * meanwhile.
+ * meanwhile. libcurl is loaded with dlopen() on first use rather than linked: with its TLS,
+ * Kerberos, LDAP and SSH dependencies it would be most of the agent's resident memory, and the
+ * daemon makes its requests from a short-lived child (napagentd.c) so it never maps them.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,6 +20,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <dlfcn.h>
+
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -48,10 +53,54 @@ site_err(char *err, size_t len, const char *fmt, ...)
 	return 0;
 }
 
+#define AGENT_LIBCURL "libcurl.so.4"
+
+static struct {
+	void *h;
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} lc;
+
+static bool
+site_sym(void **dst, const char *name)
+{
+	*dst = dlsym(lc.h, name);
+	return *dst != NULL;
+}
+
 int
 agent_site_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+	if (lc.h != NULL)
+		return 0;
+	lc.h = dlopen(AGENT_LIBCURL, RTLD_NOW | RTLD_LOCAL);
+	if (lc.h == NULL) {
+		log_warnx("cannot load %s: %s", AGENT_LIBCURL, dlerror());
+		return -ENOENT;
+	}
+	if (!site_sym((void **)&lc.global_init, "curl_global_init") ||
+	    !site_sym((void **)&lc.easy_init, "curl_easy_init") ||
+	    !site_sym((void **)&lc.easy_setopt, "curl_easy_setopt") ||
+	    !site_sym((void **)&lc.easy_perform, "curl_easy_perform") ||
+	    !site_sym((void **)&lc.easy_getinfo, "curl_easy_getinfo") ||
+	    !site_sym((void **)&lc.easy_cleanup, "curl_easy_cleanup") ||
+	    !site_sym((void **)&lc.easy_strerror, "curl_easy_strerror") ||
+	    !site_sym((void **)&lc.slist_append, "curl_slist_append") ||
+	    !site_sym((void **)&lc.slist_free_all, "curl_slist_free_all") ||
+	    lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_warnx("%s: missing symbols or initialisation failed", AGENT_LIBCURL);
+		dlclose(lc.h);
+		lc.h = NULL;
+		return -EIO;
+	}
+	return 0;
 }
 
 static size_t
@@ -150,55 +199,59 @@ site_request(const struct agent_conf *c, const char *path, const char *body,
 		site_err(err, len, "no [site] url");
 		return -EINVAL;
 	}
+	if (agent_site_init() < 0) {
+		site_err(err, len, "libcurl (%s) cannot be loaded", AGENT_LIBCURL);
+		return -ENOENT;
+	}
 	snprintf(url, sizeof(url), "%s%s%s", c->url,
 		 c->url[strlen(c->url) - 1] == '/' ? path + 1 : path, "");
-	h = curl_easy_init();
+	h = lc.easy_init();
 	if (h == NULL) {
 		site_err(err, len, "out of memory");
 		return -ENOMEM;
 	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
-	curl_easy_setopt(h, CURLOPT_CAINFO, c->ca);
-	curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->http_timeout);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)(c->http_timeout < 10 ? c->http_timeout
+	lc.easy_setopt(h, CURLOPT_URL, url);
+	lc.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	lc.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	lc.easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+	lc.easy_setopt(h, CURLOPT_CAINFO, c->ca);
+	lc.easy_setopt(h, CURLOPT_CAPATH, NULL);
+	lc.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	lc.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	lc.easy_setopt(h, CURLOPT_TIMEOUT, (long)c->http_timeout);
+	lc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)(c->http_timeout < 10 ? c->http_timeout
 										 : 10));
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "napagentd/" NAPAGENTD_VERSION);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, site_write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, site_header_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+	lc.easy_setopt(h, CURLOPT_USERAGENT, "napagentd/" NAPAGENTD_VERSION);
+	lc.easy_setopt(h, CURLOPT_WRITEFUNCTION, site_write_cb);
+	lc.easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	lc.easy_setopt(h, CURLOPT_HEADERFUNCTION, site_header_cb);
+	lc.easy_setopt(h, CURLOPT_HEADERDATA, resp);
 	if (with_cert) {
-		curl_easy_setopt(h, CURLOPT_SSLCERT, agent_conf_cert(c, cert, sizeof(cert)));
-		curl_easy_setopt(h, CURLOPT_SSLKEY, agent_conf_key(c, key, sizeof(key)));
+		lc.easy_setopt(h, CURLOPT_SSLCERT, agent_conf_cert(c, cert, sizeof(cert)));
+		lc.easy_setopt(h, CURLOPT_SSLKEY, agent_conf_key(c, key, sizeof(key)));
 	}
 	if (body != NULL) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		hdrs = lc.slist_append(hdrs, "Content-Type: application/json");
+		lc.easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		lc.easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
 	if (if_none_match != NULL && if_none_match[0] != '\0') {
 		snprintf(inm, sizeof(inm), "If-None-Match: %s", if_none_match);
-		hdrs = curl_slist_append(hdrs, inm);
+		hdrs = lc.slist_append(hdrs, inm);
 	}
 	if (hdrs != NULL)
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	rc = curl_easy_perform(h);
+		lc.easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	rc = lc.easy_perform(h);
 	if (rc != CURLE_OK) {
 		status = resp->overflow ? -EMSGSIZE : site_curl_errno(rc);
 		site_err(err, len, "%s: %s", url,
 			 resp->overflow ? "response too large"
-					: (curl_err[0] != '\0' ? curl_err : curl_easy_strerror(rc)));
+					: (curl_err[0] != '\0' ? curl_err : lc.easy_strerror(rc)));
 	} else {
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		lc.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	}
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
+	lc.slist_free_all(hdrs);
+	lc.easy_cleanup(h);
 	return status;
 }
 

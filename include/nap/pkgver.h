@@ -24,7 +24,7 @@
  */
 int nap_pkgver_cmp(enum nap_version_scheme scheme, const char *a, const char *b, int *result);
 
-/* Does this build compare versions in scheme? */
+/* Does this build (and this machine: librpm is loaded at run time) compare versions in scheme? */
 bool nap_pkgver_supported(enum nap_version_scheme scheme);
 
 /*
@@ -32,5 +32,11 @@ bool nap_pkgver_supported(enum nap_version_scheme scheme);
  * batch of comparisons (one evaluation) so a long-running process does not grow.
  */
 void nap_pkgver_release(void);
+
+/*
+ * A symbol of librpm, which is loaded with dlopen() on first use; NULL when the build has no
+ * librpm support or the machine no librpm. For the agent's rpm database reader.
+ */
+void *nap_pkgver_rpm_sym(const char *name);
 
 #endif

@@ -4,7 +4,8 @@
  * the build found it. The versions come from signed policies and from the local package
  * database: they are checked (libdpkg's parser, a character rule for rpm) before comparing.
  * libdpkg is linked statically; its parser allocates from a pool that nap_pkgver_release()
- * frees as a whole.
+ * frees as a whole. librpm is loaded with dlopen() on first use (only rpm machines need it, and
+ * on a dpkg machine its dependencies would double the agent's resident memory).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include <dpkg/version.h>
 
 #ifdef NAP_HAVE_LIBRPM
+#include <dlfcn.h>
 #include <rpm/rpmver.h>
 #endif
 
@@ -76,22 +78,54 @@ pkgver_dpkg_cmp(const char *a, const char *b, int *result)
 }
 
 #ifdef NAP_HAVE_LIBRPM
+/* The sonames the build's headers match (rpm 4.16+ has the rpmver API). */
+static const char *const pkgver_librpm[] = {"librpm.so.9", "librpm.so.10", "librpm.so"};
+
+void *
+nap_pkgver_rpm_sym(const char *name)
+{
+	static void *h;
+	static bool tried;
+
+	if (!tried) {
+		tried = true;
+		for (size_t i = 0; h == NULL && i < sizeof(pkgver_librpm) / sizeof(pkgver_librpm[0]);
+		     i++)
+			h = dlopen(pkgver_librpm[i], RTLD_NOW | RTLD_LOCAL);
+	}
+	return h != NULL ? dlsym(h, name) : NULL;
+}
+
 static int
 pkgver_rpm_cmp(const char *a, const char *b, int *result)
 {
-	rpmver va = rpmverParse(a), vb = rpmverParse(b);
+	rpmver (*parse)(const char *) = (rpmver(*)(const char *))nap_pkgver_rpm_sym("rpmverParse");
+	int (*cmp)(rpmver, rpmver) = (int (*)(rpmver, rpmver))nap_pkgver_rpm_sym("rpmverCmp");
+	rpmver (*vfree)(rpmver) = (rpmver(*)(rpmver))nap_pkgver_rpm_sym("rpmverFree");
+	rpmver va, vb;
 	int r = 0;
 
+	if (parse == NULL || cmp == NULL || vfree == NULL)
+		return -ENOTSUP;
+	va = parse(a);
+	vb = parse(b);
 	if (va == NULL || vb == NULL) {
 		r = -EINVAL;
 	} else {
-		int c = rpmverCmp(va, vb);
+		int c = cmp(va, vb);
 
 		*result = c < 0 ? -1 : c > 0;
 	}
-	rpmverFree(va);
-	rpmverFree(vb);
+	vfree(va);
+	vfree(vb);
 	return r;
+}
+#else
+void *
+nap_pkgver_rpm_sym(const char *name)
+{
+	(void)name;
+	return NULL;
 }
 #endif
 
@@ -102,11 +136,7 @@ nap_pkgver_supported(enum nap_version_scheme scheme)
 	case NAP_SCHEME_DPKG:
 		return true;
 	case NAP_SCHEME_RPM:
-#ifdef NAP_HAVE_LIBRPM
-		return true;
-#else
-		return false;
-#endif
+		return nap_pkgver_rpm_sym("rpmverCmp") != NULL;
 	}
 	return false;
 }
