@@ -160,11 +160,20 @@ def cmd_dora(a):
 def cmd_leases(a):
     c = Client(a)
     base = random.getrandbits(16)
-    for i in range(a.count):
-        mac = b"\x02\x4e\x42" + struct.pack("!I", (base << 8 | i) & 0xffffff)[1:]
+    if a.macs:
+        macs = [mac_bytes(l.split()[0]) for l in open(a.macs) if l.strip()]
+    else:
+        macs = [b"\x02\x4e\x42" + struct.pack("!I", (base << 8 | i) & 0xffffff)[1:]
+                for i in range(a.count)]
+    acked = 0
+    for mac in macs:
         r = c.dora(mac, a.timeout)
         if "ack" in r and r["ack"]["type"] == 5:
             print(r["mac"], r["ack"]["yiaddr"], flush=True)
+            acked += 1
+            if a.kill_after and acked == a.kill_after:
+                os.kill(a.kill_pid, 9)  # the server, right after this ACK
+                print("# killed", a.kill_pid, flush=True)
         else:
             print(r["mac"], "-", r.get("error", "nak"), flush=True)
     return 0
@@ -286,6 +295,10 @@ def main():
     ap.add_argument("--timeout", type=float, default=2.0)
     ap.add_argument("--retries", type=int, default=3)
     ap.add_argument("--count", type=int, default=10)
+    ap.add_argument("--kill-after", type=int, default=0,
+                    help="leases: SIGKILL --kill-pid right after this many ACKs")
+    ap.add_argument("--kill-pid", type=int, default=0)
+    ap.add_argument("--macs", help="leases: one MAC per line (first column) instead of --count")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=3.0)
     a = ap.parse_args()
