@@ -500,6 +500,25 @@ dhcpd_listen_cb(struct dhcpd_parse *p, const char *key, char *item, void *arg)
 	return 1;
 }
 
+/* HOST:PORT or [V6]:PORT with a numeric port (names resolve when napdhcpd starts). */
+static int
+dhcpd_hostport_cb(struct dhcpd_parse *p, const char *key, char *item, void *arg)
+{
+	const char *colon = strrchr(item, ':');
+	char *end;
+	unsigned long port;
+
+	(void)arg;
+	if (colon == NULL || colon == item || (item[0] == '[' && colon[-1] != ']') ||
+	    (item[0] != '[' && strchr(item, ':') != colon) || !isdigit((unsigned char)colon[1]))
+		return dhcpd_perr(p, "%s: \"%s\": want HOST:PORT or [IPV6]:PORT", key, item);
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
+		return dhcpd_perr(p, "%s: \"%s\": bad port", key, item);
+	return 1;
+}
+
 static int
 dhcpd_key_server(struct dhcpd_parse *p, const char *name, const char *value)
 {
@@ -605,6 +624,11 @@ dhcpd_ini_handler(void *user, const char *section, const char *name, const char 
 		char err[256];
 
 		c->has_napvd = true;
+		if (strcmp(name, "server") == 0 &&
+		    dhcpd_each(p, name, value, ", \t", dhcpd_hostport_cb, NULL) == 0) {
+			r = 0;
+			goto out;
+		}
 		r = dhcpd_nap_servers_set(&c->napvd, name, value, err, sizeof(err));
 		if (r < 0)
 			r = dhcpd_perr(p, "%s", err);

@@ -138,6 +138,17 @@ dhcpd_check_config(const char *path)
 	}
 	dhcpd_config_print(c, stdout);
 	dhcpd_config_warnings(c, stderr);
+	if (dhcpd_any_nap(c)) {
+		struct dhcpd_nap *nap = NULL;
+
+		/* Reads the secret and resolves the servers, as the start would. */
+		if (dhcpd_nap_new(&c->napvd, &nap, err, sizeof(err)) < 0) {
+			fprintf(stderr, "napdhcpd: %s: [napvd]: %s\n", path, err);
+			dhcpd_config_free(c);
+			return 1;
+		}
+		dhcpd_nap_free(nap);
+	}
 	dhcpd_config_free(c);
 	printf("configuration OK\n");
 	return 0;
