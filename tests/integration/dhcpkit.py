@@ -242,7 +242,7 @@ def bad_packets(mac):
                 + COOKIE + opt(53, b"\x01") + b"\xff"))
     out.append(("zero-chaddr", header(xid=xid, flags=0x8000) + COOKIE + opt(53, b"\x01") + b"\xff"))
     for n in range(8):
-        cut = random.randrange(240, len(good))
+        cut = random.randrange(248, len(good))
         junk = bytearray(good[:cut])
         for _ in range(4):
             junk[random.randrange(240, len(junk))] = random.randrange(256)
@@ -271,9 +271,14 @@ def cmd_bad(a):
 
 def cmd_flood(a):
     c = Client(a)
-    end = time.monotonic() + a.seconds
+    start = time.monotonic()
+    end = start + a.seconds
     sent = 0
     while time.monotonic() < end and (a.count == 0 or sent < a.count):
+        if a.rate:
+            ahead = start + sent / a.rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
         mac = random_mac(b"\x02\x4e\x46")
         try:
             c.send(message(1, random.getrandbits(32), mac))
@@ -301,6 +306,7 @@ def main():
     ap.add_argument("--macs", help="leases: one MAC per line (first column) instead of --count")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--rate", type=float, default=0, help="flood: packets per second (0: no limit)")
     a = ap.parse_args()
     return {"dora": cmd_dora, "leases": cmd_leases, "bad": cmd_bad, "flood": cmd_flood}[a.cmd](a)
 
