@@ -440,16 +440,12 @@ agent_conf_print(const struct agent_conf *c, FILE *f)
 		fprintf(f, "dpkg_status = %s\n", c->dpkg_status);
 	conf_print_opt(f, "rpm_dbpath", c->rpm_dbpath);
 
-	/* The other modules' sections, when they are built (stubs.c accepts no keys). */
-#ifdef AGENT_HAVE_COLLECT
 	fprintf(f, "\n[checks]\n");
 	fprintf(f, "commands = %s\n", c->checks.allow_commands ? "allow" : "deny");
 	fprintf(f, "command_timeout = %" PRId64 "ms\n", c->checks.command_timeout_ms);
 	fprintf(f, "clamav_db = %s\n", c->checks.clamav_db);
 	conf_print_duration(f, "av_max_age", c->checks.av_max_age);
 	conf_print_opt(f, "root", c->checks.root);
-#endif
-#ifdef AGENT_HAVE_REMEDIATE
 
 	fprintf(f, "\n[remediation]\n");
 	fprintf(f, "enabled = %s\n", c->remediation.enabled ? "yes" : "no");
@@ -459,8 +455,6 @@ agent_conf_print(const struct agent_conf *c, FILE *f)
 	fprintf(f, "max_packages = %zu\n", c->remediation.max_packages);
 	for (size_t i = 0; i < c->remediation.n_env; i++)
 		fprintf(f, "env = %s\n", c->remediation.env[i]);
-#endif
-#ifdef AGENT_HAVE_DHCP_HOOK
 
 	fprintf(f, "\n[dhcp]\n");
 	fprintf(f, "client = %s\n", agent_dhcp_client_name(c->dhcp.client));
@@ -472,7 +466,6 @@ agent_conf_print(const struct agent_conf *c, FILE *f)
 		conf_print_opt(f, "renew_command", c->dhcp.renew_command);
 		conf_print_duration(f, "renew_timeout", c->dhcp.renew_timeout);
 	}
-#endif
 }
 
 int
