@@ -356,7 +356,10 @@ agent_publish(struct agent *a, const struct agent_eval *e, bool force_renew)
 	free(soh);
 	if (r < 0) {
 		LOG_WARNX_RL("dhcp: %s", err);
-		return;
+		/* -EMSGSIZE: the fragment now holds the NAP probe (dhcp_hook.h): renew so the
+		 * server stops seeing the previous SoH */
+		if (r != -EMSGSIZE)
+			return;
 	}
 	if (r == 2)
 		goto done; /* no DHCP client configured */
