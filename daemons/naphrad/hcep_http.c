@@ -93,6 +93,8 @@ struct naphrad_rt {
 	struct hra_old_rc *old_rc;
 	X509 *chain[NAPHRAD_MAX_CHAIN];
 	size_t n_chain;
+	uint8_t *chain_der; /* the chain's certificates, DER, concatenated */
+	size_t chain_der_len;
 	uint32_t lifetime, max_lifetime;
 	struct hra_sq *sq_head, *sq_tail; /* messages not yet sent to the signer */
 	uint64_t next_id;
@@ -380,6 +382,8 @@ static int
 chain_set(struct naphrad_rt *rt, const struct naphrad_signer_reply *rp)
 {
 	X509 *chain[NAPHRAD_MAX_CHAIN] = {NULL};
+	uint8_t *der;
+	size_t len = 0;
 
 	for (size_t i = 0; i < rp->n_chain; i++) {
 		const unsigned char *q = rp->chain[i];
@@ -392,6 +396,21 @@ chain_set(struct naphrad_rt *rt, const struct naphrad_signer_reply *rp)
 			return -EBADMSG;
 		}
 	}
+	for (size_t i = 0; i < rp->n_chain; i++)
+		len += rp->chain_len[i];
+	if ((der = malloc(len)) == NULL) {
+		for (size_t k = 0; k < rp->n_chain; k++)
+			X509_free(chain[k]);
+		return -ENOMEM;
+	}
+	len = 0;
+	for (size_t i = 0; i < rp->n_chain; i++) {
+		memcpy(der + len, rp->chain[i], rp->chain_len[i]);
+		len += rp->chain_len[i];
+	}
+	free(rt->chain_der);
+	rt->chain_der = der;
+	rt->chain_der_len = len;
 	for (size_t i = 0; i < rt->n_chain; i++)
 		X509_free(rt->chain[i]);
 	memcpy(rt->chain, chain, sizeof(chain));
@@ -401,15 +420,81 @@ chain_set(struct naphrad_rt *rt, const struct naphrad_signer_reply *rp)
 	return 0;
 }
 
+/* A DER header (tag + definite length) into out; returns its size. len < 65536. */
+static size_t
+der_hdr(uint8_t *out, uint8_t tag, size_t len)
+{
+	out[0] = tag;
+	if (len < 0x80) {
+		out[1] = (uint8_t)len;
+		return 2;
+	}
+	if (len < 0x100) {
+		out[1] = 0x81;
+		out[2] = (uint8_t)len;
+		return 3;
+	}
+	out[1] = 0x82;
+	out[2] = (uint8_t)(len >> 8);
+	out[3] = (uint8_t)len;
+	return 4;
+}
+
+/*
+ * The response body around certificates that are DER already (the signer's and the chain's):
+ * the same certs-only SignedData nap_hcep_chain_encode() builds ([MS-WCCE] 2.2.2.8, as
+ * `openssl crl2pkcs7 -nocrl`), without decoding the certificates again (OpenSSL 3.0's key
+ * decoders cost more than the signature).
+ */
+static int
+chain_body(const struct naphrad_rt *rt, const uint8_t *leaf, size_t leaf_len, uint8_t **out,
+	   size_t *out_len)
+{
+	static const uint8_t oid_signed[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+					     0x0d, 0x01, 0x07, 0x02};
+	static const uint8_t head[] = {0x02, 0x01, 0x01, /* version 1 */
+				       0x31, 0x00,       /* digestAlgorithms */
+				       0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+				       0x0d, 0x01, 0x07, 0x01}; /* contentInfo: data */
+	static const uint8_t tail[] = {0x31, 0x00};      /* signerInfos */
+	size_t certs = leaf_len + rt->chain_der_len, certs_h, sd, sd_h, ex, ex_h, ci, n = 0;
+	uint8_t h[4], *p;
+
+	certs_h = der_hdr(h, 0xa0, certs);
+	sd = sizeof(head) + certs_h + certs + sizeof(tail);
+	sd_h = der_hdr(h, 0x30, sd);
+	ex = sd_h + sd;
+	ex_h = der_hdr(h, 0xa0, ex);
+	ci = sizeof(oid_signed) + ex_h + ex;
+	if (ci >= 65536 - 4)
+		return -EMSGSIZE;
+	if ((p = malloc(ci + 4)) == NULL)
+		return -ENOMEM;
+	n += der_hdr(p + n, 0x30, ci);
+	memcpy(p + n, oid_signed, sizeof(oid_signed));
+	n += sizeof(oid_signed);
+	n += der_hdr(p + n, 0xa0, ex);
+	n += der_hdr(p + n, 0x30, sd);
+	memcpy(p + n, head, sizeof(head));
+	n += sizeof(head);
+	n += der_hdr(p + n, 0xa0, certs);
+	memcpy(p + n, leaf, leaf_len);
+	n += leaf_len;
+	memcpy(p + n, rt->chain_der, rt->chain_der_len);
+	n += rt->chain_der_len;
+	memcpy(p + n, tail, sizeof(tail));
+	n += sizeof(tail);
+	*out = p;
+	*out_len = n;
+	return 0;
+}
+
 static void
 signer_answer(struct naphrad *h, struct naphrad_req *rq, const struct naphrad_signer_reply *rp)
 {
 	struct naphrad_rt *rt = h->rt;
-	X509 *certs[NAPHRAD_MAX_CHAIN + 1];
-	const unsigned char *q = rp->cert;
 	uint8_t *body;
 	size_t len;
-	int r;
 
 	naphrad_hist_add(&h->m.signer_latency, (double)(now_ms() - rq->t_stage) / 1000.0);
 	if (rp->status != 0) {
@@ -418,19 +503,7 @@ signer_answer(struct naphrad *h, struct naphrad_req *rq, const struct naphrad_si
 			     rp->error[0] != '\0' ? rp->error : "the signer refused");
 		return;
 	}
-	certs[0] = d2i_X509(NULL, &q, (long)rp->cert_len);
-	if (certs[0] == NULL) {
-		ERR_clear_error();
-		h->m.signer_errors++;
-		finish_error(rq, NAPHRAD_RES_SIGNER_ERROR, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			     "the signer's certificate does not decode");
-		return;
-	}
-	for (size_t i = 0; i < rt->n_chain; i++)
-		certs[i + 1] = rt->chain[i];
-	r = nap_hcep_chain_encode(certs, rt->n_chain + 1, &body, &len);
-	X509_free(certs[0]);
-	if (r < 0) {
+	if (chain_body(rt, rp->cert, rp->cert_len, &body, &len) < 0) {
 		finish_error(rq, NAPHRAD_RES_SIGNER_ERROR, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			     "cannot encode the PKCS#7 chain");
 		return;
@@ -732,7 +805,7 @@ hcep_process(struct naphrad_req *rq, const char *method)
 		nap_hcep_request_free(req);
 		return refuse(rq, NAPHRAD_RES_BAD_REQUEST, (unsigned)r, err.what);
 	}
-	n = i2d_PUBKEY(X509_REQ_get0_pubkey(req->req), &spki);
+	n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req->req), &spki);
 	if (n <= 0 || n > NAPHRAD_MAX_PUBKEY) {
 		OPENSSL_free(spki);
 		nap_hcep_request_free(req);
@@ -1337,6 +1410,7 @@ naphrad_http_stop(struct naphrad *h)
 	}
 	for (size_t i = 0; i < rt->n_chain; i++)
 		X509_free(rt->chain[i]);
+	free(rt->chain_der);
 	free(rt);
 	h->rt = NULL;
 }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -483,54 +484,157 @@ issue_fail(struct naphrad_signer_reply *rp, int r, const char *msg)
 	return r;
 }
 
-/* The public key: parsed strictly, a key type and size the profile allows. */
-static EVP_PKEY *
-template_key(const struct naphrad_signer *s, const struct naphrad_template *t, const char **why)
-{
-	const unsigned char *q = t->pubkey;
-	EVP_PKEY *k = d2i_PUBKEY(NULL, &q, (long)t->pubkey_len);
-	int id, bits;
-	char group[32] = "";
+/*
+ * The public key, parsed strictly without OpenSSL 3.0's decoder framework (a d2i_PUBKEY costs
+ * more than an ECDSA signature there): the SubjectPublicKeyInfo is split by hand, its
+ * AlgorithmIdentifier parsed as plain ASN.1, an EC point imported with EVP_PKEY_fromdata (which
+ * refuses points off the curve); RSA keys go through d2i_PUBKEY for their size.
+ */
+struct spki {
+	X509_ALGOR *alg;
+	const uint8_t *bits; /* subjectPublicKey without its unused-bits octet */
+	size_t bits_len;
+};
 
-	if (k == NULL) {
-		*why = "public key does not parse";
-		return NULL;
+/* One DER TLV at *p (definite lengths up to 2 length octets): tag, content, end. */
+static bool
+der_tlv(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **content,
+	size_t *len)
+{
+	const uint8_t *q = *p;
+	size_t n;
+
+	if (end - q < 2 || q[0] != tag)
+		return false;
+	n = q[1];
+	q += 2;
+	if (n == 0x81 || n == 0x82) {
+		size_t k = n & 0x7f;
+
+		if ((size_t)(end - q) < k)
+			return false;
+		n = k == 1 ? q[0] : (size_t)q[0] << 8 | q[1];
+		if ((k == 1 && n < 0x80) || (k == 2 && n < 0x100))
+			return false; /* not DER */
+		q += k;
+	} else if (n > 0x7f) {
+		return false;
 	}
-	if (q != t->pubkey + t->pubkey_len) {
-		*why = "trailing bytes after the public key";
+	if ((size_t)(end - q) < n)
+		return false;
+	*content = q;
+	*len = n;
+	*p = q + n;
+	return true;
+}
+
+static int
+template_key(const struct naphrad_signer *s, const struct naphrad_template *t, struct spki *out,
+	     const char **why)
+{
+	const uint8_t *p = t->pubkey, *end = t->pubkey + t->pubkey_len, *seq, *alg, *bits, *q;
+	size_t seq_len, alg_len, bits_len;
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	int ptype, nid;
+
+	memset(out, 0, sizeof(*out));
+	*why = "public key does not parse";
+	if (!der_tlv(&p, end, 0x30, &seq, &seq_len) || p != end)
+		return -EINVAL;
+	p = seq;
+	end = seq + seq_len;
+	q = p;
+	if (!der_tlv(&p, end, 0x30, &alg, &alg_len) || !der_tlv(&p, end, 0x03, &bits, &bits_len) ||
+	    p != end || bits_len < 2 || bits[0] != 0)
+		return -EINVAL;
+	if ((out->alg = d2i_X509_ALGOR(NULL, &q, (long)(alg + alg_len - q))) == NULL ||
+	    q != alg + alg_len)
 		goto bad;
-	}
-	id = EVP_PKEY_get_base_id(k);
-	bits = EVP_PKEY_get_bits(k);
-	if (id == EVP_PKEY_RSA) {
-		if (bits < (int)s->conf.rsa_min_bits || bits > 4096) {
-			*why = "RSA key size outside the allowed range";
-			goto bad;
-		}
-		return k;
-	}
-	if (id == EVP_PKEY_EC) {
-		if (EVP_PKEY_get_group_name(k, group, sizeof(group), NULL) != 1 ||
-		    (strcmp(group, "prime256v1") != 0 && strcmp(group, "secp384r1") != 0)) {
+	out->bits = bits + 1;
+	out->bits_len = bits_len - 1;
+	X509_ALGOR_get0(&obj, &ptype, &pval, out->alg);
+	nid = OBJ_obj2nid(obj);
+	if (nid == NID_X9_62_id_ecPublicKey && ptype == V_ASN1_OBJECT) {
+		int curve = OBJ_obj2nid(pval);
+		const char *group = curve == NID_X9_62_prime256v1 ? "prime256v1"
+				    : curve == NID_secp384r1	   ? "secp384r1"
+							   : NULL;
+		EVP_PKEY_CTX *ctx;
+		EVP_PKEY *k = NULL;
+		OSSL_PARAM ps[3];
+		int ok;
+
+		if (group == NULL) {
 			*why = "EC key not on P-256 or P-384";
 			goto bad;
 		}
-		{
-			EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k, NULL);
-			int ok = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
-
-			EVP_PKEY_CTX_free(ctx);
-			if (!ok) {
-				*why = "EC public key is not a valid point";
-				goto bad;
-			}
+		ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+		ps[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+							  (void *)out->bits, out->bits_len);
+		ps[2] = OSSL_PARAM_construct_end();
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+		     EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, ps) == 1;
+		EVP_PKEY_free(k);
+		EVP_PKEY_CTX_free(ctx);
+		if (!ok) {
+			*why = "EC public key is not a valid point";
+			goto bad;
 		}
-		return k;
+		return 0;
+	}
+	if (nid == NID_rsaEncryption && (ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF)) {
+		const unsigned char *k = t->pubkey;
+		EVP_PKEY *pk = d2i_PUBKEY(NULL, &k, (long)t->pubkey_len);
+		int bits_n = pk != NULL ? EVP_PKEY_get_bits(pk) : 0;
+
+		EVP_PKEY_free(pk);
+		if (bits_n == 0 || k != t->pubkey + t->pubkey_len)
+			goto bad;
+		if (bits_n < (int)s->conf.rsa_min_bits || bits_n > 4096) {
+			*why = "RSA key size outside the allowed range";
+			goto bad;
+		}
+		return 0;
 	}
 	*why = "key type not allowed (RSA or ECDSA only)";
 bad:
-	EVP_PKEY_free(k);
-	return NULL;
+	X509_ALGOR_free(out->alg);
+	out->alg = NULL;
+	return -EINVAL;
+}
+
+/* The validated key into the certificate, as it came (no re-encoding). */
+static int
+set_spki(X509 *x, const struct spki *k)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	int ptype;
+	ASN1_OBJECT *o, *param = NULL;
+	unsigned char *enc;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, k->alg);
+	if ((o = OBJ_dup(obj)) == NULL)
+		return -ENOMEM;
+	if (ptype == V_ASN1_OBJECT && (param = OBJ_dup(pval)) == NULL) {
+		ASN1_OBJECT_free(o);
+		return -ENOMEM;
+	}
+	if ((enc = OPENSSL_memdup(k->bits, k->bits_len)) == NULL) {
+		ASN1_OBJECT_free(o);
+		ASN1_OBJECT_free(param);
+		return -ENOMEM;
+	}
+	if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), o, ptype, param, enc,
+				   (int)k->bits_len) != 1) {
+		ASN1_OBJECT_free(o);
+		ASN1_OBJECT_free(param);
+		OPENSSL_free(enc);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int
@@ -588,7 +692,7 @@ naphrad_signer_issue(struct naphrad_signer *s, const struct naphrad_template *t,
 		     struct naphrad_signer_reply *rp, uint8_t **der)
 {
 	const char *why = NULL;
-	EVP_PKEY *k;
+	struct spki k;
 	X509 *x = NULL;
 	X509_NAME *name = NULL;
 	BIGNUM *bn = NULL;
@@ -603,7 +707,7 @@ naphrad_signer_issue(struct naphrad_signer *s, const struct naphrad_template *t,
 	rp->op = NAPHRAD_OP_SIGN;
 	if (template_names(t, &why) < 0)
 		return issue_fail(rp, -EINVAL, why);
-	if ((k = template_key(s, t, &why)) == NULL)
+	if (template_key(s, t, &k, &why) < 0)
 		return issue_fail(rp, -EINVAL, why);
 	lifetime = t->lifetime == 0 ? s->conf.lifetime : (int64_t)t->lifetime;
 	if (lifetime > s->conf.max_lifetime)
@@ -613,12 +717,12 @@ naphrad_signer_issue(struct naphrad_signer *s, const struct naphrad_template *t,
 	if (na > s->ca_not_after)
 		na = s->ca_not_after;
 	if (na <= now) {
-		EVP_PKEY_free(k);
+		X509_ALGOR_free(k.alg);
 		return issue_fail(rp, -EKEYEXPIRED, "the CA certificate has expired");
 	}
 	/* 128 random bits, positive and non-zero (RFC 5280 4.1.2.2: at most 20 octets). */
 	if (RAND_bytes(rp->serial, sizeof(rp->serial)) != 1) {
-		EVP_PKEY_free(k);
+		X509_ALGOR_free(k.alg);
 		return issue_fail(rp, -EIO, "no randomness for the serial number");
 	}
 	rp->serial[0] = (uint8_t)((rp->serial[0] & 0x7f) | 0x40);
@@ -629,7 +733,7 @@ naphrad_signer_issue(struct naphrad_signer *s, const struct naphrad_template *t,
 	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(s->ca)) ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL || !X509_set_pubkey(x, k))
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL || set_spki(x, &k) < 0)
 		goto fail;
 	if (t->authenticated) {
 		if ((name = X509_NAME_new()) == NULL ||
@@ -702,7 +806,7 @@ out:
 	BN_free(bn);
 	X509_NAME_free(name);
 	X509_free(x);
-	EVP_PKEY_free(k);
+	X509_ALGOR_free(k.alg);
 	ERR_clear_error();
 	return r;
 }
