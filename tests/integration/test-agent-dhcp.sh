@@ -6,7 +6,8 @@
 # (dist/dhclient/napagentd), napagentd as a daemon on the host.
 #   - the agent evaluates a status file with an old openssl: restricted; it writes the fragment
 #     (CoID + its SoH split over several 220 sub-options, more than 255 bytes: dhclient sends
-#     several option-43 instances) and runs its renew command, which restarts dhclient;
+#     several option-43 instances, checked on the wire with tcpdump when it is installed) and
+#     runs its renew command, which restarts dhclient;
 #   - napdhcpd asks napvd and gives the restricted configuration (a /32, no default route); the
 #     hook hands the ACK's SoHR to `napagentd --sohr`: the daemon logs it, state_dir/last-sohr
 #     decodes with napdump and echoes the correlation id of the SoH the agent published;
@@ -146,6 +147,15 @@ renew_timeout = 30s
 CONF
 "$NAPAGENTD" -n -f "$T/napagentd.conf" >"$T/napagentd-n.out" 2>&1 ||
 	fail "napagentd -n: $(cat "$T/napagentd-n.out")"
+# the wire, when tcpdump is here: how dhclient sends the long option 43
+if command -v tcpdump >/dev/null 2>&1; then
+	bg_srv tcpdump tcpdump -i "$SRV_IF" -n -s0 -U -w "$T/dhcp.pcap" udp port 67 or udp port 68
+	TCPDUMP_PID=$BG_PID
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'listening on' "$T/tcpdump.log" 2>/dev/null && break
+		sleep 0.1
+	done
+fi
 "$NAPAGENTD" -d -v -f "$T/napagentd.conf" >>"$T/napagentd.log" 2>&1 &
 AGENT_PID=$!
 _nap_pids+=("$AGENT_PID")
@@ -189,6 +199,30 @@ assert_eq "the ACK's SoHR answers the SoH whose correlation id heads the CoID" "
 	"$(sohr_json "$(opt43_sub "$O43" 220)" | jget - "$JQ_CORRELATION")"
 assert_ge "napdhcpd: napvd restricted the agent" 1 \
 	"$(dm napdhcpd_nap_verdicts_total 'action="restricted"')"
+if [[ -n ${TCPDUMP_PID:-} ]]; then
+	stop_pid "$TCPDUMP_PID" INT
+	# the client's REQUESTs carry option 43 as consecutive instances (RFC 3396): 255, 244
+	tcpdump -r "$T/dhcp.pcap" -n -v 2>/dev/null >"$T/dhcp.txt" || true
+	PARTS=$("$PYTHON" - "$T/dhcp.txt" <<'PY'
+import re, sys
+pkts, cur = [], []
+for line in open(sys.argv[1]):
+    if re.match(r"^\d", line) and cur:
+        pkts.append(cur)
+        cur = []
+    cur.append(line)
+pkts.append(cur)
+for p in pkts:
+    text = "".join(p)
+    if "DHCP-Message (53), length 1: Request" in text:
+        print(",".join(re.findall(r"Vendor-Option \(43\), length (\d+):", text)))
+        break
+PY
+)
+	assert_match "dhclient split option 43 in its REQUEST (instance lengths)" '^255,[0-9]+' "$PARTS"
+	assert_eq "the instances add up to the fragment's payload" "$PAYLOAD_LEN" \
+		"$(($(tr ',' '+' <<<"$PARTS")))"
+fi
 
 # --- remediated by hand: the status file changes, the agent renews, full access ----------------
 N_RENEW=$(grep -c . "$T/renew.calls")
