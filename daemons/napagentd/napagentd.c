@@ -35,8 +35,25 @@
 #define AGENT_RPM_DEFAULT_DB    "/var/lib/rpm"
 #define AGENT_REMEDIATE_MAX_PKG 256
 
+/*
+ * Counters, written as Prometheus text to state_dir/metrics.prom after every evaluation (for
+ * node_exporter's textfile collector: the agent listens on no port).
+ */
+struct agent_metrics {
+	uint64_t evaluations;
+	uint64_t failures[NAP_FAILURE_SERVER_COMMUNICATION + 1]; /* by failure category */
+	uint64_t fetch_new, fetch_unchanged, fetch_error;
+	uint64_t reports_ok, reports_error;
+	uint64_t sohr_ok, sohr_bad;
+	uint64_t remediations_ok, remediations_error;
+	uint64_t renews_ok, renews_error;
+	int64_t last_duration_us, last_eval_time;
+	int state;
+};
+
 struct agent {
 	struct agent_conf *conf;
+	struct agent_metrics m;
 	int sfd, ifd;
 	int64_t next_eval, next_policy; /* monotonic ms; 0 = not scheduled */
 	bool eval_now, policy_now;
@@ -365,10 +382,13 @@ agent_publish(struct agent *a, const struct agent_eval *e, bool force_renew)
 		goto done; /* no DHCP client configured */
 	if (changed || force_renew) {
 		r = agent_dhcp_renew(&c->dhcp, err, sizeof(err));
-		if (r < 0)
+		if (r < 0) {
+			a->m.renews_error++;
 			LOG_WARNX_RL("dhcp: renew: %s", err);
-		else if (r == 0)
+		} else if (r == 0) {
+			a->m.renews_ok++;
 			log_info("dhcp: lease renewed (%s)", changed ? "state changed" : "SoHR");
+		}
 	}
 done:
 	snprintf(a->fingerprint, sizeof(a->fingerprint), "%s", fp);
@@ -383,8 +403,66 @@ agent_report(struct agent *a, const struct agent_eval *e)
 	if (a->conf->url == NULL || !a->conf->report_state)
 		return;
 	r = agent_site_child(a->conf, AGENT_OP_STATE, e, err, sizeof(err));
-	if (r < 0)
+	if (r < 0) {
+		a->m.reports_error++;
 		LOG_WARNX_RL("state report: %s", err);
+	} else {
+		a->m.reports_ok++;
+	}
+}
+
+static void
+agent_write_metrics(struct agent *a)
+{
+	static const char *const cat[] = {"none", "other", "client_component",
+					  "client_communication", "server_component",
+					  "server_communication"};
+	const struct agent_metrics *m = &a->m;
+	char path[PATH_MAX], buf[4096];
+	size_t o = 0;
+	int r;
+
+#define M_ADD(...) (o += (size_t)snprintf(buf + o, o < sizeof(buf) ? sizeof(buf) - o : 0, \
+					  __VA_ARGS__))
+	M_ADD("# TYPE napagentd_evaluations_total counter\n"
+	      "napagentd_evaluations_total %" PRIu64 "\n", m->evaluations);
+	M_ADD("# TYPE napagentd_evaluation_failures_total counter\n");
+	for (size_t i = 1; i < NAP_ARRAY_SIZE(cat); i++)
+		M_ADD("napagentd_evaluation_failures_total{category=\"%s\"} %" PRIu64 "\n", cat[i],
+		      m->failures[i]);
+	M_ADD("# TYPE napagentd_state gauge\nnapagentd_state %d\n", m->state);
+	M_ADD("# TYPE napagentd_last_evaluation_seconds gauge\n"
+	      "napagentd_last_evaluation_seconds %" PRId64 "\n", m->last_eval_time);
+	M_ADD("# TYPE napagentd_evaluation_duration_seconds gauge\n"
+	      "napagentd_evaluation_duration_seconds %.6f\n", (double)m->last_duration_us / 1e6);
+	M_ADD("# TYPE napagentd_policy_fetches_total counter\n"
+	      "napagentd_policy_fetches_total{result=\"new\"} %" PRIu64 "\n"
+	      "napagentd_policy_fetches_total{result=\"unchanged\"} %" PRIu64 "\n"
+	      "napagentd_policy_fetches_total{result=\"error\"} %" PRIu64 "\n",
+	      m->fetch_new, m->fetch_unchanged, m->fetch_error);
+	M_ADD("# TYPE napagentd_state_reports_total counter\n"
+	      "napagentd_state_reports_total{result=\"ok\"} %" PRIu64 "\n"
+	      "napagentd_state_reports_total{result=\"error\"} %" PRIu64 "\n",
+	      m->reports_ok, m->reports_error);
+	M_ADD("# TYPE napagentd_sohrs_total counter\n"
+	      "napagentd_sohrs_total{result=\"ok\"} %" PRIu64 "\n"
+	      "napagentd_sohrs_total{result=\"malformed\"} %" PRIu64 "\n",
+	      m->sohr_ok, m->sohr_bad);
+	M_ADD("# TYPE napagentd_remediations_total counter\n"
+	      "napagentd_remediations_total{result=\"ok\"} %" PRIu64 "\n"
+	      "napagentd_remediations_total{result=\"error\"} %" PRIu64 "\n",
+	      m->remediations_ok, m->remediations_error);
+	M_ADD("# TYPE napagentd_dhcp_renews_total counter\n"
+	      "napagentd_dhcp_renews_total{result=\"ok\"} %" PRIu64 "\n"
+	      "napagentd_dhcp_renews_total{result=\"error\"} %" PRIu64 "\n",
+	      m->renews_ok, m->renews_error);
+#undef M_ADD
+	if (o >= sizeof(buf))
+		return;
+	r = nap_write_file_atomic(agent_state_path(a->conf, "metrics.prom", path, sizeof(path)),
+				  buf, o, 0644);
+	if (r < 0)
+		LOG_WARNX_RL("%s: %s", path, strerror(-r));
 }
 
 static void
@@ -451,6 +529,10 @@ agent_remediate_missing(struct agent *a, const struct agent_eval *e, bool *faile
 	log_info("remediation: installing %zu package%s", n, n == 1 ? "" : "s");
 	r = agent_remediate(&a->conf->remediation, pkgs, n, res);
 	log_msg(r == 0 ? LOG_INFO : LOG_WARNING, "remediation: %s", res->message);
+	if (r == 0)
+		a->m.remediations_ok++;
+	else if (r < 0)
+		a->m.remediations_error++;
 	*failed = r < 0;
 	snprintf(msg, msg_len, "remediation: %.480s", res->message);
 	free(res);
@@ -490,6 +572,14 @@ agent_cycle(struct agent *a, bool force_renew)
 	agent_publish(a, &e, force_renew);
 	agent_write_eval(a, &e);
 	agent_report(a, &e);
+	a->m.evaluations++;
+	if (e.failure_category < NAP_ARRAY_SIZE(a->m.failures) &&
+	    e.failure_category != NAP_FAILURE_NONE)
+		a->m.failures[e.failure_category]++;
+	a->m.state = (int)e.state;
+	a->m.last_eval_time = e.eval_time;
+	a->m.last_duration_us = e.duration_us;
+	agent_write_metrics(a);
 	a->state = e.state;
 	a->have_state = true;
 	agent_eval_free(&e);
@@ -521,6 +611,7 @@ agent_sohr_arrived(struct agent *a, bool *force_renew)
 	bl = nap_hex_decode((const char *)text, n, bin, NAP_SOH_MAX_LEN + 16, &bad);
 	free(text);
 	if (bl < 0) {
+		a->m.sohr_bad++;
 		LOG_WARNX_RL("SIGUSR2: %s: not hex", path);
 		free(bin);
 		return;
@@ -528,9 +619,11 @@ agent_sohr_arrived(struct agent *a, bool *force_renew)
 	r = agent_sohr_parse(bin, (size_t)bl, &info, err, sizeof(err));
 	free(bin);
 	if (r < 0) {
+		a->m.sohr_bad++;
 		LOG_WARNX_RL("SIGUSR2: %s", err);
 		return;
 	}
+	a->m.sohr_ok++;
 	log_info("SoHR: result %u branch %u instructions 0x%02x isolation %u", info.result,
 		 info.branch, info.instructions, info.has_qstate ? info.quarantine_state : 0);
 	if (info.instructions & NAP_INSTRUCT_REFRESH_POLICY)
@@ -695,6 +788,14 @@ agent_daemon(struct agent_conf *c, bool foreground)
 			a.policy_now = false;
 			r = agent_fetch(a.conf);
 			changed = r == 0 && a.conf->url != NULL;
+			if (a.conf->url != NULL) {
+				if (r < 0)
+					a.m.fetch_error++;
+				else if (r == 0)
+					a.m.fetch_new++;
+				else
+					a.m.fetch_unchanged++;
+			}
 			a.next_policy = now + (r < 0 ? AGENT_POLICY_RETRY
 						     : a.conf->policy_interval) * 1000;
 			if (changed)

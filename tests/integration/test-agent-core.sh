@@ -274,6 +274,15 @@ assert_ne "--sohr an SoH instead of a SoHR" 0 \
 	"$(agent --sohr "$OLD_SOH" >/dev/null 2>&1; echo $?)"
 assert_alive "$AGENT_PID" napagentd
 
+# The counters (state_dir/metrics.prom, for node_exporter's textfile collector).
+pm() { awk -v n="$1" -v l="${2:-}" '$1 ~ "^"n"({|$)" && index($1, l) { s += $NF } END { print s + 0 }' \
+	"$T/agent/metrics.prom"; }
+assert_ge "metrics: evaluations" 4 "$(pm napagentd_evaluations_total)"
+assert_ge "metrics: state reports ok" 4 "$(pm napagentd_state_reports_total 'result="ok"')"
+assert_ge "metrics: SoHRs" 1 "$(pm napagentd_sohrs_total 'result="ok"')"
+assert_ge "metrics: policy fetches (new)" 1 "$(pm napagentd_policy_fetches_total 'result="new"')"
+assert_eq "metrics: state" 1 "$(pm napagentd_state)"
+
 # SIGHUP with a broken file keeps running; SIGTERM ends it cleanly.
 cp "$T/agent.conf" "$T/agent.conf.good"
 echo "bogus = 1" >>"$T/agent.conf"
