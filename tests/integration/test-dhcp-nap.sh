@@ -144,10 +144,9 @@ dhclient_nap() {
 	shift 3 || shift $#
 	[[ -n $coid ]] || coid=$(random_coid)
 	echo "$coid" >"$T/$name.coid"
-	# the ACK carries the SoHR and the CoID: more than RFC 2131's 576 bytes, so the client
-	# says it takes more (Windows sends option 57 too)
-	dhclient_conf "$name" "send vendor-encapsulated-options $(nap43 "$coid" "$soh");" \
-		'send dhcp-max-message-size 1500;' "$@"
+	# no option 57: the ACK with the SoHR and the CoID is over RFC 2131's 576 bytes, which
+	# napdhcpd sends because the client's own REQUEST was that large
+	dhclient_conf "$name" "send vendor-encapsulated-options $(nap43 "$coid" "$soh");" "$@"
 }
 
 # restricted_ok NAME WHAT LEASE: the client's real state is the restricted configuration
