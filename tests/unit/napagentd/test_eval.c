@@ -20,6 +20,7 @@
 
 #include "agent.h"
 #include "agent_test.h"
+#include "nap/pkgver.h"
 
 #define HSR_HEAD "{\"version\":1,\"site\":\"S01\",\"revision\":7,\"issued\":\"2026-11-25T10:00:00Z\","
 
@@ -295,6 +296,62 @@ test_checks(void **state)
 	agent_test_free(t);
 }
 
+/* The rpm backend against a real rpm database: rpmbuild makes a package, rpm --justdb records
+ * it (skipped where rpm or librpm are missing). */
+static void
+test_rpm_backend(void **state)
+{
+	struct agent_test *t = agent_test_new();
+	struct agent_eval e;
+	char cmd[2048], db[200];
+	const struct agent_finding *f;
+
+	(void)state;
+	if (!nap_pkgver_supported(NAP_SCHEME_RPM) || system("command -v rpmbuild >/dev/null") != 0) {
+		agent_test_free(t);
+		skip();
+	}
+	snprintf(db, sizeof(db), "%s/rpmdb", t->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && printf 'Name: naptest\\nVersion: 1.2.3\\nRelease: 4\\nEpoch: 1\\n"
+		 "Summary: t\\nLicense: GPL\\nBuildArch: noarch\\n%%%%description\\nt\\n"
+		 "%%%%files\\n' >t.spec && rpmbuild -bb --define '_topdir %s/top' "
+		 "--define '_rpmdir %s/out' t.spec >/dev/null 2>&1 && mkdir -p %s && "
+		 "rpm --dbpath %s --initdb && rpm --dbpath %s -i --justdb --nodeps --noscripts "
+		 "--ignorearch --ignoreos %s/out/noarch/*.rpm >/dev/null 2>&1",
+		 t->dir, t->dir, t->dir, db, db, db, t->dir);
+	assert_int_equal(system(cmd), 0);
+	t->conf->backend = AGENT_BACKEND_RPM;
+	t->conf->rpm_dbpath = strdup(db);
+	agent_test_hsr(t, HSR_HEAD "\"policies\":["
+		"{\"id\":\"RH-1\",\"package\":\"naptest\",\"min_version\":\"1:1.2.3-3\","
+		"\"scheme\":\"rpm\",\"severity\":\"low\",\"effective\":\"asap\"},"
+		"{\"id\":\"RH-2\",\"package\":\"naptest\",\"min_version\":\"1:1.2.3^git1-1\","
+		"\"scheme\":\"rpm\",\"severity\":\"low\",\"effective\":\"asap\"},"
+		"{\"id\":\"RH-3\",\"package\":\"absent\",\"min_version\":\"1\","
+		"\"scheme\":\"rpm\",\"severity\":\"low\",\"effective\":\"asap\"},"
+		"{\"id\":\"DEB-1\",\"package\":\"naptest\",\"min_version\":\"9\","
+		"\"severity\":\"low\",\"effective\":\"asap\"}]}");
+	agent_eval_once(t->conf, &e);
+	if (e.failure_category != NAP_FAILURE_NONE)
+		fail_msg("rpm backend: %s", e.failure);
+	assert_int_equal(e.n_installed, 1);
+	assert_int_equal(e.n_reqs_checked, 3);
+	assert_int_equal(e.n_not_applicable, 1); /* the dpkg requirement */
+	assert_int_equal(e.n_findings, 2);
+	f = finding(&e, "RH-2"); /* 1.2.3^git1 sorts after 1.2.3 */
+	assert_non_null(f);
+	assert_int_equal(f->status, AGENT_POLICY_OUTDATED);
+	assert_string_equal(f->installed, "1:1.2.3-4");
+	f = finding(&e, "RH-3");
+	assert_non_null(f);
+	assert_int_equal(f->status, AGENT_POLICY_MISSING);
+	assert_null(finding(&e, "RH-1"));
+	assert_false(e.compliant);
+	agent_eval_free(&e);
+	agent_test_free(t);
+}
+
 /* 3,000 installed packages and 500 policies: the evaluation stays fast (a loose bound here;
  * bench/agent-eval measures). */
 static void
@@ -344,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_noncompliant),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_checks),
+		cmocka_unit_test(test_rpm_backend),
 		cmocka_unit_test(test_many),
 	};
 
