@@ -487,6 +487,23 @@ agent_conf_warn(const struct agent_conf *c, FILE *f)
 			c->policy_interval, c->evaluate_interval);
 		n++;
 	}
+	/* Files the agent will need: missing ones are a warning (enrollment writes cert and key). */
+	{
+		char cert[PATH_MAX], key[PATH_MAX];
+		const char *const files[] = {c->ca, c->hsr_key, c->policy_file,
+					     c->url != NULL ? agent_conf_cert(c, cert, sizeof(cert))
+							    : NULL,
+					     c->url != NULL ? agent_conf_key(c, key, sizeof(key)) : NULL,
+					     c->backend == AGENT_BACKEND_DPKG ? c->dpkg_status : NULL};
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			if (files[i] == NULL || access(files[i], R_OK) == 0)
+				continue;
+			fprintf(f, "warning: %s: %s%s\n", files[i], strerror(errno),
+				i == 3 || i == 4 ? " (napagentd --enroll TOKEN writes it)" : "");
+			n++;
+		}
+	}
 	if (c->policy_file != NULL && c->hsr_key == NULL) {
 		fprintf(f, "warning: policy_file without hsr_key: the policy's signature is not "
 			   "checked (labs only)\n");
