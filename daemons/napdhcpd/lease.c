@@ -467,6 +467,25 @@ dhcpd_lease_decline(struct dhcpd_leases *ls, struct dhcpd_lease *l, int64_t unti
 	return dhcpd_record_append(ls, 'D', l, until);
 }
 
+/*
+ * Keep one of the server's own addresses (found on an interface at run time) out of the pool:
+ * it becomes a reservation nobody matches. Returns true when the address was in a pool.
+ */
+bool
+dhcpd_leases_exclude(struct dhcpd_leases *ls, uint32_t addr)
+{
+	struct dhcpd_lease *l = dhcpd_lease_by_addr(ls, addr);
+
+	if (l == NULL || l->reserved)
+		return false;
+	dhcpd_detach(ls, l);
+	l->reserved = true;
+	memset(l->mac, 0, sizeof(l->mac));
+	dhcpd_owner_unlink(ls, l);
+	dhcpd_attach(ls, l, DHCPD_LEASE_FREE);
+	return true;
+}
+
 void
 dhcpd_lease_unoffer(struct dhcpd_leases *ls, struct dhcpd_lease *l)
 {

@@ -154,6 +154,21 @@ dhcpd_check_config(const char *path)
 	return 0;
 }
 
+/* The server's own addresses are never handed out, even when a pool holds them. */
+static void
+dhcpd_exclude_own(struct dhcpd *d, const struct dhcpd_net *n)
+{
+	for (size_t i = 0; i < n->n_socks; i++) {
+		char a[16];
+
+		if (n->socks[i].local == 0 || !dhcpd_leases_exclude(&d->leases, n->socks[i].local))
+			continue;
+		dhcpd_ip_format(n->socks[i].local, a, sizeof(a));
+		log_warnx("%s is this server's address (%s) but inside a pool: not handed out", a,
+			  n->socks[i].name);
+	}
+}
+
 static bool
 dhcpd_same_sockets(const struct dhcpd_config *a, const struct dhcpd_config *b)
 {
@@ -251,6 +266,7 @@ dhcpd_reload(struct dhcpd_main *mn)
 	dhcpd_config_free(d->conf);
 	d->conf = next;
 	dhcpd_net_refresh(&mn->net, d->conf);
+	dhcpd_exclude_own(d, &mn->net);
 	d->m.reloads_ok++;
 	log_info("reload: configuration %s loaded, %zu scope(s)", d->conf->path,
 		 d->conf->n_scopes);
@@ -421,6 +437,7 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	d->net = &mn.net;
 	d->send = dhcpd_net_send;
+	dhcpd_exclude_own(d, &mn.net);
 	if (dhcpd_any_nap(d->conf) &&
 	    dhcpd_nap_new(&d->conf->napvd, &d->nap, err, sizeof(err)) < 0)
 		fatalx("[napvd]: %s", err);

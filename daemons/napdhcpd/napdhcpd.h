@@ -213,6 +213,7 @@ int dhcpd_lease_bind(struct dhcpd_leases *ls, struct dhcpd_lease *l, const uint8
 		     size_t id_len, const uint8_t mac[6], int64_t expires);
 int dhcpd_lease_release(struct dhcpd_leases *ls, struct dhcpd_lease *l);
 int dhcpd_lease_decline(struct dhcpd_leases *ls, struct dhcpd_lease *l, int64_t until);
+bool dhcpd_leases_exclude(struct dhcpd_leases *ls, uint32_t addr);
 /* Return an OFFERED address to the pool (no record: offers are not journaled). */
 void dhcpd_lease_unoffer(struct dhcpd_leases *ls, struct dhcpd_lease *l);
 /* Whether an address is available to this client right now. */

@@ -94,6 +94,17 @@ test_table(void **state)
 	assert_int_equal(l->addr, test_ip("10.1.0.2")); /* address order at start */
 	l = dhcpd_lease_alloc(&f->ls, 1, NOW, NOW_MS);
 	assert_int_equal(l->addr, test_ip("10.2.0.10"));
+	/* The server's own address found inside a pool at run time is never handed out. */
+	assert_true(dhcpd_leases_exclude(&f->ls, test_ip("10.2.0.10")));
+	assert_false(dhcpd_leases_exclude(&f->ls, test_ip("10.2.0.10")));
+	assert_false(dhcpd_leases_exclude(&f->ls, test_ip("10.9.9.9")));
+	assert_int_equal(f->ls.pools[1].n_free, 2);
+	for (int i = 0; i < 5; i++) {
+		l = dhcpd_lease_alloc(&f->ls, 1, NOW, NOW_MS);
+		assert_non_null(l);
+		assert_int_not_equal(l->addr, test_ip("10.2.0.10"));
+		dhcpd_lease_offer(&f->ls, l, i % 2 ? id1 : id2, sizeof(id1), mac1, NOW_MS + 1);
+	}
 }
 
 static void
