@@ -296,6 +296,9 @@ dhcpd_reply_try(struct dhcpd *d, const struct dhcpd_req *rq, const struct dhcpd_
 	h.hlen = rq->hdr.hlen;
 	h.xid = rq->hdr.xid;
 	h.flags = rq->hdr.flags;
+	/* RFC 2131 §4.3.2: a NAK through a relay asks it to broadcast. */
+	if (rp->type == NAP_DHCPNAK && dhcpd_get32(rq->hdr.giaddr) != 0)
+		h.flags |= NAP_DHCP_FLAG_BROADCAST;
 	if (rp->type == NAP_DHCPACK)
 		memcpy(h.ciaddr, rq->hdr.ciaddr, 4);
 	dhcpd_put32(h.yiaddr, rp->yiaddr);
@@ -996,15 +999,16 @@ dhcpd_handle(struct dhcpd *d, const uint8_t *p, size_t len, const struct dhcpd_r
 	}
 	/*
 	 * Option 57 counts the IP and UDP headers (RFC 2131 §2, 576 = the IP datagram). Without
-	 * it, a client that sent a larger message can take one as large (dhclient with an SoH in
-	 * option 43 sends no option 57).
+	 * it, a client that sent a message over 576 bytes itself (dhclient with an SoH in option
+	 * 43 sends no option 57) sits on a link with a larger MTU and reads whole frames: it gets
+	 * up to an Ethernet frame's worth.
 	 */
 	rq->max_size = NAP_DHCP_DEFAULT_MAX - 28;
 	if (nap_dhcp_get_u16(pkt, NAP_DHCP_OPT_MAX_MSG_SIZE, &u16)) {
 		if (u16 >= NAP_DHCP_DEFAULT_MAX)
 			rq->max_size = (size_t)u16 - 28;
 	} else if (len > rq->max_size) {
-		rq->max_size = len;
+		rq->max_size = DHCPD_OUT_MAX;
 	}
 	if (rq->max_size > DHCPD_OUT_MAX)
 		rq->max_size = DHCPD_OUT_MAX;

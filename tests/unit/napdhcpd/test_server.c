@@ -517,6 +517,16 @@ test_relay(void **state)
 	reply(f);
 	assert_int_equal(f->d.outq[0].dst_ip, test_ip("10.2.0.1"));
 	assert_int_equal(f->d.outq[0].dst_port, 40000);
+	/* A NAK through the relay carries the broadcast flag (RFC 2131 §4.3.2). */
+	{
+		struct msg n = {.type = NAP_DHCPREQUEST, .giaddr = "10.2.0.1",
+				.requested = "192.168.1.1"};
+
+		feed_on(f, &n, -1, true, test_ip("127.0.0.1"));
+		assert_int_equal(reply(f), NAP_DHCPNAK);
+		assert_true(f->reply.hdr.flags & NAP_DHCP_FLAG_BROADCAST);
+		assert_int_equal(f->d.outq[0].dst_ip, test_ip("10.2.0.1"));
+	}
 	/* A giaddr in no scope: dropped and counted. */
 	m.giaddr = "172.16.0.1";
 	feed(f, &m);
