@@ -279,6 +279,18 @@ struct agent_sohr_info {
 int agent_sohr_parse(const uint8_t *p, size_t n, struct agent_sohr_info *out, char *err,
 		     size_t len);
 
+/*
+ * What the daemon does with a SoHR: fetch the policy (REFRESH_POLICY), evaluate now
+ * (REEVALUATE, REFRESH_POLICY, or a restricted isolation state: napvd may have judged an old
+ * SoH), and count itself quarantined until an evaluation is compliant (restricted).
+ */
+struct agent_sohr_actions {
+	bool refresh_policy;
+	bool reevaluate;
+	bool restricted;
+};
+void agent_sohr_actions(const struct agent_sohr_info *info, struct agent_sohr_actions *out);
+
 /* The evaluation as JSON text (--json, POST /v1/state detail); malloc'ed, NUL-terminated. */
 char *agent_eval_json(const struct agent_eval *e, const char *machine_name);
 /* The POST /v1/state body for an evaluation; malloc'ed. */

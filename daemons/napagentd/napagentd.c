@@ -595,6 +595,7 @@ agent_sohr_arrived(struct agent *a, bool *force_renew)
 	size_t n = 0, bad = 0;
 	long bl;
 	struct agent_sohr_info info;
+	struct agent_sohr_actions act;
 	int r;
 
 	r = nap_read_file(agent_state_path(a->conf, "last-sohr", path, sizeof(path)),
@@ -626,14 +627,14 @@ agent_sohr_arrived(struct agent *a, bool *force_renew)
 	a->m.sohr_ok++;
 	log_info("SoHR: result %u branch %u instructions 0x%02x isolation %u", info.result,
 		 info.branch, info.instructions, info.has_qstate ? info.quarantine_state : 0);
-	if (info.instructions & NAP_INSTRUCT_REFRESH_POLICY)
+	agent_sohr_actions(&info, &act);
+	if (act.refresh_policy)
 		a->policy_now = true;
-	if (info.instructions & (NAP_INSTRUCT_REEVALUATE | NAP_INSTRUCT_REFRESH_POLICY))
+	if (act.reevaluate)
 		a->eval_now = true;
-	if (info.has_qstate && info.quarantine_state == NAP_ISOLATION_RESTRICTED) {
+	if (act.restricted) {
 		/* napvd restricted us: evaluate; renew if we are compliant (it saw an old SoH). */
 		a->quarantined = true;
-		a->eval_now = true;
 		if (mono_ms() - a->last_sohr_renew > AGENT_SOHR_RENEW_HOLD * 1000) {
 			*force_renew = true;
 			a->last_sohr_renew = mono_ms();

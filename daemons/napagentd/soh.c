@@ -254,6 +254,21 @@ out:
 	return r;
 }
 
+void
+agent_sohr_actions(const struct agent_sohr_info *info, struct agent_sohr_actions *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (info->has_nap) {
+		out->refresh_policy = (info->instructions & NAP_INSTRUCT_REFRESH_POLICY) != 0;
+		out->reevaluate = (info->instructions &
+				   (NAP_INSTRUCT_REEVALUATE | NAP_INSTRUCT_REFRESH_POLICY)) != 0;
+	}
+	if (info->has_qstate && info->quarantine_state == NAP_ISOLATION_RESTRICTED) {
+		out->restricted = true;
+		out->reevaluate = true;
+	}
+}
+
 /* ---- JSON ------------------------------------------------------------------------------- */
 
 static json_t *

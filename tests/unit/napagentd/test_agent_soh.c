@@ -209,6 +209,7 @@ static void
 test_sohr(void **state)
 {
 	struct agent_sohr_info info;
+	struct agent_sohr_actions act;
 	uint8_t buf[NAP_SOH_MAX_LEN];
 	char err[256];
 	size_t n;
@@ -224,10 +225,38 @@ test_sohr(void **state)
 	assert_true(info.has_qstate);
 	assert_int_equal(info.quarantine_state, NAP_ISOLATION_RESTRICTED);
 
+	agent_sohr_actions(&info, &act);
+	assert_true(act.refresh_policy);
+	assert_true(act.reevaluate);
+	assert_true(act.restricted);
+
 	n = make_sohr(0, NAP_ACTION_FULL, NAP_RESULT_COMPLIANT, buf, sizeof(buf));
 	assert_int_equal(agent_sohr_parse(buf, n, &info, err, sizeof(err)), 0);
 	assert_int_equal(info.instructions, 0);
 	assert_int_equal(info.quarantine_state, NAP_ISOLATION_NOT_RESTRICTED);
+	agent_sohr_actions(&info, &act);
+	assert_false(act.refresh_policy);
+	assert_false(act.reevaluate);
+	assert_false(act.restricted);
+
+	/* "Evaluate now" with full access (an SoH past the validity period, on probation). */
+	n = make_sohr(NAP_INSTRUCT_REEVALUATE, NAP_ACTION_PROBATION, NAP_RESULT_NONCOMPLIANT, buf,
+		      sizeof(buf));
+	assert_int_equal(agent_sohr_parse(buf, n, &info, err, sizeof(err)), 0);
+	assert_int_equal(info.quarantine_state, NAP_ISOLATION_IN_PROBATION);
+	agent_sohr_actions(&info, &act);
+	assert_false(act.refresh_policy);
+	assert_true(act.reevaluate);
+	assert_false(act.restricted);
+
+	/* Restricted without a nap entry (a plain NPS-style answer): evaluate, count quarantined. */
+	memset(&info, 0, sizeof(info));
+	info.has_qstate = true;
+	info.quarantine_state = NAP_ISOLATION_RESTRICTED;
+	agent_sohr_actions(&info, &act);
+	assert_true(act.reevaluate);
+	assert_true(act.restricted);
+	assert_false(act.refresh_policy);
 
 	/* Every truncation is refused, never a crash. */
 	n = make_sohr(NAP_INSTRUCT_REEVALUATE, NAP_ACTION_RESTRICTED, NAP_RESULT_NONCOMPLIANT, buf,
