@@ -60,6 +60,15 @@ netns_client() {
 		ip netns exec "$ns" cat "/sys/class/net/nc$$x$i/address")
 }
 
+# require CMD|PATH...: like lib.sh's need, but a missing peer or binary fails the test (these
+# tests skip only when namespaces are impossible; scripts/install-deps installs the clients).
+require() {
+	local c
+	for c; do
+		command -v "$c" >/dev/null 2>&1 || [[ -x $c ]] || fail "$c not available"
+	done
+}
+
 in_srv() { ip netns exec "$NS_SRV" "$@"; }
 in_cli() {
 	local name=$1

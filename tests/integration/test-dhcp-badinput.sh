@@ -9,9 +9,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
-need dhclient udhcpc "$NAPDHCPD" "$PYTHON"
 KIT="$PYTHON $(dirname "$0")/dhcpkit.py"
 netns_init
+require dhclient udhcpc "$NAPDHCPD" "$PYTHON"
 netns_client kit
 ip -n "${CLI_NS[kit]}" addr add 10.99.0.250/20 dev "${CLI_IF[kit]}"
 netns_client kit2

@@ -11,9 +11,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
-need dhclient udhcpc dhcpcd "$NAPDHCPD" "$PYTHON"
 KIT="$PYTHON $(dirname "$0")/dhcpkit.py"
 netns_init
+require dhclient udhcpc dhcpcd "$NAPDHCPD" "$PYTHON"
 
 RES_MAC=02:4e:41:00:00:20
 netns_client dh

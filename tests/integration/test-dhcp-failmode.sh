@@ -11,8 +11,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
-need dhclient "$NAPDHCPD" "$NAPVD" "$NAPCTL" "$PYTHON"
 netns_init
+require dhclient "$NAPDHCPD" "$NAPVD" "$NAPCTL" "$PYTHON"
 
 make_site S01 5
 NAPVD_PORT=1812

@@ -18,9 +18,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
-need dhclient udhcpc dhcpcd "$NAPDHCPD" "$NAPVD" "$NAPCTL" "$NAPDUMP" "$PYTHON"
 KIT="$PYTHON $(dirname "$0")/dhcpkit.py"
 netns_init
+require dhclient udhcpc dhcpcd "$NAPDHCPD" "$NAPVD" "$NAPCTL" "$NAPDUMP" "$PYTHON"
 
 make_site S01 5
 NAPVD_PORT=1812
@@ -254,6 +254,9 @@ want=$(printf '%s\n' "$GOOD_SOH" | "$NAPDUMP" soh --json | jget - "$JQ_CORRELATI
 assert_eq "compliant: SoHR echoes the SoH's correlation id" "$want" \
 	"$(jget "$T/good.sohr.json" "$JQ_CORRELATION")"
 assert_eq "compliant: no NAP-Mask" "" "$(opt43_sub "$(ev good opt43)" 221)"
+O43_LEN=$(($(ev good opt43 | wc -c) / 2))
+assert_ge "compliant: option 43 (SoHR + CoID) longer than one instance (RFC 3396 split)" 256 \
+	"$O43_LEN"
 assert_ge "compliant: napvd's verdict counted" 1 "$(verdicts napvd full)"
 
 # non-compliant SoH: restricted --------------------------------------------------------------
