@@ -311,9 +311,12 @@ site_make_csr(const char *cn, char **key_pem, size_t *key_len, char **csr_pem)
 	(*key_pem)[n] = '\0';
 	*key_len = (size_t)n;
 	n = BIO_get_mem_data(cb, &p);
-	*csr_pem = strndup(p, (size_t)n);
+	/* The BIO's data is not NUL-terminated: copy it, no strndup over it. */
+	*csr_pem = malloc((size_t)n + 1);
 	if (*csr_pem == NULL)
 		goto out;
+	memcpy(*csr_pem, p, (size_t)n);
+	(*csr_pem)[n] = '\0';
 	r = 0;
 out:
 	if (r < 0 && *key_pem != NULL) {
