@@ -941,28 +941,12 @@ fail:
 int
 dhcpd_config_parse_file(const char *path, struct dhcpd_config **out, char *err, size_t err_len)
 {
-	uint8_t *buf;
-	size_t len;
 	char *text;
 	int r;
 
 	*out = NULL;
-	if ((r = nap_read_file(path, DHCPD_CONF_MAX_LEN, &buf, &len)) < 0) {
-		snprintf(err, err_len, "%s: %s", path, strerror(-r));
+	if ((r = nap_read_text_file(path, DHCPD_CONF_MAX_LEN, &text, NULL, err, err_len)) < 0)
 		return r;
-	}
-	if (memchr(buf, '\0', len) != NULL) {
-		free(buf);
-		snprintf(err, err_len, "%s: NUL byte in the file", path);
-		return -EINVAL;
-	}
-	if ((text = malloc(len + 1)) == NULL) {
-		free(buf);
-		return -ENOMEM;
-	}
-	memcpy(text, buf, len);
-	text[len] = '\0';
-	free(buf);
 	r = dhcpd_config_parse_string(text, path, out, err, err_len);
 	free(text);
 	return r;

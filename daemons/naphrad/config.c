@@ -449,30 +449,12 @@ naphrad_config_parse_string(const char *text, const char *name, struct naphrad_c
 int
 naphrad_config_parse_file(const char *path, struct naphrad_config **out, char *err, size_t len)
 {
-	uint8_t *buf;
-	size_t n;
 	char *text;
 	int r;
 
 	*out = NULL;
-	r = nap_read_file(path, CONF_MAX_LEN, &buf, &n);
-	if (r < 0) {
-		snprintf(err, len, "%s: %s", path, strerror(-r));
+	if ((r = nap_read_text_file(path, CONF_MAX_LEN, &text, NULL, err, len)) < 0)
 		return r;
-	}
-	if (memchr(buf, '\0', n) != NULL) {
-		free(buf);
-		snprintf(err, len, "%s: NUL byte in the file", path);
-		return -EINVAL;
-	}
-	text = malloc(n + 1);
-	if (text == NULL) {
-		free(buf);
-		return -ENOMEM;
-	}
-	memcpy(text, buf, n);
-	text[n] = '\0';
-	free(buf);
 	r = naphrad_config_parse_string(text, path, out, err, len);
 	free(text);
 	return r;

@@ -1245,30 +1245,13 @@ fail:
 int
 napvd_config_parse_file(const char *path, struct napvd_config **out, char *err, size_t err_len)
 {
-	uint8_t *buf;
 	size_t len;
 	char *text;
 	int r;
 
 	*out = NULL;
-	r = nap_read_file(path, NAPVD_CONF_MAX_LEN, &buf, &len);
-	if (r < 0) {
-		snprintf(err, err_len, "%s: %s", path, strerror(-r));
+	if ((r = nap_read_text_file(path, NAPVD_CONF_MAX_LEN, &text, &len, err, err_len)) < 0)
 		return r;
-	}
-	if (memchr(buf, '\0', len) != NULL) {
-		free(buf);
-		snprintf(err, err_len, "%s: NUL byte in the file", path);
-		return -EINVAL;
-	}
-	text = malloc(len + 1);
-	if (text == NULL) {
-		free(buf);
-		return -ENOMEM;
-	}
-	memcpy(text, buf, len);
-	text[len] = '\0';
-	free(buf);
 	r = napvd_config_parse_string(text, path, out, err, err_len);
 	nap_wipe(text, len);
 	free(text);

@@ -38,6 +38,13 @@ void nap_wipe(void *p, size_t n);
 
 /* Read a whole file (at most max bytes). Returns 0 or a negative errno. Caller frees *out. */
 int nap_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len);
+/*
+ * Read a text file (a configuration file) of at most max bytes: NUL-terminated, refused with
+ * -EINVAL when it holds a NUL byte (the text would be cut short). err gets "PATH: reason".
+ * Returns 0 or a negative errno; the caller frees *text.
+ */
+int nap_read_text_file(const char *path, size_t max, char **text, size_t *len, char *err,
+		       size_t err_len);
 /* Write a file atomically (tmp + fsync + rename + fsync dir). */
 int nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode);
 

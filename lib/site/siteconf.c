@@ -741,25 +741,14 @@ fail:
 int
 nap_siteconf_parse_file(const char *path, struct nap_siteconf **out, char *err, size_t err_len)
 {
-	uint8_t *buf;
-	size_t len;
+	char *text;
 	int r;
 
 	*out = NULL;
-	r = nap_read_file(path, SITECONF_MAX_LEN, &buf, &len);
-	if (r < 0) {
-		snprintf(err, err_len, "%s: %s", path,
-			 r == -EFBIG ? "larger than 256 KiB" : strerror(-r));
+	if ((r = nap_read_text_file(path, SITECONF_MAX_LEN, &text, NULL, err, err_len)) < 0)
 		return r;
-	}
-	/* nap_read_file() NUL-terminates; a NUL inside would cut the text short. */
-	if (memchr(buf, '\0', len) != NULL) {
-		free(buf);
-		snprintf(err, err_len, "%s: NUL byte in the file", path);
-		return -EINVAL;
-	}
-	r = nap_siteconf_parse_string((const char *)buf, path, out, err, err_len);
-	free(buf);
+	r = nap_siteconf_parse_string(text, path, out, err, err_len);
+	free(text);
 	return r;
 }
 

@@ -211,6 +211,33 @@ nap_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
 }
 
 int
+nap_read_text_file(const char *path, size_t max, char **text, size_t *len, char *err,
+		   size_t err_len)
+{
+	uint8_t *buf;
+	size_t n;
+	int r;
+
+	*text = NULL;
+	if ((r = nap_read_file(path, max, &buf, &n)) < 0) {
+		if (r == -EFBIG)
+			snprintf(err, err_len, "%s: larger than %zu bytes", path, max);
+		else
+			snprintf(err, err_len, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (memchr(buf, '\0', n) != NULL) {
+		free(buf);
+		snprintf(err, err_len, "%s: NUL byte in the file", path);
+		return -EINVAL;
+	}
+	*text = (char *)buf; /* nap_read_file() NUL-terminates */
+	if (len != NULL)
+		*len = n;
+	return 0;
+}
+
+int
 nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
