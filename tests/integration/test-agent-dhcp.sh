@@ -149,7 +149,7 @@ CONF
 	fail "napagentd -n: $(cat "$T/napagentd-n.out")"
 # the wire, when tcpdump is here: how dhclient sends the long option 43
 if command -v tcpdump >/dev/null 2>&1; then
-	bg_srv tcpdump tcpdump -i "$SRV_IF" -n -s0 -U -w "$T/dhcp.pcap" udp port 67 or udp port 68
+	bg_srv tcpdump tcpdump --immediate-mode -i "$SRV_IF" -n -s0 -U -w "$T/dhcp.pcap" udp port 67 or udp port 68
 	TCPDUMP_PID=$BG_PID
 	for ((i = 0; i < 50; i++)); do
 		grep -q 'listening on' "$T/tcpdump.log" 2>/dev/null && break
@@ -200,6 +200,11 @@ assert_eq "the ACK's SoHR answers the SoH whose correlation id heads the CoID" "
 assert_ge "napdhcpd: napvd restricted the agent" 1 \
 	"$(dm napdhcpd_nap_verdicts_total 'action="restricted"')"
 if [[ -n ${TCPDUMP_PID:-} ]]; then
+	# the REQUEST is in the capture before tcpdump stops (the kernel ring is not flushed on INT)
+	for ((i = 0; i < 50; i++)); do
+		tcpdump -r "$T/dhcp.pcap" -n -v 2>/dev/null | grep -q 'DHCP-Message (53), length 1: Request' && break
+		sleep 0.1
+	done
 	stop_pid "$TCPDUMP_PID" INT
 	# the client's REQUESTs carry option 43 as consecutive instances (RFC 3396): 255, 244
 	tcpdump -r "$T/dhcp.pcap" -n -v 2>/dev/null >"$T/dhcp.txt" || true
