@@ -94,6 +94,29 @@ struct nap_store {
 	pthread_mutex_t lock;
 };
 
+/*
+ * The backend-neutral helpers of store.c, for the feature files (status.c, report.c,
+ * lib/site/shv_store.c). store_run runs fn in one transaction (commit on 0, roll back
+ * otherwise, a serialization failure runs it again: fn resets what it fills).
+ */
+typedef int (*store_tx_fn)(struct nap_store *st, void *ctx, struct nap_store_err *err);
+int store_run(struct nap_store *st, enum store_tx tx, store_tx_fn fn, void *ctx,
+	      struct nap_store_err *err);
+/* Run a statement and skip its rows; *changes (may be NULL) gets the rows changed. */
+int q_exec(struct nap_store *st, const char *sql, const struct store_param *p, size_t n,
+	   int64_t *changes, struct nap_store_err *err);
+/* A write whose result is not read (may be pipelined). */
+int q_batch(struct nap_store *st, const char *sql, const struct store_param *p, size_t n,
+	    struct nap_store_err *err);
+/* The first column of the only row as an integer; -ENOENT when there is no row. */
+int q_int(struct nap_store *st, const char *sql, const struct store_param *p, size_t n,
+	  int64_t *out, struct nap_store_err *err);
+/* A text column into a fixed buffer (-EIO when it does not fit), or as a new string (NULL for
+ * SQL NULL; -ENOMEM through r). */
+int col_copy(struct nap_store *st, struct store_cursor *c, int col, char *buf, size_t cap,
+	     struct nap_store_err *err);
+char *col_dup(struct nap_store *st, struct store_cursor *c, int col, int *r);
+
 extern const struct store_ops nap_store_sqlite_ops;
 extern const struct store_ops nap_store_pg_ops;
 

@@ -32,8 +32,6 @@ static const struct {
 	{"pg:", &nap_store_pg_ops, true},
 };
 
-typedef int (*store_tx_fn)(struct nap_store *st, void *ctx, struct nap_store_err *err);
-
 static int
 store_oom(struct nap_store_err *err)
 {
@@ -51,7 +49,7 @@ store_now(void)
  * failure (-EAGAIN, PostgreSQL) runs the whole transaction again after a short pause; fn must
  * therefore reset whatever it fills before it starts.
  */
-static int
+int
 store_run(struct nap_store *st, enum store_tx tx, store_tx_fn fn, void *ctx,
 	  struct nap_store_err *err)
 {
@@ -81,7 +79,7 @@ store_run(struct nap_store *st, enum store_tx tx, store_tx_fn fn, void *ctx,
 
 /* ---- query helpers ---- */
 
-static int
+int
 q_exec(struct nap_store *st, const char *sql, const struct store_param *p, size_t n,
        int64_t *changes, struct nap_store_err *err)
 {
@@ -100,7 +98,7 @@ q_exec(struct nap_store *st, const char *sql, const struct store_param *p, size_
 }
 
 /* A write whose result is not read: the backend may send it without waiting (pipelining). */
-static int
+int
 q_batch(struct nap_store *st, const char *sql, const struct store_param *p, size_t n,
 	struct nap_store_err *err)
 {
@@ -108,7 +106,7 @@ q_batch(struct nap_store *st, const char *sql, const struct store_param *p, size
 }
 
 /* The first column of the only row as an integer; -ENOENT when there is no row. */
-static int
+int
 q_int(struct nap_store *st, const char *sql, const struct store_param *p, size_t n, int64_t *out,
       struct nap_store_err *err)
 {
@@ -130,7 +128,7 @@ q_int(struct nap_store *st, const char *sql, const struct store_param *p, size_t
 }
 
 /* Copy a text column into a fixed buffer; a value that does not fit is a corrupt row. */
-static int
+int
 col_copy(struct nap_store *st, struct store_cursor *c, int col, char *buf, size_t cap,
 	 struct nap_store_err *err)
 {
@@ -145,7 +143,7 @@ col_copy(struct nap_store *st, struct store_cursor *c, int col, char *buf, size_
 }
 
 /* A text column as a new string, NULL for SQL NULL; -ENOMEM through r. */
-static char *
+char *
 col_dup(struct nap_store *st, struct store_cursor *c, int col, int *r)
 {
 	char *s;
