@@ -10,6 +10,7 @@
  *                bind_password_file, starttls, ca_file, timeout, retry_min, retry_max,
  *                create_container
  *   [agent]      listen, cert, key, ca_cert, ca_key, cert_lifetime, token_lifetime
+ *   [web]        listen, cert, key, allow, token_file, threads
  */
 #ifndef NAP_SITECONF_H
 #define NAP_SITECONF_H
@@ -24,6 +25,14 @@
 
 #define NAP_SITECONF_DEFAULT  "/etc/nap/napsited.conf"
 #define NAP_SITECONF_MAX_URIS 8
+#define NAP_SITECONF_MAX_ALLOW 32 /* [web] allow networks */
+
+/* One network of [web] allow: family AF_INET or AF_INET6, addr in network byte order. */
+struct nap_siteconf_cidr {
+	int family;
+	uint8_t addr[16];
+	unsigned prefix;
+};
 
 struct nap_siteconf {
 	char *path;
@@ -59,6 +68,14 @@ struct nap_siteconf {
 					       default <state_dir>/agent-ca.{pem,key} */
 	int64_t agent_cert_lifetime;        /* seconds, default 365 days */
 	int64_t agent_token_lifetime;       /* seconds, default 24 h */
+	/* [web] (absent: no admin web listener; daemons/napsited/web.c) */
+	bool has_web;
+	char *web_listen;            /* ADDR:PORT, required with [web] */
+	char *web_cert, *web_key;    /* both or neither: HTTPS, else plain HTTP */
+	struct nap_siteconf_cidr web_allow[NAP_SITECONF_MAX_ALLOW]; /* default loopback */
+	size_t n_web_allow;
+	char *web_token_file; /* a bearer token (or basic password) every request needs */
+	int64_t web_threads;  /* request threads, default 4 */
 };
 
 /* Parse and check; on error a negative errno and "file:line: message" in err. */
@@ -75,6 +92,11 @@ int nap_siteconf_hsr_dn(const struct nap_siteconf *c, const char *site, char *ou
 int nap_siteconf_warnings(const struct nap_siteconf *c, FILE *f);
 /* Parse "IPV4:PORT" or "[IPV6]:PORT" (numeric, as [site] metrics and [agent] listen take). */
 int nap_siteconf_sockaddr(const char *hostport, struct sockaddr_storage *out, socklen_t *len);
+/* Parse "ADDR[/PREFIX]" (IPv4 or IPv6; no prefix: the one address) into out. */
+int nap_siteconf_cidr_parse(const char *s, struct nap_siteconf_cidr *out);
+/* Is sa (AF_INET, AF_INET6; v4-mapped IPv6 counts as IPv4) inside one of the n networks? */
+bool nap_siteconf_cidr_match(const struct nap_siteconf_cidr *nets, size_t n,
+			     const struct sockaddr *sa);
 /* Read the bind password (refuses a file readable by group or other). */
 int nap_siteconf_bind_password(const struct nap_siteconf *c, char **out, char *err, size_t err_len);
 

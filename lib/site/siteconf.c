@@ -42,14 +42,16 @@
 #define SITECONF_DEFAULT_RETRY_MAX  300000
 #define SITECONF_DEFAULT_CERT_LIFE  (365 * 86400)
 #define SITECONF_DEFAULT_TOKEN_LIFE (24 * 3600)
+#define SITECONF_DEFAULT_WEB_THREADS 4
 
-enum siteconf_section { SEC_SITE, SEC_STORE, SEC_DIRECTORY, SEC_AGENT, SEC_COUNT };
+enum siteconf_section { SEC_SITE, SEC_STORE, SEC_DIRECTORY, SEC_AGENT, SEC_WEB, SEC_COUNT };
 
 static const char *const siteconf_section_names[SEC_COUNT] = {
 	[SEC_SITE] = "site",
 	[SEC_STORE] = "store",
 	[SEC_DIRECTORY] = "directory",
 	[SEC_AGENT] = "agent",
+	[SEC_WEB] = "web",
 };
 
 struct siteconf_parse {
@@ -475,6 +477,138 @@ siteconf_key_agent(struct siteconf_parse *p, const char *name, const char *value
 	return -1;
 }
 
+int
+nap_siteconf_cidr_parse(const char *s, struct nap_siteconf_cidr *out)
+{
+	char host[INET6_ADDRSTRLEN + 1], *end;
+	const char *slash = strchr(s, '/');
+	size_t hl = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	unsigned long pl;
+	unsigned max, i;
+
+	memset(out, 0, sizeof(*out));
+	if (hl == 0 || hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	out->prefix = max;
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)slash[1]))
+			return -EINVAL;
+		errno = 0;
+		pl = strtoul(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || pl > max)
+			return -EINVAL;
+		out->prefix = (unsigned)pl;
+	}
+	/* Host bits set ("10.0.0.1/8") are most likely a typo: refuse rather than guess. */
+	for (i = out->prefix; i < max; i++)
+		if (out->addr[i / 8] & (0x80u >> (i % 8)))
+			return -EINVAL;
+	return 0;
+}
+
+bool
+nap_siteconf_cidr_match(const struct nap_siteconf_cidr *nets, size_t n, const struct sockaddr *sa)
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *a;
+	int family;
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		family = AF_INET;
+		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		family = AF_INET6;
+		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+			family = AF_INET;
+			a += sizeof(v4mapped);
+		}
+	} else {
+		return false;
+	}
+	for (size_t k = 0; k < n; k++) {
+		unsigned full = nets[k].prefix / 8, rest = nets[k].prefix % 8;
+
+		if (nets[k].family != family || memcmp(nets[k].addr, a, full) != 0)
+			continue;
+		if (rest == 0 || ((nets[k].addr[full] ^ a[full]) & (0xffu << (8 - rest)) & 0xff) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+siteconf_web_allow(struct siteconf_parse *p, const char *value)
+{
+	struct nap_siteconf *c = p->c;
+	char *buf, *save = NULL, *tok;
+	int r = 1;
+
+	if ((buf = strdup(value)) == NULL)
+		return siteconf_perr(p, "out of memory");
+	c->n_web_allow = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		if (c->n_web_allow == NAP_SITECONF_MAX_ALLOW) {
+			r = siteconf_perr(p, "allow: more than %d networks", NAP_SITECONF_MAX_ALLOW);
+			break;
+		}
+		if (nap_siteconf_cidr_parse(tok, &c->web_allow[c->n_web_allow]) < 0) {
+			r = siteconf_perr(p,
+					  "allow: \"%s\" is not ADDRESS[/PREFIX] (e.g. 10.1.0.0/16, "
+					  "::1; no host bits past the prefix)",
+					  tok);
+			break;
+		}
+		c->n_web_allow++;
+	}
+	if (r == 1 && c->n_web_allow == 0)
+		r = siteconf_perr(p, "allow: empty (leave the key out for loopback only)");
+	free(buf);
+	return r;
+}
+
+static int
+siteconf_key_web(struct siteconf_parse *p, const char *name, const char *value)
+{
+	struct nap_siteconf *c = p->c;
+
+	if (strcmp(name, "listen") == 0)
+		return siteconf_addr_key(p, name, value, &c->web_listen, false);
+	if (strcmp(name, "cert") == 0)
+		return siteconf_path_key(p, name, value, &c->web_cert, true);
+	if (strcmp(name, "key") == 0)
+		return siteconf_path_key(p, name, value, &c->web_key, true);
+	if (strcmp(name, "allow") == 0)
+		return siteconf_web_allow(p, value);
+	if (strcmp(name, "token_file") == 0)
+		return siteconf_path_key(p, name, value, &c->web_token_file, true);
+	if (strcmp(name, "threads") == 0) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno != 0 || *value == '\0' || *end != '\0' || v < 1 || v > 64)
+			return siteconf_perr(p, "threads: \"%s\" is not a number 1..64", value);
+		c->web_threads = v;
+		return 1;
+	}
+	return -1;
+}
+
 /* Every key of every section, in order: its bit in siteconf_parse.seen is its index. */
 static const char *const siteconf_keys[SEC_COUNT][16] = {
 	[SEC_SITE] = {"code", "key", "state_dir", "user", "pidfile", "metrics", "poll_interval"},
@@ -483,6 +617,7 @@ static const char *const siteconf_keys[SEC_COUNT][16] = {
 			   "ca_file", "timeout", "retry_min", "retry_max", "create_container"},
 	[SEC_AGENT] = {"listen", "cert", "key", "ca_cert", "ca_key", "cert_lifetime",
 		       "token_lifetime"},
+	[SEC_WEB] = {"listen", "cert", "key", "allow", "token_file", "threads"},
 };
 
 static siteconf_key_fn *const siteconf_key_fns[SEC_COUNT] = {
@@ -490,6 +625,7 @@ static siteconf_key_fn *const siteconf_key_fns[SEC_COUNT] = {
 	[SEC_STORE] = siteconf_key_store,
 	[SEC_DIRECTORY] = siteconf_key_directory,
 	[SEC_AGENT] = siteconf_key_agent,
+	[SEC_WEB] = siteconf_key_web,
 };
 
 static int
@@ -507,9 +643,15 @@ siteconf_ini_handler(void *user, const char *section, const char *name, const ch
 	for (sec = 0; sec < SEC_COUNT; sec++)
 		if (strcmp(section, siteconf_section_names[sec]) == 0)
 			break;
-	if (sec == SEC_COUNT)
-		return siteconf_perr(p, "unknown section [%s] (site, store, directory, agent)",
-				     section);
+	if (sec == SEC_COUNT) {
+		char known[256] = "";
+
+		/* The list comes from the table, so a new section cannot be left out of it. */
+		for (size_t i = 0; i < SEC_COUNT; i++)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				 i > 0 ? ", " : "", siteconf_section_names[i]);
+		return siteconf_perr(p, "unknown section [%s] (%s)", section, known);
+	}
 	for (k = 0; siteconf_keys[sec][k] != NULL; k++)
 		if (strcmp(name, siteconf_keys[sec][k]) == 0)
 			break;
@@ -522,6 +664,8 @@ siteconf_ini_handler(void *user, const char *section, const char *name, const ch
 		p->c->has_directory = true;
 	else if (sec == SEC_AGENT)
 		p->c->has_agent = true;
+	else if (sec == SEC_WEB)
+		p->c->has_web = true;
 	/* "key=;x" reaches us as ";x", but "key = ;x" is an empty value and a comment. */
 	if (value != NULL && value[0] == ';')
 		return siteconf_perr(p,
@@ -646,6 +790,25 @@ siteconf_finish(struct siteconf_parse *p, int *line)
 				return 0;
 		}
 	}
+	if (c->has_web) {
+		*line = p->sec_line[SEC_WEB];
+		if (c->web_listen == NULL)
+			return siteconf_perr(p, "[web] listen is required");
+		if ((c->web_cert == NULL) != (c->web_key == NULL))
+			return siteconf_perr(p, "[web] cert and key go together (HTTPS), or neither "
+						"(plain HTTP)");
+		if ((c->metrics != NULL && strcmp(c->metrics, c->web_listen) == 0) ||
+		    (c->has_agent && strcmp(c->agent_listen, c->web_listen) == 0))
+			return siteconf_perr(p, "[web] listen is the same address as [site] metrics "
+						"or [agent] listen");
+		if (c->n_web_allow == 0) {
+			/* Loopback only, unless the administrator says otherwise. */
+			if (nap_siteconf_cidr_parse("127.0.0.0/8", &c->web_allow[0]) < 0 ||
+			    nap_siteconf_cidr_parse("::1", &c->web_allow[1]) < 0)
+				return siteconf_perr(p, "internal error: default allow");
+			c->n_web_allow = 2;
+		}
+	}
 	return 1;
 }
 
@@ -664,6 +827,7 @@ siteconf_new(void)
 	c->dir_create_container = true;
 	c->agent_cert_lifetime = SITECONF_DEFAULT_CERT_LIFE;
 	c->agent_token_lifetime = SITECONF_DEFAULT_TOKEN_LIFE;
+	c->web_threads = SITECONF_DEFAULT_WEB_THREADS;
 	return c;
 }
 
@@ -691,6 +855,10 @@ nap_siteconf_free(struct nap_siteconf *c)
 	free(c->agent_key);
 	free(c->agent_ca_cert);
 	free(c->agent_ca_key);
+	free(c->web_listen);
+	free(c->web_cert);
+	free(c->web_key);
+	free(c->web_token_file);
 	free(c);
 }
 
@@ -812,6 +980,21 @@ nap_siteconf_print(const struct nap_siteconf *c, FILE *f)
 		fprintf(f, "ca_cert = %s\nca_key = %s\n", c->agent_ca_cert, c->agent_ca_key);
 		siteconf_print_ms(f, "cert_lifetime", c->agent_cert_lifetime * 1000);
 		siteconf_print_ms(f, "token_lifetime", c->agent_token_lifetime * 1000);
+	}
+	if (c->has_web) {
+		fprintf(f, "\n[web]\nlisten = %s\n", c->web_listen);
+		siteconf_print_str(f, "cert", c->web_cert);
+		siteconf_print_str(f, "key", c->web_key);
+		fprintf(f, "allow =");
+		for (size_t i = 0; i < c->n_web_allow; i++) {
+			char a[INET6_ADDRSTRLEN];
+
+			inet_ntop(c->web_allow[i].family, c->web_allow[i].addr, a, sizeof(a));
+			fprintf(f, " %s/%u", a, c->web_allow[i].prefix);
+		}
+		fprintf(f, "\n");
+		siteconf_print_str(f, "token_file", c->web_token_file);
+		fprintf(f, "threads = %" PRId64 "\n", c->web_threads);
 	}
 }
 

@@ -184,7 +184,7 @@ test_errors(void **state)
 	/* Where inih or a key handler stops: the line of the offending key. */
 	parse_bad("code = S01\n", "t.conf:1: key \"code\" outside a section");
 	parse_bad("[site]\ncode = S01\n[sight]\nx = 1\n",
-		  "t.conf:4: unknown section [sight] (site, store, directory, agent)");
+		  "t.conf:4: unknown section [sight] (site, store, directory, agent, web)");
 	parse_bad("[site]\ncode = S01\nkeys = /k\n", "t.conf:3: unknown key \"keys\" in [site]");
 	parse_bad("[site]\ncode = S01\ncode = S02\n", "t.conf:3: [site] code given twice");
 	parse_bad("[site]\n\ncode = S 01\n",
@@ -602,6 +602,86 @@ test_sockaddr(void **state)
 	assert_int_equal(nap_siteconf_sockaddr(":1", &ss, &len), -EINVAL);
 }
 
+/* [web]: defaults (loopback only), allow networks, TLS both-or-neither, address clashes. */
+static void
+test_web(void **state)
+{
+	struct nap_siteconf *c;
+	struct sockaddr_in a4 = {.sin_family = AF_INET};
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+	char *p = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	(void)state;
+	c = parse_ok("[site]\ncode=S\nkey=/k\n[web]\nlisten = 127.0.0.1:8080\n");
+	assert_true(c->has_web);
+	assert_string_equal(c->web_listen, "127.0.0.1:8080");
+	assert_null(c->web_cert);
+	assert_null(c->web_token_file);
+	assert_int_equal(c->web_threads, 4);
+	assert_int_equal(c->n_web_allow, 2);
+	inet_pton(AF_INET, "127.3.2.1", &a4.sin_addr);
+	assert_true(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a4));
+	inet_pton(AF_INET, "10.0.0.1", &a4.sin_addr);
+	assert_false(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a4));
+	inet_pton(AF_INET6, "::1", &a6.sin6_addr);
+	assert_true(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a6));
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &a6.sin6_addr);
+	assert_true(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a6));
+	inet_pton(AF_INET6, "::2", &a6.sin6_addr);
+	assert_false(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a6));
+	nap_siteconf_free(c);
+
+	c = parse_ok("[site]\ncode=S\nkey=/k\n[web]\nlisten = [::1]:8080\ncert = /c\nkey = /k\n"
+		     "allow = 10.1.0.0/16, 192.0.2.7 fd00::/8\ntoken_file = /t\nthreads = 2\n");
+	assert_int_equal(c->n_web_allow, 3);
+	assert_int_equal(c->web_allow[0].prefix, 16);
+	assert_int_equal(c->web_allow[1].prefix, 32);
+	inet_pton(AF_INET, "10.1.255.3", &a4.sin_addr);
+	assert_true(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a4));
+	inet_pton(AF_INET, "10.2.0.1", &a4.sin_addr);
+	assert_false(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a4));
+	inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
+	assert_false(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a4));
+	inet_pton(AF_INET6, "fdff::1", &a6.sin6_addr);
+	assert_true(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a6));
+	assert_string_equal(c->web_token_file, "/t");
+	assert_int_equal(c->web_threads, 2);
+	f = open_memstream(&p, &n);
+	nap_siteconf_print(c, f);
+	fclose(f);
+	assert_non_null(strstr(p, "[web]\nlisten = [::1]:8080\ncert = /c\nkey = /k\n"
+				  "allow = 10.1.0.0/16 192.0.2.7/32 fd00::/8\ntoken_file = /t\n"
+				  "threads = 2\n"));
+	nap_siteconf_free(c);
+	c = parse_ok(p);
+	assert_int_equal(c->n_web_allow, 3);
+	nap_siteconf_free(c);
+	free(p);
+
+	parse_bad("[site]\ncode=S\nkey=/k\n[web]\ncert=/c\n",
+		  "t.conf:4: [web] listen is required");
+	parse_bad("[site]\ncode=S\nkey=/k\n[web]\nlisten=127.0.0.1:1\ncert=/c\n",
+		  "t.conf:4: [web] cert and key go together (HTTPS), or neither (plain HTTP)");
+	parse_bad("[site]\ncode=S\nkey=/k\nmetrics=127.0.0.1:1\n[web]\nlisten=127.0.0.1:1\n",
+		  "t.conf:5: [web] listen is the same address as [site] metrics or [agent] listen");
+	parse_bad("[web]\nallow = 10.0.0.1/8\n",
+		  "t.conf:2: allow: \"10.0.0.1/8\" is not ADDRESS[/PREFIX] (e.g. 10.1.0.0/16, ::1; "
+		  "no host bits past the prefix)");
+	parse_bad("[web]\nallow = 10.0.0.0/33\n",
+		  "t.conf:2: allow: \"10.0.0.0/33\" is not ADDRESS[/PREFIX] (e.g. 10.1.0.0/16, ::1; "
+		  "no host bits past the prefix)");
+	parse_bad("[web]\nallow = localhost\n",
+		  "t.conf:2: allow: \"localhost\" is not ADDRESS[/PREFIX] (e.g. 10.1.0.0/16, ::1; "
+		  "no host bits past the prefix)");
+	parse_bad("[web]\nallow = ,\n",
+		  "t.conf:2: allow: empty (leave the key out for loopback only)");
+	parse_bad("[web]\nthreads = 0\n", "t.conf:2: threads: \"0\" is not a number 1..64");
+	parse_bad("[web]\nlisten = *:80\n",
+		  "t.conf:2: listen: bad address \"*:80\" (want IPV4:PORT or [IPV6]:PORT)");
+}
+
 int
 main(void)
 {
@@ -617,6 +697,7 @@ main(void)
 		cmocka_unit_test(test_hsr_dn),
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_sockaddr),
+		cmocka_unit_test(test_web),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
