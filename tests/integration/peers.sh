@@ -202,3 +202,100 @@ pg_restart() {
 		fail "pg_ctl restart failed"
 	PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
 }
+
+# start_smbd NAME SHARE...: a throwaway Samba smbd in $T/NAME on 127.0.0.1 (PEERS.md §4): its
+# own smb.conf, tdbsam passdb and state dirs, user napt (password Passw0rd) provided by
+# nss_wrapper (uid 5001, nothing written under /etc or /var), SMB3 minimum and server signing
+# mandatory. Each SHARE is exported read-write for napt from $T/NAME/share/SHARE
+# (smb://127.0.0.1:${NAME}_PORT/SHARE). Sets ${NAME}_PORT, ${NAME}_PID and ${NAME}_CRED (a
+# credentials file in smbclient -A format, mode 0600). Started again after stop_smbd (same
+# NAME, no SHARE), it reuses the configuration, port, passdb and share contents.
+# smbd runs without --no-process-group: it is its own session leader, so stop_smbd's SIGTERM
+# to its PID reaches its children and never the test's process group.
+start_smbd() {
+	local name=$1 d=$T/$1 port share i pid
+	shift
+	need smbd smbpasswd
+	[[ $(ldconfig -p 2>/dev/null) == *'libnss_wrapper.so '* ]] || skip "libnss-wrapper not installed"
+	if [[ -f $d/smb.conf ]]; then
+		port=$(cat "$d/port")
+	else
+		(($# > 0)) || fail "start_smbd $name: no share named"
+		port=$(free_port tcp)
+		mkdir -p "$d"/private "$d"/lock "$d"/state "$d"/cache "$d"/pid "$d"/log "$d"/ncalrpc \
+			"$d"/share
+		echo "$port" >"$d/port"
+		# uid 5001 (napt) must reach the shares
+		chmod 755 "$T" "$d" "$d/share"
+		{
+			echo "napt:x:5001:5001:NAPT test:$d:/bin/false"
+			echo "root:x:0:0:root:/root:/bin/sh"
+			echo "nobody:x:65534:65534:nobody:/nonexistent:/bin/false"
+		} >"$d/passwd"
+		printf 'napt:x:5001:\nroot:x:0:\nnogroup:x:65534:\n' >"$d/group"
+		cat >"$d/smb.conf" <<CONF
+[global]
+  server role = standalone server
+  workgroup = NAPT
+  netbios name = NAPTSMB
+  interfaces = 127.0.0.1
+  bind interfaces only = yes
+  smb ports = $port
+  disable netbios = yes
+  private dir = $d/private
+  lock directory = $d/lock
+  state directory = $d/state
+  cache directory = $d/cache
+  pid directory = $d/pid
+  ncalrpc dir = $d/ncalrpc
+  log file = $d/log/log.%m
+  passdb backend = tdbsam:$d/private/passdb.tdb
+  map to guest = never
+  restrict anonymous = 2
+  load printers = no
+  printing = bsd
+  printcap name = /dev/null
+  disable spoolss = yes
+  server min protocol = SMB3
+  server signing = mandatory
+  rpc start on demand helpers = no
+CONF
+		for share; do
+			mkdir -p "$d/share/$share"
+			chown 5001:5001 "$d/share/$share"
+			printf '[%s]\n  path = %s\n  read only = no\n  valid users = napt\n' \
+				"$share" "$d/share/$share" >>"$d/smb.conf"
+		done
+		printf 'username = napt\npassword = Passw0rd\ndomain = NAPT\n' >"$d/cred"
+		chmod 600 "$d/cred"
+		printf 'Passw0rd\nPassw0rd\n' | LD_PRELOAD=libnss_wrapper.so \
+			NSS_WRAPPER_PASSWD="$d/passwd" NSS_WRAPPER_GROUP="$d/group" \
+			smbpasswd -c "$d/smb.conf" -s -a napt >"$d/smbpasswd.log" 2>&1 ||
+			{ cat "$d/smbpasswd.log" >&2; fail "smbpasswd for $name failed"; }
+	fi
+	LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD="$d/passwd" NSS_WRAPPER_GROUP="$d/group" \
+		smbd -s "$d/smb.conf" --foreground --debug-stdout -d 1 >>"$T/smbd-$name.log" 2>&1 &
+	pid=$!
+	_nap_pids+=("$pid")
+	printf -v "${name}_PID" '%s' "$pid"
+	printf -v "${name}_PORT" '%s' "$port"
+	printf -v "${name}_CRED" '%s' "$d/cred"
+	for ((i = 0; i < 200; i++)); do
+		_nap_dead "$pid" && fail "smbd $name exited (see $T/smbd-$name.log)"
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "smbd $name did not listen on 127.0.0.1:$port within 10 s"
+}
+
+# stop_smbd NAME: SIGTERM to smbd (its children exit with it); data kept in $T/NAME.
+stop_smbd() {
+	local v=${1}_PID i
+	stop_pid "${!v}"
+	# the per-connection children are in smbd's process group; wait until none is left
+	for ((i = 0; i < 50; i++)); do
+		pgrep -g "${!v}" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	printf -v "$v" '%s' ""
+}
