@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# napctl check add/list/show/remove against a real SQLite store (--store sqlite:$T/site.db):
+# napctl hostcheck add/list/show/remove against a real SQLite store (--store sqlite:$T/site.db):
 # each type with its parameters, the revision growing by one per change and not on a failed or
 # empty change, the JSON form, ids shared with policies (both ways), the type rules (a parameter
 # a type does not take, a missing one, a relative path, a bad unit, argv[0] not absolute), the
@@ -18,7 +18,7 @@ ctl() {
 	"$NAPCTL" "$@" >"$T/out" 2>"$T/err" || RC=$?
 }
 revision() {
-	"$NAPCTL" "${ST[@]}" check list | sed -n '$s/.*, revision \([0-9]*\)$/\1/p'
+	"$NAPCTL" "${ST[@]}" hostcheck list | sed -n '$s/.*, revision \([0-9]*\)$/\1/p'
 }
 changed() {
 	local want=$(($2 + 1))
@@ -35,69 +35,69 @@ unchanged() {
 
 # ---- one check of each type ----------------------------------------------------------------
 assert_eq "new store: revision" 0 "$(revision)"
-ctl "${ST[@]}" check add CHK-FW --type firewall --severity critical
+ctl "${ST[@]}" hostcheck add CHK-FW --type firewall --severity critical
 changed "firewall" 0
-ctl "${ST[@]}" check add CHK-AU --type auto_updates
+ctl "${ST[@]}" hostcheck add CHK-AU --type auto_updates
 changed "auto_updates" 1
-ctl "${ST[@]}" check add CHK-AV --type antivirus --max-age 7d --effective 2026-12-01 \
+ctl "${ST[@]}" hostcheck add CHK-AV --type antivirus --max-age 7d --effective 2026-12-01 \
 	--reason "ClamAV signatures at most a week old"
 changed "antivirus" 2
-ctl "${ST[@]}" check add CHK-REBOOT --type reboot --severity low
+ctl "${ST[@]}" hostcheck add CHK-REBOOT --type reboot --severity low
 changed "reboot" 3
-ctl "${ST[@]}" check add CHK-CONF --type file --path /etc/nap/napagentd.conf \
+ctl "${ST[@]}" hostcheck add CHK-CONF --type file --path /etc/nap/napagentd.conf \
 	--sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 changed "file" 4
-ctl "${ST[@]}" check add CHK-SSH --type service --unit ssh.service
+ctl "${ST[@]}" hostcheck add CHK-SSH --type service --unit ssh.service
 changed "service" 5
-ctl "${ST[@]}" check add CHK-AIDE --type command --argv /usr/bin/aide --argv --check --exit 0 \
+ctl "${ST[@]}" hostcheck add CHK-AIDE --type command --argv /usr/bin/aide --argv --check --exit 0 \
 	--severity moderate
 changed "command" 6
 
-ctl "${ST[@]}" check list
+ctl "${ST[@]}" hostcheck list
 assert_eq "list: exit" 0 "$RC"
 assert_match "list: footer" "^7 checks, revision 7$" "$(tail -n1 "$T/out")"
 assert_match "list: antivirus row" "CHK-AV +antivirus +important +2026-12-01T00:00:00Z +max_age 7d" \
 	"$(cat "$T/out")"
 assert_match "list: command row" "CHK-AIDE +command +moderate +asap +/usr/bin/aide --check \(exit 0\)" \
 	"$(cat "$T/out")"
-ctl "${ST[@]}" check list --json
+ctl "${ST[@]}" hostcheck list --json
 assert_eq "list --json: ids" "CHK-AIDE,CHK-AU,CHK-AV,CHK-CONF,CHK-FW,CHK-REBOOT,CHK-SSH" \
 	"$(jget "$T/out" '",".join(c["id"] for c in j["checks"])')"
 assert_eq "list --json: max_age" 604800 "$(jget "$T/out" 'j["checks"][2]["max_age"]')"
 assert_eq "list --json: argv" '["/usr/bin/aide", "--check"]' \
 	"$(jget "$T/out" 'j["checks"][0]["argv"]')"
-ctl "${ST[@]}" check show CHK-SSH
+ctl "${ST[@]}" hostcheck show CHK-SSH
 assert_match "show: unit" "parameters: ssh.service" "$(cat "$T/out")"
-ctl "${ST[@]}" check show CHK-CONF --json
+ctl "${ST[@]}" hostcheck show CHK-CONF --json
 assert_eq "show --json: path" /etc/nap/napagentd.conf "$(jget "$T/out" 'j["path"]')"
 
 # ---- no change, replace, errors ----------------------------------------------------------------
-ctl "${ST[@]}" check add CHK-SSH --type service --unit ssh.service --replace
+ctl "${ST[@]}" hostcheck add CHK-SSH --type service --unit ssh.service --replace
 assert_eq "same again: exit" 0 "$RC"
 assert_eq "same again: revision unchanged" 7 "$(revision)"
-ctl "${ST[@]}" check add CHK-SSH --type service --unit sshd.service
+ctl "${ST[@]}" hostcheck add CHK-SSH --type service --unit sshd.service
 unchanged "add an existing id" 7 1 "exists \(--replace"
-ctl "${ST[@]}" check add CHK-SSH --type service --unit sshd.service --replace
+ctl "${ST[@]}" hostcheck add CHK-SSH --type service --unit sshd.service --replace
 changed "replace" 7
-ctl "${ST[@]}" check add CHK-X --type firewall --path /etc/x
+ctl "${ST[@]}" hostcheck add CHK-X --type firewall --path /etc/x
 unchanged "a parameter firewall does not take" 8 1 "only file checks take a path"
-ctl "${ST[@]}" check add CHK-X --type antivirus
+ctl "${ST[@]}" hostcheck add CHK-X --type antivirus
 unchanged "antivirus without --max-age" 8 1 "maximum signature age"
-ctl "${ST[@]}" check add CHK-X --type file --path etc/x
+ctl "${ST[@]}" hostcheck add CHK-X --type file --path etc/x
 unchanged "relative path" 8 1 "absolute path"
-ctl "${ST[@]}" check add CHK-X --type file --path /etc/../shadow
+ctl "${ST[@]}" hostcheck add CHK-X --type file --path /etc/../shadow
 unchanged "path with .." 8 1 "absolute path"
-ctl "${ST[@]}" check add CHK-X --type service --unit ssh
+ctl "${ST[@]}" hostcheck add CHK-X --type service --unit ssh
 unchanged "unit without a type suffix" 8 1 "systemd unit name"
-ctl "${ST[@]}" check add CHK-X --type command --argv true
+ctl "${ST[@]}" hostcheck add CHK-X --type command --argv true
 unchanged "argv[0] not absolute" 8 1 "absolute path"
-ctl "${ST[@]}" check add CHK-X --type command --argv /bin/true --exit 256
+ctl "${ST[@]}" hostcheck add CHK-X --type command --argv /bin/true --exit 256
 unchanged "exit out of range" 8 64 "0-255"
-ctl "${ST[@]}" check add CHK-X --type reboot --exit 1
+ctl "${ST[@]}" hostcheck add CHK-X --type reboot --exit 1
 unchanged "--exit on a reboot check" 8 64 "goes with --type command"
-ctl "${ST[@]}" check add CHK-X --type virus
+ctl "${ST[@]}" hostcheck add CHK-X --type virus
 unchanged "unknown type" 8 64 "is not firewall"
-ctl "${ST[@]}" check add "CHK X" --type reboot
+ctl "${ST[@]}" hostcheck add "CHK X" --type reboot
 unchanged "bad id" 8 1 "characters of"
 
 # Policies and checks share ids.
@@ -105,21 +105,21 @@ ctl "${ST[@]}" policy add CHK-FW --severity low
 unchanged "a policy with a check's id" 8 1 "a check has the id CHK-FW"
 ctl "${ST[@]}" policy add DSA-1 --package openssl --min-version 3 --severity low
 changed "policy" 8
-ctl "${ST[@]}" check add DSA-1 --type reboot
+ctl "${ST[@]}" hostcheck add DSA-1 --type reboot
 unchanged "a check with a policy's id" 9 1 "a policy has the id DSA-1"
 
 # ---- remove, the limit ------------------------------------------------------------------------
-ctl "${ST[@]}" check remove CHK-REBOOT
+ctl "${ST[@]}" hostcheck remove CHK-REBOOT
 changed "remove" 9
-ctl "${ST[@]}" check remove CHK-REBOOT
+ctl "${ST[@]}" hostcheck remove CHK-REBOOT
 unchanged "remove again" 10 1 "no check CHK-REBOOT"
-ctl "${ST[@]}" check show CHK-REBOOT
+ctl "${ST[@]}" hostcheck show CHK-REBOOT
 assert_eq "show a removed check: exit" 1 "$RC"
 for i in $(seq 1 26); do
-	"$NAPCTL" "${ST[@]}" check add "CHK-N$i" --type reboot >/dev/null
+	"$NAPCTL" "${ST[@]}" hostcheck add "CHK-N$i" --type reboot >/dev/null
 done
-assert_eq "32 checks" 32 "$("$NAPCTL" "${ST[@]}" check list --json | jget - 'len(j["checks"])')"
-ctl "${ST[@]}" check add CHK-33 --type reboot
+assert_eq "32 checks" 32 "$("$NAPCTL" "${ST[@]}" hostcheck list --json | jget - 'len(j["checks"])')"
+ctl "${ST[@]}" hostcheck add CHK-33 --type reboot
 unchanged "33rd check" 36 1 "32 checks, the most one SoH reports"
 
 # ---- hsr show prints the checks of a signed document ------------------------------------------
@@ -137,4 +137,4 @@ sed 's/"max_age":604800/"max_age":1/' "$T/signed.json" >"$T/tampered.json"
 ctl hsr show "$T/tampered.json"
 assert_eq "tampered: exit" 1 "$RC"
 assert_match "tampered: message" "digest: does not match" "$(cat "$T/err")"
-log "napctl check: all good"
+log "napctl hostcheck: all good"

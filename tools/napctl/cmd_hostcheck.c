@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
- * napctl check add|list|show|remove: the HSR's checks (doc/hsr.md "checks") in the site store:
+ * napctl hostcheck add|list|show|remove: the HSR's checks (doc/hsr.md "checks") in the site store:
  * host state napagentd's collectors verify (firewall, automatic updates, antivirus, pending
  * reboot, a file, a systemd unit, a command's exit status). Arguments are untrusted input; the
  * store's rules (nap_check_validate, the HSR's) judge them before anything is stored.
@@ -117,7 +117,7 @@ params_text(const struct nap_check *c, char *buf, size_t cap)
 }
 
 int
-cmd_check_add(const struct ctl_cmd *cmd, int argc, char *argv[])
+cmd_hostcheck_add(const struct ctl_cmd *cmd, int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{"type", required_argument, NULL, OPT_TYPE},
@@ -204,11 +204,11 @@ cmd_check_add(const struct ctl_cmd *cmd, int argc, char *argv[])
 				       "reboot, file, service or command",
 				       type);
 	if (strlen(id) > NAP_POLICY_ID_MAX || !nap_policy_id_valid(id))
-		return ctl_error("check add: check id '%s': 1-%d characters of A-Z a-z 0-9 . _ : + ~ -",
+		return ctl_error("hostcheck add: check id '%s': 1-%d characters of A-Z a-z 0-9 . _ : + ~ -",
 				 id, NAP_POLICY_ID_MAX);
 	memcpy(c.id, id, strlen(id) + 1);
 	if (strlen(severity) >= sizeof(c.severity) || !nap_severity_valid(severity))
-		return ctl_error("check add: --severity: '%s' is not critical, important, moderate "
+		return ctl_error("hostcheck add: --severity: '%s' is not critical, important, moderate "
 				 "or low",
 				 severity);
 	memcpy(c.severity, severity, strlen(severity) + 1);
@@ -260,15 +260,15 @@ cmd_check_add(const struct ctl_cmd *cmd, int argc, char *argv[])
 	}
 	memset(&err, 0, sizeof(err));
 	if ((r = nap_check_validate(&c, &err)) < 0) {
-		ctl_store_error("check add", r, err.msg);
+		ctl_store_error("hostcheck add", r, err.msg);
 		goto out;
 	}
-	if (ctl_site_open(&site, "check add", true) == 0) {
+	if (ctl_site_open(&site, "hostcheck add", true) == 0) {
 		if ((r = nap_store_check_add(site.store, &c, replace, &rev, &err)) < 0) {
 			if (r == -EEXIST && strstr(err.msg, "share ids") == NULL)
-				ctl_error("check add: check %s exists (--replace replaces it)", c.id);
+				ctl_error("hostcheck add: check %s exists (--replace replaces it)", c.id);
 			else
-				ctl_store_error("check add", r, err.msg);
+				ctl_store_error("hostcheck add", r, err.msg);
 		} else {
 			printf("check %s %s\n", c.id, replace ? "stored" : "added");
 			ctl_site_changed(&site, rev);
@@ -282,7 +282,7 @@ out:
 }
 
 int
-cmd_check_list(const struct ctl_cmd *cmd, int argc, char *argv[])
+cmd_hostcheck_list(const struct ctl_cmd *cmd, int argc, char *argv[])
 {
 	struct nap_check_list *l = NULL;
 	struct nap_store_err err;
@@ -295,11 +295,11 @@ cmd_check_list(const struct ctl_cmd *cmd, int argc, char *argv[])
 	if ((r = ctl_simple_options(cmd, argc, argv, &json, 0, NULL, NULL)) >= 0)
 		return r;
 	memset(&err, 0, sizeof(err));
-	if (ctl_site_open(&site, "check list", true) != 0)
+	if (ctl_site_open(&site, "hostcheck list", true) != 0)
 		goto out;
 	if ((r = nap_store_revision(site.store, &rev, NULL, &err)) < 0 ||
 	    (r = nap_store_check_list(site.store, &l, &err)) < 0) {
-		ctl_store_error("check list", r, err.msg);
+		ctl_store_error("hostcheck list", r, err.msg);
 		goto out;
 	}
 	if (json) {
@@ -335,7 +335,7 @@ out:
 }
 
 int
-cmd_check_show(const struct ctl_cmd *cmd, int argc, char *argv[])
+cmd_hostcheck_show(const struct ctl_cmd *cmd, int argc, char *argv[])
 {
 	struct nap_store_err err;
 	struct ctl_site site;
@@ -349,13 +349,13 @@ cmd_check_show(const struct ctl_cmd *cmd, int argc, char *argv[])
 		return r;
 	memset(&c, 0, sizeof(c));
 	memset(&err, 0, sizeof(err));
-	if (ctl_site_open(&site, "check show", true) != 0)
+	if (ctl_site_open(&site, "hostcheck show", true) != 0)
 		goto out;
 	if ((r = nap_store_check_get(site.store, id, &c, &err)) < 0) {
 		if (r == -ENOENT)
-			ctl_error("check show: no check %s", id);
+			ctl_error("hostcheck show: no check %s", id);
 		else
-			ctl_store_error("check show", r, err.msg);
+			ctl_store_error("hostcheck show", r, err.msg);
 		goto out;
 	}
 	if (json) {
@@ -383,7 +383,7 @@ out:
 }
 
 int
-cmd_check_remove(const struct ctl_cmd *cmd, int argc, char *argv[])
+cmd_hostcheck_remove(const struct ctl_cmd *cmd, int argc, char *argv[])
 {
 	struct nap_store_err err;
 	struct ctl_site site;
@@ -394,12 +394,12 @@ cmd_check_remove(const struct ctl_cmd *cmd, int argc, char *argv[])
 	if ((r = ctl_simple_options(cmd, argc, argv, NULL, 1, &id, NULL)) >= 0)
 		return r;
 	memset(&err, 0, sizeof(err));
-	if (ctl_site_open(&site, "check remove", true) == 0) {
+	if (ctl_site_open(&site, "hostcheck remove", true) == 0) {
 		if ((r = nap_store_check_remove(site.store, id, &rev, &err)) < 0) {
 			if (r == -ENOENT)
-				ctl_error("check remove: no check %s", id);
+				ctl_error("hostcheck remove: no check %s", id);
 			else
-				ctl_store_error("check remove", r, err.msg);
+				ctl_store_error("hostcheck remove", r, err.msg);
 		} else {
 			printf("check %s removed\n", id);
 			ctl_site_changed(&site, rev);

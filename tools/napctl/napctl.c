@@ -55,7 +55,7 @@ static const struct ctl_cmd commands[] = {
 	 "first character) in one change: all or nothing. Existing ids are replaced; with\n"
 	 "--replace-all, policies absent from the file are removed. --dry-run only checks.",
 	 cmd_policy_import},
-	{"check", "add",
+	{"hostcheck", "add",
 	 "ID --type firewall|auto_updates|antivirus|reboot|file|service|command\n"
 	 "      [--max-age DUR] [--path P] [--sha256 HEX] [--unit UNIT] [--argv ARG]... [--exit N]\n"
 	 "      [--severity S] [--effective TIME|asap] [--reason TEXT] [--replace]",
@@ -64,11 +64,11 @@ static const struct ctl_cmd commands[] = {
 	 "--unit (ssh.service); command --argv (repeatable, the first an absolute path) and\n"
 	 "--exit (expected status, default 0; agents run it only with commands = allow).\n"
 	 "Default severity important, effective asap. Check ids share the policies' ids.",
-	 cmd_check_add},
-	{"check", "list", "[--json]", "List the HSR checks and the store's revision.",
-	 cmd_check_list},
-	{"check", "show", "ID [--json]", "Show one HSR check.", cmd_check_show},
-	{"check", "remove", "ID", "Remove an HSR check.", cmd_check_remove},
+	 cmd_hostcheck_add},
+	{"hostcheck", "list", "[--json]", "List the HSR checks and the store's revision.",
+	 cmd_hostcheck_list},
+	{"hostcheck", "show", "ID [--json]", "Show one HSR check.", cmd_hostcheck_show},
+	{"hostcheck", "remove", "ID", "Remove an HSR check.", cmd_hostcheck_remove},
 	{"exemption", "add",
 	 "ID (--client GLOB | --group NAME) [--policy ID]... [--from TIME] [--until TIME]\n"
 	 "      [--reason TEXT] [--replace]",
