@@ -113,7 +113,10 @@ struct nap_report_client_query {
 
 struct nap_report_client {
 	char machine[NAP_REPORT_NAME_MAX + 1];
-	/* The last verdict (client_last). */
+	/* The last verdict (client_last), when has_verdict: a machine only its agent reported
+	 * (agent_state, never judged by napvd) is listed with has_verdict false, its verdict fields
+	 * empty, and matches neither the compliant nor the noncompliant filter. */
+	bool has_verdict;
 	char id[NAP_REPORT_WORD_MAX * 2 + 1]; /* its status message id */
 	int64_t time;                         /* when napvd decided */
 	int64_t first_seen;
