@@ -20,34 +20,11 @@
 #include "nap/util.h"
 #include "store-int.h"
 
-#define REP_RETRIES 8
-
-typedef int (*rep_fn)(struct nap_store *st, void *ctx, struct nap_store_err *err);
-
-/* One read transaction; a serialization failure (PostgreSQL) runs it again. */
+/* One consistent read (PostgreSQL: REPEATABLE READ READ ONLY) through the shared runner. */
 static int
-rep_run(struct nap_store *st, rep_fn fn, void *ctx, struct nap_store_err *err)
+rep_run(struct nap_store *st, store_tx_fn fn, void *ctx, struct nap_store_err *err)
 {
-	int r;
-
-	pthread_mutex_lock(&st->lock);
-	for (unsigned attempt = 0;; attempt++) {
-		r = st->ops->begin(st, STORE_TX_READ, err);
-		if (r == 0) {
-			r = fn(st, ctx, err);
-			if (r == 0)
-				r = st->ops->commit(st, err);
-			if (r < 0)
-				st->ops->rollback(st);
-		}
-		if (r != -EAGAIN || attempt + 1 >= REP_RETRIES)
-			break;
-	}
-	pthread_mutex_unlock(&st->lock);
-	if (r == -EAGAIN)
-		r = nap_store_errf(err, -EBUSY, "report conflicted %d times with writers",
-				   REP_RETRIES);
-	return r;
+	return store_run(st, STORE_TX_READ, fn, ctx, err);
 }
 
 static int
@@ -522,13 +499,14 @@ static int
 clients_run(struct nap_store *st, const struct nap_report_client_query *q0, const char *missing_id,
 	    struct nap_report_client_list **out, struct nap_store_err *err)
 {
+	static const struct nap_report_client_query all;
 	struct nap_report_client_query q;
 	struct clients_ctx x = {.q = &q, .missing_id = missing_id};
 	int r;
 
 	*out = NULL;
 	if (q0 == NULL)
-		q0 = &(const struct nap_report_client_query){0};
+		q0 = &all;
 	if ((r = clients_query_check(q0, &q, err)) < 0)
 		return r;
 	/* The upper bound of the prefix range: the prefix with its last byte one higher (the
@@ -756,7 +734,7 @@ check_fix(const char *type)
 		{"service", "start the systemd unit and enable it"},
 		{"command", "make the check's command succeed"},
 		{"firewall", "enable the host firewall"},
-		{"automatic_updates", "enable automatic updates"},
+		{"auto_updates", "enable automatic updates"},
 		{"reboot", "reboot the host (an update asks for it)"},
 	};
 
