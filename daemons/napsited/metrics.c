@@ -153,6 +153,14 @@ napsited_metrics_text(struct napsited *sd)
 	mb_metric(&b, "napsited_agent_auth_failures_total", "counter",
 		  "Agent requests without a valid client certificate.",
 		  ld(&m->agent_auth_failures));
+	mb_metric(&b, "napsited_web_requests_total", "counter",
+		  "Requests to the admin web listener.", ld(&m->web_requests));
+	mb_metric(&b, "napsited_web_bad_requests_total", "counter",
+		  "Web requests answered 4xx (bad parameters, unknown paths).",
+		  ld(&m->web_bad_requests));
+	mb_metric(&b, "napsited_web_denied_total", "counter",
+		  "Web connections or requests refused ([web] allow, missing token).",
+		  ld(&m->web_denied));
 	return b.p;
 }
 

@@ -33,6 +33,9 @@
 #include "napsited.h"
 #ifdef NAPSITED_HAVE_AGENT
 #include "agent.h"
+#ifdef NAPSITED_HAVE_WEB
+#include "web.h"
+#endif
 #endif
 
 struct site {
@@ -430,6 +433,49 @@ agent_stop(struct site *s)
 #endif
 }
 
+/* The admin web listener ([web], web.c). */
+static int
+web_start(struct site *s)
+{
+	char err[512];
+	int r = 0;
+
+	if (!s->sd.conf->has_web)
+		return 0;
+#ifdef NAPSITED_HAVE_WEB
+	r = napsited_web_start(&s->sd, err, sizeof(err));
+	if (r < 0)
+		return log_warnx_r(r, "[web] %s", err);
+#else
+	(void)err;
+	log_warnx("[web]: this napsited was built without the web listener; ignoring it");
+#endif
+	return r;
+}
+
+static int
+web_reload(struct site *s, char *err, size_t len)
+{
+#ifdef NAPSITED_HAVE_WEB
+	return napsited_web_reload(&s->sd, err, len);
+#else
+	(void)s;
+	(void)err;
+	(void)len;
+	return 0;
+#endif
+}
+
+static void
+web_stop(struct site *s)
+{
+#ifdef NAPSITED_HAVE_WEB
+	napsited_web_stop(&s->sd);
+#else
+	(void)s;
+#endif
+}
+
 /*
  * SIGHUP: parse the whole new file and open what it needs next to the running resources; only
  * when everything succeeded switch over. Any failure keeps napsited as it was.
@@ -484,6 +530,9 @@ site_reload(struct site *s)
 		log_warnx("reload: [agent] %s; keeping the running configuration", err);
 		goto fail;
 	}
+	/* The web listener likewise; a failure leaves the old one (the agent is already new). */
+	if (web_reload(s, err, sizeof(err)) < 0)
+		log_warnx("reload: [web] %s; the web listener keeps its previous settings", err);
 
 	/* Commit: nothing below can fail in a way that needs the old configuration back. */
 	if (metrics_changed) {
@@ -715,6 +764,8 @@ main(int argc, char *argv[])
 	site_poll(&s);
 	if (agent_start(&s) < 0)
 		exit(1);
+	if (web_start(&s) < 0)
+		exit(1);
 	s.next_poll_ms = mono_ms() + s.sd.conf->poll_interval_ms;
 	log_info("napsited started: site %s, store %s (%s), %zu directory URI(s)%s",
 		 s.sd.conf->site, s.sd.conf->store_uri, nap_store_backend(s.store),
@@ -724,6 +775,7 @@ main(int argc, char *argv[])
 
 	site_loop(&s);
 
+	web_stop(&s);
 	agent_stop(&s);
 	napsited_metrics_stop(&s.sd);
 	nap_store_close(s.store);

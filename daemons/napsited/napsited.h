@@ -64,6 +64,10 @@ struct napsited_metrics {
 	_Atomic uint64_t agent_enroll_ok, agent_enroll_error;
 	_Atomic uint64_t agent_bad_requests;  /* malformed bodies, unknown paths or methods */
 	_Atomic uint64_t agent_auth_failures; /* no, unknown or revoked client certificate */
+	/* The admin web listener (web.c). */
+	_Atomic uint64_t web_requests;
+	_Atomic uint64_t web_bad_requests; /* answered 4xx: bad parameters, unknown paths ... */
+	_Atomic uint64_t web_denied;       /* refused: address not in [web] allow, or no token */
 };
 
 /*
@@ -83,6 +87,7 @@ struct napsited_hsr {
 
 struct napsited_agent; /* agent_http.c */
 struct napsited_http;  /* metrics.c */
+struct napsited_web;   /* web.c */
 
 struct napsited {
 	struct nap_siteconf *conf; /* main thread only, see above */
@@ -96,6 +101,7 @@ struct napsited {
 
 	struct napsited_agent *agent; /* the endpoint's own state, NULL when not running */
 	struct napsited_http *metrics_http;
+	struct napsited_web *web; /* the admin web listener, NULL when not running */
 };
 
 /* The current HSR with a reference (release with napsited_hsr_put), NULL before the first. */
