@@ -11,6 +11,9 @@
  *                create_container
  *   [agent]      listen, cert, key, ca_cert, ca_key, cert_lifetime, token_lifetime
  *   [web]        listen, cert, key, allow, token_file, threads
+ *   [deployment] site_host, inbox_url, inbox_credentials, radius, radius_secret_file, gc,
+ *                gc_bind_dn, gc_bind_password_file, dhcp, hra, ipsec, ca_file (the peers
+ *                napctl ports/check/firewall know about; napsited itself ignores the section)
  */
 #ifndef NAP_SITECONF_H
 #define NAP_SITECONF_H
@@ -26,6 +29,7 @@
 #define NAP_SITECONF_DEFAULT  "/etc/nap/napsited.conf"
 #define NAP_SITECONF_MAX_URIS 8
 #define NAP_SITECONF_MAX_ALLOW 32 /* [web] allow networks */
+#define NAP_SITECONF_MAX_PEERS 16 /* [deployment] radius, dhcp, hra */
 
 /* One network of [web] allow: family AF_INET or AF_INET6, addr in network byte order. */
 struct nap_siteconf_cidr {
@@ -76,6 +80,26 @@ struct nap_siteconf {
 	size_t n_web_allow;
 	char *web_token_file; /* a bearer token (or basic password) every request needs */
 	int64_t web_threads;  /* request threads, default 4 */
+	/* [deployment] (napctl ports/check/firewall: the deployment's other hosts) */
+	bool has_deployment;
+	char *dep_site_host;         /* the site server as peers reach it (default: [agent] listen's
+					address unless a wildcard) */
+	char *dep_inbox_url;         /* smb://HOST[:PORT]/SHARE[/DIR]: status inbox as napvd writes */
+	char *dep_inbox_credentials; /* smbclient -A file for the probe write of napctl check */
+	char *dep_radius[NAP_SITECONF_MAX_PEERS]; /* napvd RADIUS: HOST[:PORT] (1812) */
+	size_t n_dep_radius;
+	char *dep_radius_secret_file;          /* a secret napvd has for this host (Status-Server) */
+	char *dep_gc[NAP_SITECONF_MAX_URIS];   /* directory URIs SHV points read (default [directory]
+						  uri) */
+	size_t n_dep_gc;
+	char *dep_gc_bind_dn, *dep_gc_bind_password_file; /* NULL: anonymous */
+	char *dep_dhcp[NAP_SITECONF_MAX_PEERS]; /* napdhcpd hosts */
+	size_t n_dep_dhcp;
+	char *dep_hra[NAP_SITECONF_MAX_PEERS];  /* naphrad URLs: http(s)://HOST[:PORT][/PATH] */
+	size_t n_dep_hra;
+	bool dep_ipsec;     /* clients and peers talk IKE (UDP 500, 4500) */
+	char *dep_ca_file;  /* CA for the agent endpoint's and naphrad's certificates in napctl
+			       check (default [directory] ca_file, else the system's) */
 };
 
 /* Parse and check; on error a negative errno and "file:line: message" in err. */
@@ -97,6 +121,20 @@ int nap_siteconf_cidr_parse(const char *s, struct nap_siteconf_cidr *out);
 /* Is sa (AF_INET, AF_INET6; v4-mapped IPv6 counts as IPv4) inside one of the n networks? */
 bool nap_siteconf_cidr_match(const struct nap_siteconf_cidr *nets, size_t n,
 			     const struct sockaddr *sa);
+/*
+ * Split "HOST", "HOST:PORT", "[IPV6]" or "[IPV6]:PORT" (HOST a DNS name or an address; a bare
+ * IPv6 address has no port) into host (without brackets) and port (default_port when absent).
+ * 0 or -EINVAL.
+ */
+int nap_siteconf_hostport(const char *s, char *host, size_t host_cap, uint16_t *port,
+			  uint16_t default_port);
+/*
+ * The host and port of a URL "SCHEME://[USER@]HOST[:PORT][/...]" (ldap 389, ldaps 636, smb 445,
+ * http 80, https 443, else default_port). scheme gets the lower-case scheme. 0 or -EINVAL
+ * (ldapi:// and other URLs without a network host are -EINVAL).
+ */
+int nap_siteconf_url_hostport(const char *url, char *scheme, size_t scheme_cap, char *host,
+			      size_t host_cap, uint16_t *port);
 /* Read the bind password (refuses a file readable by group or other). */
 int nap_siteconf_bind_password(const struct nap_siteconf *c, char **out, char *err, size_t err_len);
 

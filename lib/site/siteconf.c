@@ -44,7 +44,15 @@
 #define SITECONF_DEFAULT_TOKEN_LIFE (24 * 3600)
 #define SITECONF_DEFAULT_WEB_THREADS 4
 
-enum siteconf_section { SEC_SITE, SEC_STORE, SEC_DIRECTORY, SEC_AGENT, SEC_WEB, SEC_COUNT };
+enum siteconf_section {
+	SEC_SITE,
+	SEC_STORE,
+	SEC_DIRECTORY,
+	SEC_AGENT,
+	SEC_WEB,
+	SEC_DEPLOYMENT,
+	SEC_COUNT
+};
 
 static const char *const siteconf_section_names[SEC_COUNT] = {
 	[SEC_SITE] = "site",
@@ -52,6 +60,7 @@ static const char *const siteconf_section_names[SEC_COUNT] = {
 	[SEC_DIRECTORY] = "directory",
 	[SEC_AGENT] = "agent",
 	[SEC_WEB] = "web",
+	[SEC_DEPLOYMENT] = "deployment",
 };
 
 struct siteconf_parse {
@@ -609,6 +618,261 @@ siteconf_key_web(struct siteconf_parse *p, const char *name, const char *value)
 	return -1;
 }
 
+/* ---- [deployment]: the other hosts, for napctl ports/check/firewall ---- */
+
+static bool
+siteconf_hostname_ok(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
+			return false;
+	return true;
+}
+
+int
+nap_siteconf_hostport(const char *s, char *host, size_t host_cap, uint16_t *port,
+		      uint16_t default_port)
+{
+	const char *h = s, *ps = NULL;
+	size_t hl;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		struct in6_addr a6;
+
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return -EINVAL;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		if (close[1] == ':')
+			ps = close + 2;
+		if (hl == 0 || hl >= host_cap)
+			return -EINVAL;
+		memcpy(host, h, hl);
+		host[hl] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return -EINVAL;
+	} else {
+		const char *colon = strchr(s, ':');
+
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			struct in6_addr a6;
+
+			/* A bare IPv6 address: no port. */
+			if (inet_pton(AF_INET6, s, &a6) != 1 || strlen(s) >= host_cap)
+				return -EINVAL;
+			memcpy(host, s, strlen(s) + 1);
+			*port = default_port;
+			return 0;
+		}
+		hl = colon != NULL ? (size_t)(colon - s) : strlen(s);
+		if (colon != NULL)
+			ps = colon + 1;
+		if (hl == 0 || hl >= host_cap)
+			return -EINVAL;
+		memcpy(host, h, hl);
+		host[hl] = '\0';
+		if (!siteconf_hostname_ok(host))
+			return -EINVAL;
+	}
+	if (ps != NULL) {
+		unsigned long pv;
+		char *end;
+
+		if (!isdigit((unsigned char)*ps))
+			return -EINVAL;
+		errno = 0;
+		pv = strtoul(ps, &end, 10);
+		if (errno != 0 || *end != '\0' || pv == 0 || pv > 65535)
+			return -EINVAL;
+		*port = (uint16_t)pv;
+	} else {
+		*port = default_port;
+	}
+	return 0;
+}
+
+int
+nap_siteconf_url_hostport(const char *url, char *scheme, size_t scheme_cap, char *host,
+			  size_t host_cap, uint16_t *port)
+{
+	static const struct {
+		const char *scheme;
+		uint16_t port;
+	} known[] = {{"ldap", 389}, {"ldaps", 636}, {"smb", 445}, {"http", 80}, {"https", 443}};
+	const char *sep = strstr(url, "://"), *a, *e, *at;
+	char hp[300];
+	uint16_t def = 0;
+	size_t sl;
+
+	if (sep == NULL || sep == url || (sl = (size_t)(sep - url)) >= scheme_cap)
+		return -EINVAL;
+	for (size_t i = 0; i < sl; i++) {
+		if (!isalpha((unsigned char)url[i]))
+			return -EINVAL;
+		scheme[i] = (char)tolower((unsigned char)url[i]);
+	}
+	scheme[sl] = '\0';
+	for (size_t i = 0; i < NAP_ARRAY_SIZE(known); i++)
+		if (strcmp(scheme, known[i].scheme) == 0)
+			def = known[i].port;
+	if (def == 0)
+		return -EINVAL;
+	a = sep + 3;
+	e = a + strcspn(a, "/?#");
+	at = memchr(a, '@', (size_t)(e - a));
+	if (at != NULL)
+		a = at + 1;
+	if (e == a || (size_t)(e - a) >= sizeof(hp))
+		return -EINVAL;
+	memcpy(hp, a, (size_t)(e - a));
+	hp[e - a] = '\0';
+	return nap_siteconf_hostport(hp, host, host_cap, port, def);
+}
+
+/* A space-separated list of at most max values, each checked by ok(); into dst[], *n. */
+static int
+siteconf_list_key(struct siteconf_parse *p, const char *name, const char *value, char **dst,
+		  size_t *n, size_t max, bool (*ok)(const char *), const char *want)
+{
+	char *buf, *save = NULL, *tok;
+	int r = 1;
+
+	if ((buf = strdup(value)) == NULL)
+		return siteconf_perr(p, "out of memory");
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		if (!ok(tok)) {
+			r = siteconf_perr(p, "%s: \"%s\" is not %s", name, tok, want);
+			break;
+		}
+		for (size_t i = 0; i < *n; i++)
+			if (strcasecmp(dst[i], tok) == 0) {
+				r = siteconf_perr(p, "%s: \"%s\" given twice", name, tok);
+				goto out;
+			}
+		if (*n == max) {
+			r = siteconf_perr(p, "%s: more than %zu values", name, max);
+			break;
+		}
+		if ((dst[*n] = strdup(tok)) == NULL) {
+			r = siteconf_perr(p, "out of memory");
+			break;
+		}
+		(*n)++;
+	}
+out:
+	free(buf);
+	return r;
+}
+
+static bool
+siteconf_hostport_ok(const char *s)
+{
+	char host[256];
+	uint16_t port;
+
+	return nap_siteconf_hostport(s, host, sizeof(host), &port, 1) == 0;
+}
+
+static bool
+siteconf_url_is(const char *s, const char *s1, const char *s2)
+{
+	char scheme[8], host[256];
+	uint16_t port;
+
+	if (nap_siteconf_url_hostport(s, scheme, sizeof(scheme), host, sizeof(host), &port) < 0)
+		return false;
+	return strcmp(scheme, s1) == 0 || (s2 != NULL && strcmp(scheme, s2) == 0);
+}
+
+static bool
+siteconf_ldap_url_ok(const char *s)
+{
+	LDAPURLDesc *lud = NULL;
+
+	if (!siteconf_url_is(s, "ldap", "ldaps") || ldap_url_parse(s, &lud) != LDAP_URL_SUCCESS)
+		return false;
+	ldap_free_urldesc(lud);
+	return true;
+}
+
+static bool
+siteconf_http_url_ok(const char *s)
+{
+	return siteconf_url_is(s, "http", "https");
+}
+
+static int
+siteconf_key_deployment(struct siteconf_parse *p, const char *name, const char *value)
+{
+	struct nap_siteconf *c = p->c;
+	char **unset = NULL;
+
+	if (strcmp(name, "site_host") == 0)
+		unset = &c->dep_site_host;
+	else if (strcmp(name, "inbox_url") == 0)
+		unset = &c->dep_inbox_url;
+	else if (strcmp(name, "gc_bind_dn") == 0)
+		unset = &c->dep_gc_bind_dn;
+
+	if (unset != NULL && *value == '\0') {
+		/* What -n prints for an unset value reads back. */
+		free(*unset);
+		*unset = NULL;
+		return 1;
+	}
+	if (strcmp(name, "site_host") == 0) {
+		if (!siteconf_hostname_ok(value))
+			return siteconf_perr(p, "site_host: \"%s\" is not a host name or address",
+					     value);
+		return siteconf_strdup_into(p, &c->dep_site_host, value);
+	}
+	if (strcmp(name, "inbox_url") == 0) {
+		if (!siteconf_url_is(value, "smb", NULL))
+			return siteconf_perr(p, "inbox_url: \"%s\" is not smb://HOST[:PORT]/SHARE",
+					     value);
+		return siteconf_strdup_into(p, &c->dep_inbox_url, value);
+	}
+	if (strcmp(name, "inbox_credentials") == 0)
+		return siteconf_path_key(p, name, value, &c->dep_inbox_credentials, true);
+	if (strcmp(name, "radius") == 0)
+		return siteconf_list_key(p, name, value, c->dep_radius, &c->n_dep_radius,
+					 NAP_SITECONF_MAX_PEERS, siteconf_hostport_ok,
+					 "HOST[:PORT]");
+	if (strcmp(name, "radius_secret_file") == 0)
+		return siteconf_path_key(p, name, value, &c->dep_radius_secret_file, true);
+	if (strcmp(name, "gc") == 0)
+		return siteconf_list_key(p, name, value, c->dep_gc, &c->n_dep_gc,
+					 NAP_SITECONF_MAX_URIS, siteconf_ldap_url_ok,
+					 "an ldap:// or ldaps:// URI with a host");
+	if (strcmp(name, "gc_bind_dn") == 0) {
+		if (!siteconf_dn_ok(value))
+			return siteconf_perr(p, "gc_bind_dn: \"%s\" is not a DN", value);
+		return siteconf_strdup_into(p, &c->dep_gc_bind_dn, value);
+	}
+	if (strcmp(name, "gc_bind_password_file") == 0)
+		return siteconf_path_key(p, name, value, &c->dep_gc_bind_password_file, true);
+	if (strcmp(name, "dhcp") == 0)
+		return siteconf_list_key(p, name, value, c->dep_dhcp, &c->n_dep_dhcp,
+					 NAP_SITECONF_MAX_PEERS, siteconf_hostport_ok, "a host");
+	if (strcmp(name, "hra") == 0)
+		return siteconf_list_key(p, name, value, c->dep_hra, &c->n_dep_hra,
+					 NAP_SITECONF_MAX_PEERS, siteconf_http_url_ok,
+					 "an http:// or https:// URL");
+	if (strcmp(name, "ipsec") == 0) {
+		if (siteconf_bool(value, &c->dep_ipsec) < 0)
+			return siteconf_perr(p, "ipsec: want yes or no, not \"%s\"", value);
+		return 1;
+	}
+	if (strcmp(name, "ca_file") == 0)
+		return siteconf_path_key(p, name, value, &c->dep_ca_file, true);
+	return -1;
+}
+
 /* Every key of every section, in order: its bit in siteconf_parse.seen is its index. */
 static const char *const siteconf_keys[SEC_COUNT][16] = {
 	[SEC_SITE] = {"code", "key", "state_dir", "user", "pidfile", "metrics", "poll_interval"},
@@ -618,6 +882,9 @@ static const char *const siteconf_keys[SEC_COUNT][16] = {
 	[SEC_AGENT] = {"listen", "cert", "key", "ca_cert", "ca_key", "cert_lifetime",
 		       "token_lifetime"},
 	[SEC_WEB] = {"listen", "cert", "key", "allow", "token_file", "threads"},
+	[SEC_DEPLOYMENT] = {"site_host", "inbox_url", "inbox_credentials", "radius",
+			    "radius_secret_file", "gc", "gc_bind_dn", "gc_bind_password_file",
+			    "dhcp", "hra", "ipsec", "ca_file"},
 };
 
 static siteconf_key_fn *const siteconf_key_fns[SEC_COUNT] = {
@@ -626,6 +893,7 @@ static siteconf_key_fn *const siteconf_key_fns[SEC_COUNT] = {
 	[SEC_DIRECTORY] = siteconf_key_directory,
 	[SEC_AGENT] = siteconf_key_agent,
 	[SEC_WEB] = siteconf_key_web,
+	[SEC_DEPLOYMENT] = siteconf_key_deployment,
 };
 
 static int
@@ -666,6 +934,8 @@ siteconf_ini_handler(void *user, const char *section, const char *name, const ch
 		p->c->has_agent = true;
 	else if (sec == SEC_WEB)
 		p->c->has_web = true;
+	else if (sec == SEC_DEPLOYMENT)
+		p->c->has_deployment = true;
 	/* "key=;x" reaches us as ";x", but "key = ;x" is an empty value and a comment. */
 	if (value != NULL && value[0] == ';')
 		return siteconf_perr(p,
@@ -809,6 +1079,12 @@ siteconf_finish(struct siteconf_parse *p, int *line)
 			c->n_web_allow = 2;
 		}
 	}
+	if (c->has_deployment) {
+		*line = p->sec_line[SEC_DEPLOYMENT];
+		if ((c->dep_gc_bind_dn == NULL) != (c->dep_gc_bind_password_file == NULL))
+			return siteconf_perr(p, "[deployment] gc_bind_dn and gc_bind_password_file "
+						"go together");
+	}
 	return 1;
 }
 
@@ -859,6 +1135,21 @@ nap_siteconf_free(struct nap_siteconf *c)
 	free(c->web_cert);
 	free(c->web_key);
 	free(c->web_token_file);
+	free(c->dep_site_host);
+	free(c->dep_inbox_url);
+	free(c->dep_inbox_credentials);
+	for (size_t i = 0; i < c->n_dep_radius; i++)
+		free(c->dep_radius[i]);
+	free(c->dep_radius_secret_file);
+	for (size_t i = 0; i < c->n_dep_gc; i++)
+		free(c->dep_gc[i]);
+	free(c->dep_gc_bind_dn);
+	free(c->dep_gc_bind_password_file);
+	for (size_t i = 0; i < c->n_dep_dhcp; i++)
+		free(c->dep_dhcp[i]);
+	for (size_t i = 0; i < c->n_dep_hra; i++)
+		free(c->dep_hra[i]);
+	free(c->dep_ca_file);
 	free(c);
 }
 
@@ -995,6 +1286,27 @@ nap_siteconf_print(const struct nap_siteconf *c, FILE *f)
 		fprintf(f, "\n");
 		siteconf_print_str(f, "token_file", c->web_token_file);
 		fprintf(f, "threads = %" PRId64 "\n", c->web_threads);
+	}
+	if (c->has_deployment) {
+		static const char *const lists[] = {"radius", "gc", "dhcp", "hra"};
+		char *const *lv[] = {c->dep_radius, c->dep_gc, c->dep_dhcp, c->dep_hra};
+		const size_t ln[] = {c->n_dep_radius, c->n_dep_gc, c->n_dep_dhcp, c->n_dep_hra};
+
+		fprintf(f, "\n[deployment]\n");
+		siteconf_print_str(f, "site_host", c->dep_site_host);
+		siteconf_print_str(f, "inbox_url", c->dep_inbox_url);
+		siteconf_print_str(f, "inbox_credentials", c->dep_inbox_credentials);
+		for (size_t k = 0; k < NAP_ARRAY_SIZE(lists); k++) {
+			fprintf(f, "%s =", lists[k]);
+			for (size_t i = 0; i < ln[k]; i++)
+				fprintf(f, " %s", lv[k][i]);
+			fprintf(f, "\n");
+		}
+		siteconf_print_str(f, "radius_secret_file", c->dep_radius_secret_file);
+		siteconf_print_str(f, "gc_bind_dn", c->dep_gc_bind_dn);
+		siteconf_print_str(f, "gc_bind_password_file", c->dep_gc_bind_password_file);
+		fprintf(f, "ipsec = %s\n", c->dep_ipsec ? "yes" : "no");
+		siteconf_print_str(f, "ca_file", c->dep_ca_file);
 	}
 }
 

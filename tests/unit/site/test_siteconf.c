@@ -184,7 +184,7 @@ test_errors(void **state)
 	/* Where inih or a key handler stops: the line of the offending key. */
 	parse_bad("code = S01\n", "t.conf:1: key \"code\" outside a section");
 	parse_bad("[site]\ncode = S01\n[sight]\nx = 1\n",
-		  "t.conf:4: unknown section [sight] (site, store, directory, agent, web)");
+		  "t.conf:4: unknown section [sight] (site, store, directory, agent, web, deployment)");
 	parse_bad("[site]\ncode = S01\nkeys = /k\n", "t.conf:3: unknown key \"keys\" in [site]");
 	parse_bad("[site]\ncode = S01\ncode = S02\n", "t.conf:3: [site] code given twice");
 	parse_bad("[site]\n\ncode = S 01\n",
