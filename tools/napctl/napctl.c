@@ -91,6 +91,37 @@ static const struct ctl_cmd commands[] = {
 	 "Show an agent's current state and, with --history, its last N reports.", cmd_agent_show},
 	{"agent", "revoke", "CLIENT", "Revoke every certificate issued to CLIENT's agent.",
 	 cmd_agent_revoke},
+	{"report", "compliance", "[--silent-after 30min] [--json]",
+	 "Compliance summary: clients by result, action, enforcement point and branch, how many\n"
+	 "are silent (nothing heard for longer than --silent-after), judged against an old HSR\n"
+	 "revision, and the agents' reported states.",
+	 cmd_report_compliance},
+	{"report", "clients",
+	 "[--compliant|--noncompliant|--exempt] [--silent] [--action A] [--prefix NAME]\n"
+	 "      [--policy ID] [--sort name|last-seen|silent] [--silent-after 30min]\n"
+	 "      [--limit N] [--offset N] [--json]",
+	 "List clients with their last verdict, when they were last seen, their agent's state\n"
+	 "and missing updates. --silent lists the clients nothing was heard from for longer\n"
+	 "than --silent-after (lost agents), longest silent first; --policy those whose agent\n"
+	 "lists that policy or check as missing. --limit 1-5000 (default 100).",
+	 cmd_report_clients},
+	{"report", "policies", "[--limit N] [--offset N] [--json]",
+	 "Per policy and check: how many agents report it missing, most first.",
+	 cmd_report_policies},
+	{"report", "history", "[--since TIME|DUR] [--until TIME|DUR] [--bucket hour|day] [--json]",
+	 "Compliant and noncompliant clients per hour or day (UTC), from the status messages:\n"
+	 "each machine counts once per bucket, as its last verdict in it. TIME is\n"
+	 "2026-12-01[T08:00:00Z], DUR a time before now (24h, 7d). Default: the last 24 hours\n"
+	 "by hour, or the last 30 days by day.",
+	 cmd_report_history},
+	{"report", "feed", "[--client NAME] [--limit N] [--offset N] [--json]",
+	 "The latest status messages (verdicts), newest first; --client for one machine.",
+	 cmd_report_feed},
+	{"explain", "", "CLIENT [--silent-after 30min] [--json]",
+	 "Why CLIENT has the verdict it has: the last verdict and the validation branch that\n"
+	 "decided it, the HSR revision it was judged against, the updates and checks its agent\n"
+	 "reports missing with the policies that require them, and what would fix it.",
+	 cmd_explain},
 	{"soh", "sample",
 	 "--site S (--revision N --digest HEX | --hsr FILE [--revision N]) [--compliant yes|no]\n"
 	 "      [--age DURATION] [--generated RFC3339] [--failure CATEGORY] [--error-code CODE]\n"
@@ -123,14 +154,15 @@ usage_all(FILE *f)
 		"the file's\n\n",
 		NAP_SITECONF_DEFAULT);
 	for (size_t i = 0; i < NAP_ARRAY_SIZE(commands); i++)
-		fprintf(f, "  napctl %s %s %s\n", commands[i].group, commands[i].name,
-			commands[i].usage);
+		fprintf(f, "  napctl %s%s%s %s\n", commands[i].group,
+			commands[i].name[0] != '\0' ? " " : "", commands[i].name, commands[i].usage);
 }
 
 void
 ctl_help(const struct ctl_cmd *cmd)
 {
-	printf("usage: napctl %s %s %s\n\n%s\n", cmd->group, cmd->name, cmd->usage, cmd->help);
+	printf("usage: napctl %s%s%s %s\n\n%s\n", cmd->group, cmd->name[0] != '\0' ? " " : "",
+	       cmd->name, cmd->usage, cmd->help);
 }
 
 int
@@ -142,7 +174,8 @@ ctl_usage_error(const struct ctl_cmd *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: napctl %s %s %s\n", cmd->group, cmd->name, cmd->usage);
+	fprintf(stderr, "\nusage: napctl %s%s%s %s\n", cmd->group, cmd->name[0] != '\0' ? " " : "",
+		cmd->name, cmd->usage);
 	return NAPCTL_EXIT_USAGE;
 }
 
@@ -246,6 +279,9 @@ main(int argc, char *argv[])
 	for (size_t i = 0; i < NAP_ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[1], commands[i].group) != 0)
 			continue;
+		/* A command without a name ("explain CLIENT"): getopt sees the group as argv[0]. */
+		if (commands[i].name[0] == '\0')
+			return commands[i].run(&commands[i], argc - 1, argv + 1);
 		if (argc < 3 || strcmp(argv[2], commands[i].name) != 0)
 			continue;
 		/* getopt sees "name [options]" with the name as argv[0]. */
