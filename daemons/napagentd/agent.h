@@ -7,12 +7,14 @@
  *
  * Module map:
  *   config.c   napagentd.conf ([agent] [site] [packages], and the sections other modules own:
- *              [checks] collector.h, [remediation] remediate.h, [dhcp] dhcp_hook.h), -n output
+ *              [checks] collector.h, [remediation] remediate.h, [dhcp] dhcp_hook.h, [hra]
+ *              hcep.h), -n output
  *   pkgdb.c    the installed packages: dpkg status file parser, rpmdb through librpm
  *   policy.c   the HSR: cache / policy_file loading and verification
  *   site.c     HTTPS to napsited with libcurl: enrollment, GET /v1/policy, POST /v1/state
  *   eval.c     the evaluation (required updates, checks) and agent_eval_once()
  *   soh.c      the SoH from an evaluation, the SoHR's instructions, --json output
+ *   hcep.c     the HCEP client: health certificates from an HRA for strongSwan ([hra], hcep.h)
  *   napagentd.c  main(): modes, the daemon's poll loop, signals
  */
 #ifndef NAPAGENTD_AGENT_H
@@ -30,6 +32,7 @@
 
 #include "collector.h"
 #include "dhcp_hook.h"
+#include "hcep.h"
 #include "remediate.h"
 
 /*
@@ -89,6 +92,7 @@ struct agent_conf {
 	struct agent_checks_conf checks;
 	struct agent_remediation_conf remediation;
 	struct agent_dhcp_conf dhcp;
+	struct agent_hra_conf hra;
 };
 
 int agent_conf_parse_file(const char *path, struct agent_conf **out, char *err, size_t len);
@@ -177,6 +181,39 @@ const char *agent_state_path(const struct agent_conf *c, const char *name, char 
 
 /* Global libcurl init (once per process). */
 int agent_site_init(void);
+
+/*
+ * One HTTP(S) request with libcurl (loaded on first use), shared by the napsited client and
+ * the HCEP client (hcep.c). The server's certificate must chain to ca (no system store);
+ * cert/key (both or neither) are the client certificate. body NULL = GET, else POST of
+ * body_len bytes. headers: NULL-terminated "Name: value" lines. The response body is kept up
+ * to max bytes (more aborts the transfer: -EMSGSIZE); on_header sees every header line.
+ * Returns the HTTP status (> 0) or a negative errno with err filled: -ECONNREFUSED,
+ * -ETIMEDOUT, -EHOSTUNREACH, -EPROTO (TLS), -EMSGSIZE, -EIO, -ENOENT (no libcurl).
+ */
+struct agent_http_req {
+	const char *url;
+	bool allow_http;   /* http:// as well as https:// */
+	const char *ca;
+	const char *cert, *key;
+	int64_t timeout;   /* seconds, whole request */
+	const void *body;
+	size_t body_len;
+	const char *const *headers;
+	size_t max;
+	void (*on_header)(const char *line, size_t len, void *arg);
+	void *arg;
+};
+struct agent_http_resp {
+	char *p;           /* body, NUL-terminated (malloc'ed; free()) */
+	size_t n, max;
+	bool overflow;
+	char etag[80];     /* napsited's ETag (site.c) */
+	void (*on_header)(const char *line, size_t len, void *arg);
+	void *arg;
+};
+long agent_http_request(const struct agent_http_req *rq, struct agent_http_resp *resp, char *err,
+			size_t len);
 /*
  * --enroll: generate an EC P-256 key and a CSR (CN = machine name), POST /v1/enroll, store
  * the certificate, the key (0600) and the agent CA in state_dir. 0 or a negative errno + err.

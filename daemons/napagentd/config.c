@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * napagentd.conf: INI (inih). [agent], [site] and [packages] are parsed here; [checks],
- * [remediation] and [dhcp] go key by key to the modules that own them (collector.h,
- * remediate.h, dhcp_hook.h). The file is trusted (root-owned) but typed by people: every value
+ * [remediation], [dhcp] and [hra] go key by key to the modules that own them (collector.h,
+ * remediate.h, dhcp_hook.h, hcep.h). The file is trusted (root-owned) but typed by people: every value
  * is checked, unknown sections and keys are errors, and a failed parse leaves nothing behind
  * (SIGHUP relies on that). agent_conf_print() writes the normal form for "napagentd -n".
  */
@@ -68,6 +68,7 @@ agent_conf_new(void)
 	agent_checks_conf_defaults(&c->checks);
 	agent_remediation_conf_init(&c->remediation);
 	agent_dhcp_conf_init(&c->dhcp);
+	agent_hra_conf_init(&c->hra);
 	return c;
 }
 
@@ -245,6 +246,8 @@ conf_module(struct conf_parse *p, const char *section, const char *key, const ch
 		r = agent_checks_conf_set(&p->c->checks, key, value, err, sizeof(err));
 	else if (strcmp(section, "remediation") == 0)
 		r = agent_remediation_conf_set(&p->c->remediation, key, value, err, sizeof(err));
+	else if (strcmp(section, "hra") == 0)
+		r = agent_hra_conf_set(&p->c->hra, key, value, err, sizeof(err));
 	else
 		r = agent_dhcp_conf_set(&p->c->dhcp, key, value, err, sizeof(err));
 	if (r == 1)
@@ -271,7 +274,7 @@ conf_handler(void *user, const char *section, const char *key, const char *value
 	if (strcmp(section, "packages") == 0)
 		return conf_packages(p, key, value);
 	if (strcmp(section, "checks") == 0 || strcmp(section, "remediation") == 0 ||
-	    strcmp(section, "dhcp") == 0)
+	    strcmp(section, "dhcp") == 0 || strcmp(section, "hra") == 0)
 		return conf_module(p, section, key, value);
 	if (section[0] == '\0')
 		return conf_perr(p, "\"%s\" outside a section", key);
@@ -294,6 +297,12 @@ conf_check(struct conf_parse *p)
 	if (c->url != NULL && c->hsr_key == NULL)
 		return conf_perr(p, "[site]: url needs hsr_key (the site key the policy is signed "
 				    "with)");
+	{
+		char herr[256];
+
+		if (agent_hra_conf_check(&c->hra, herr, sizeof(herr)) < 0)
+			return conf_perr(p, "%s", herr);
+	}
 	if (c->backend == AGENT_BACKEND_RPM && !nap_pkgver_supported(NAP_SCHEME_RPM))
 		return conf_perr(p, "[packages]: backend = rpm, but this napagentd was built "
 				    "without librpm");
@@ -466,6 +475,9 @@ agent_conf_print(const struct agent_conf *c, FILE *f)
 		conf_print_opt(f, "renew_command", c->dhcp.renew_command);
 		conf_print_duration(f, "renew_timeout", c->dhcp.renew_timeout);
 	}
+
+	fprintf(f, "\n[hra]\n");
+	agent_hra_conf_print(&c->hra, f);
 }
 
 int

@@ -47,6 +47,9 @@ struct agent_metrics {
 	uint64_t sohr_ok, sohr_bad;
 	uint64_t remediations_ok, remediations_error;
 	uint64_t renews_ok, renews_error;
+	uint64_t hra_issued, hra_noncompliant, hra_failed, hra_removed;
+	uint64_t hra_failures[AGENT_HRA_FAIL_MAX];
+	int64_t hra_not_after;
 	int64_t last_duration_us, last_eval_time;
 	int state;
 };
@@ -63,6 +66,13 @@ struct agent {
 	int64_t last_sohr_renew;  /* monotonic ms */
 	bool quarantined;         /* restricted until an evaluation is compliant */
 	bool quit;
+	/* the HCEP client ([hra]) */
+	bool hra_now;             /* request with the next evaluation */
+	bool hra_have_fp;
+	char hra_fp[4096];        /* fingerprint of the evaluation last sent to the HRA */
+	int64_t hra_next;         /* monotonic ms: renewal or retry; 0 = none */
+	int64_t hra_last;         /* monotonic ms of the last request */
+	int64_t hra_not_after;    /* Unix s: the installed certificate's notAfter; 0 = none */
 	/* inotify targets */
 	char watch_name[NAME_MAX + 1]; /* the status file's name in its directory */
 	char policy_name[NAME_MAX + 1];
@@ -97,27 +107,35 @@ mkdir_state(const struct agent_conf *c)
 	return 0;
 }
 
-enum agent_site_op { AGENT_OP_FETCH, AGENT_OP_STATE };
-
 /*
- * A request to napsited, made in a child process: libcurl (with its TLS, Kerberos and LDAP
- * dependencies) is loaded there and leaves with it, so the long-running agent stays small. The
- * child reports the result and the error text through a pipe; what it fetched it has already
- * written to the state directory atomically.
+ * Work that needs libcurl (napsited, the HRA) runs in a child process: libcurl (with its TLS,
+ * Kerberos and LDAP dependencies) is loaded there and leaves with it, so the long-running
+ * agent stays small. fn runs in the child; its result, its error text and out_len bytes of out
+ * come back through a pipe. What it fetched it has already written to disk atomically.
  */
+typedef int (*agent_child_fn)(const struct agent_conf *c, const void *in, void *out,
+			      char *err, size_t len);
+
 static int
-agent_site_child(const struct agent_conf *c, enum agent_site_op op, const struct agent_eval *e,
-		 char *err, size_t len)
+agent_in_child(const struct agent_conf *c, agent_child_fn fn, const void *in, void *out,
+	       size_t out_len, char *err, size_t len)
 {
+	enum { ERR_LEN = 512 };
 	int fds[2], st, r = -EIO;
-	size_t got = 0;
-	char buf[sizeof(int) + 512];
+	size_t got = 0, total = sizeof(int) + ERR_LEN + out_len;
+	char *buf;
 	pid_t pid;
 
 	err[0] = '\0';
+	if ((buf = calloc(1, total)) == NULL) {
+		snprintf(err, len, "out of memory");
+		return -ENOMEM;
+	}
 	if (pipe2(fds, O_CLOEXEC) < 0) {
+		r = -errno;
 		snprintf(err, len, "pipe: %s", strerror(errno));
-		return -errno;
+		free(buf);
+		return r;
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -125,24 +143,33 @@ agent_site_child(const struct agent_conf *c, enum agent_site_op op, const struct
 		snprintf(err, len, "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
+		free(buf);
 		return r;
 	}
 	if (pid == 0) {
-		char cerr[512] = "";
+		char cerr[ERR_LEN] = "";
 		int cr;
+		size_t off = 0;
 
 		close(fds[0]);
-		cr = op == AGENT_OP_FETCH ? agent_site_fetch_policy(c, cerr, sizeof(cerr))
-					  : agent_site_post_state(c, e, cerr, sizeof(cerr));
-		memcpy(buf, &cr, sizeof(cr));
-		memcpy(buf + sizeof(cr), cerr, sizeof(cerr));
-		if (write(fds[1], buf, sizeof(buf)) < 0)
-			_exit(1);
+		/* out first: it is malloc-aligned there */
+		cr = fn(c, in, out_len > 0 ? buf : NULL, cerr, sizeof(cerr));
+		memcpy(buf + out_len, &cr, sizeof(cr));
+		memcpy(buf + out_len + sizeof(cr), cerr, sizeof(cerr));
+		while (off < total) {
+			ssize_t n = write(fds[1], buf + off, total - off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				_exit(1);
+			off += (size_t)n;
+		}
 		_exit(0);
 	}
 	close(fds[1]);
-	while (got < sizeof(buf)) {
-		ssize_t n = read(fds[0], buf + got, sizeof(buf) - got);
+	while (got < total) {
+		ssize_t n = read(fds[0], buf + got, total - got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -153,13 +180,60 @@ agent_site_child(const struct agent_conf *c, enum agent_site_op op, const struct
 	close(fds[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (got == sizeof(buf)) {
-		memcpy(&r, buf, sizeof(r));
-		buf[sizeof(buf) - 1] = '\0';
-		snprintf(err, len, "%s", buf + sizeof(int));
+	if (got == total) {
+		memcpy(&r, buf + out_len, sizeof(r));
+		buf[total - 1] = '\0';
+		snprintf(err, len, "%s", buf + out_len + sizeof(int));
+		if (out_len > 0)
+			memcpy(out, buf, out_len);
 	} else {
 		snprintf(err, len, "the request's child process ended without an answer");
 	}
+	free(buf);
+	return r;
+}
+
+static int
+child_fetch(const struct agent_conf *c, const void *in, void *out, char *err, size_t len)
+{
+	(void)in;
+	(void)out;
+	return agent_site_fetch_policy(c, err, len);
+}
+
+static int
+child_state(const struct agent_conf *c, const void *in, void *out, char *err, size_t len)
+{
+	(void)out;
+	return agent_site_post_state(c, in, err, len);
+}
+
+enum agent_site_op { AGENT_OP_FETCH, AGENT_OP_STATE };
+
+static int
+agent_site_child(const struct agent_conf *c, enum agent_site_op op, const struct agent_eval *e,
+		 char *err, size_t len)
+{
+	return agent_in_child(c, op == AGENT_OP_FETCH ? child_fetch : child_state, e, NULL, 0, err,
+			      len);
+}
+
+/* The HCEP request's input (the SoH of an evaluation). */
+struct agent_hra_in {
+	const uint8_t *soh;
+	size_t soh_len;
+	uint8_t corr[NAP_CORRELATION_ID_LEN];
+	char machine_name[256];
+};
+
+static int
+child_hra(const struct agent_conf *c, const void *in, void *out, char *err, size_t len)
+{
+	const struct agent_hra_in *hi = in;
+	struct agent_hra_result *res = out;
+	int r = agent_hra_request(&c->hra, hi->machine_name, hi->soh, hi->soh_len, hi->corr, res);
+
+	snprintf(err, len, "%s", res->message);
 	return r;
 }
 
@@ -183,6 +257,51 @@ agent_fetch(const struct agent_conf *c)
 }
 
 /* ---- one-shot modes --------------------------------------------------------------------- */
+
+/* --once with [hra]: one HCEP request, the certificate installed (or removed), one line. */
+static int
+agent_once_hra(const struct agent_conf *c, const struct agent_eval *e, const char *name)
+{
+	struct agent_hra_result *res = calloc(1, sizeof(*res));
+	uint8_t *soh = NULL, corr[NAP_CORRELATION_ID_LEN];
+	size_t soh_len = 0;
+	char err[512], when[32];
+	int r;
+
+	if (res == NULL)
+		fatalx("out of memory");
+	if ((r = agent_soh_build(c, e, (int64_t)time(NULL), &soh, &soh_len, corr)) < 0)
+		fatalx("cannot build the SoH: %s", strerror(-r));
+	r = agent_hra_request(&c->hra, name, soh, soh_len, corr, res);
+	free(soh);
+	switch (res->outcome) {
+	case AGENT_HRA_ISSUED:
+		nap_format_time(res->not_after, when, sizeof(when));
+		printf("health certificate: %s, serial %s, valid until %s%s\n", res->subject,
+		       res->serial, when, res->policy_compliant ? ", compliant policy" : "");
+		if (agent_hra_reload(&c->hra, err, sizeof(err)) < 0) {
+			log_warnx("hra: reload: %s", err);
+			r = 1;
+		}
+		break;
+	case AGENT_HRA_NONCOMPLIANT:
+		printf("health certificate: none (not compliant)\n");
+		if (agent_hra_remove(&c->hra, err, sizeof(err)) > 0 &&
+		    agent_hra_reload(&c->hra, err, sizeof(err)) < 0)
+			log_warnx("hra: reload: %s", err);
+		r = 0;
+		break;
+	default:
+		log_warnx("hra: %s failure: %s", agent_hra_failure_name(res->failure),
+			  res->message);
+		printf("health certificate: request failed (%s)\n",
+		       agent_hra_failure_name(res->failure));
+		r = 1;
+		break;
+	}
+	free(res);
+	return r;
+}
 
 static int
 agent_once(struct agent_conf *c, bool print_soh, bool json)
@@ -228,8 +347,12 @@ agent_once(struct agent_conf *c, bool print_soh, bool json)
 		printf("%s: state %d (%s), %s, %zu missing, %zu checks, %.1f ms\n", name, e.state,
 		       agent_state_name(e.state), e.compliant ? "compliant" : "not compliant",
 		       e.n_findings, e.n_checks, (double)e.duration_us / 1000.0);
+	if (!json && !print_soh && agent_hra_enabled(&c->hra))
+		r = agent_once_hra(c, &e, name);
+	else
+		r = 0;
 	agent_eval_free(&e);
-	return 0;
+	return r;
 }
 
 static int
@@ -394,6 +517,167 @@ done:
 	snprintf(a->fingerprint, sizeof(a->fingerprint), "%s", fp);
 }
 
+/* Remove the installed health certificate and have charon forget it (fail closed). */
+static void
+agent_hra_drop(struct agent *a, const char *why)
+{
+	const struct agent_hra_conf *h = &a->conf->hra;
+	char err[512];
+	int r = agent_hra_remove(h, err, sizeof(err));
+
+	a->hra_not_after = 0;
+	a->m.hra_not_after = 0;
+	if (r < 0) {
+		LOG_WARNX_RL("hra: cannot remove the health certificate: %s", err);
+		a->m.hra_failures[AGENT_HRA_FAIL_LOCAL]++;
+		return;
+	}
+	if (r == 0)
+		return; /* nothing was installed */
+	a->m.hra_removed++;
+	log_info("hra: health certificate removed (%s)", why);
+	if (agent_hra_reload(h, err, sizeof(err)) < 0) {
+		a->m.hra_failures[AGENT_HRA_FAIL_RELOAD]++;
+		LOG_WARNX_RL("hra: reload after removal: %s", err);
+	}
+}
+
+/* The SoHR of an HCEP answer: acted on like one from a DHCPACK. */
+static void
+agent_hra_sohr(struct agent *a, const struct agent_hra_result *res)
+{
+	struct agent_sohr_info info;
+	struct agent_sohr_actions act;
+	char err[256];
+
+	if (!res->has_sohr)
+		return;
+	if (agent_sohr_parse(res->sohr, res->sohr_len, &info, err, sizeof(err)) < 0) {
+		a->m.sohr_bad++;
+		LOG_WARNX_RL("hra: HCEP-SoHR: %s", err);
+		return;
+	}
+	a->m.sohr_ok++;
+	log_info("hra: SoHR result %u branch %u instructions 0x%02x isolation %u", info.result,
+		 info.branch, info.instructions, info.has_qstate ? info.quarantine_state : 0);
+	agent_sohr_actions(&info, &act);
+	if (act.refresh_policy)
+		a->policy_now = true;
+	if (act.reevaluate)
+		a->eval_now = true;
+	if (act.restricted)
+		a->quarantined = true;
+}
+
+/*
+ * The HCEP client's part of a cycle: ask the HRA for a health certificate when there is none
+ * yet, when the evaluation changed (at once), when the renewal or retry time came, or when a
+ * quarantine ended (force; at most every AGENT_SOHR_RENEW_HOLD seconds).
+ */
+static void
+agent_hra(struct agent *a, const struct agent_eval *e, bool force)
+{
+	struct agent_conf *c = a->conf;
+	struct agent_hra_in hi;
+	struct agent_hra_result *res;
+	uint8_t *soh = NULL;
+	char fp[sizeof(a->hra_fp)], err[512], when[32];
+	const char *why;
+	int64_t now = mono_ms(), wall = (int64_t)time(NULL);
+	int r;
+
+	if (!agent_hra_enabled(&c->hra))
+		return;
+	agent_fingerprint(e, fp, sizeof(fp));
+	if (!a->hra_have_fp)
+		why = "first request";
+	else if (strcmp(fp, a->hra_fp) != 0)
+		why = "state changed";
+	else if (a->hra_now)
+		why = a->hra_not_after != 0 ? "renewal" : "retry";
+	else if (a->hra_next != 0 && now >= a->hra_next)
+		why = "renewal";
+	else if (force && now - a->hra_last > AGENT_SOHR_RENEW_HOLD * 1000)
+		why = "quarantine ended";
+	else
+		return;
+	a->hra_now = false;
+	a->hra_have_fp = true;
+	a->hra_last = now;
+	snprintf(a->hra_fp, sizeof(a->hra_fp), "%s", fp);
+	memset(&hi, 0, sizeof(hi));
+	if (agent_machine_name(c, hi.machine_name, sizeof(hi.machine_name)) < 0 ||
+	    (r = agent_soh_build(c, e, wall, &soh, &hi.soh_len, hi.corr)) < 0) {
+		a->m.hra_failed++;
+		a->m.hra_failures[AGENT_HRA_FAIL_LOCAL]++;
+		LOG_WARNX_RL("hra: cannot build the SoH or find the machine name");
+		a->hra_next = now + c->hra.retry * 1000;
+		return;
+	}
+	hi.soh = soh;
+	if ((res = calloc(1, sizeof(*res))) == NULL) {
+		free(soh);
+		return;
+	}
+	res->outcome = AGENT_HRA_FAILED; /* unless the child says otherwise */
+	res->failure = AGENT_HRA_FAIL_LOCAL;
+	log_debug("hra: requesting a health certificate (%s)", why);
+	r = agent_in_child(c, child_hra, &hi, res, sizeof(*res), err, sizeof(err));
+	free(soh);
+	if (res->failure >= AGENT_HRA_FAIL_MAX)
+		res->failure = AGENT_HRA_FAIL_LOCAL;
+	/* the urls that failed before one answered (the last failure is counted below) */
+	for (int i = 1; i < AGENT_HRA_FAIL_MAX; i++)
+		a->m.hra_failures[i] += res->url_failures[i] -
+					(res->outcome == AGENT_HRA_FAILED &&
+					 res->failure == (enum agent_hra_failure)i && res->url_failures[i] > 0);
+	switch (res->outcome) {
+	case AGENT_HRA_ISSUED:
+		a->m.hra_issued++;
+		nap_format_time(res->not_after, when, sizeof(when));
+		log_info("hra: health certificate installed (%s): %s, serial %s, valid until %s%s",
+			 why, res->subject, res->serial, when,
+			 res->policy_compliant ? ""
+					       : "; it lacks the compliant policy "
+						 NAP_HCEP_OID_POLICY_COMPLIANT);
+		a->hra_not_after = res->not_after;
+		a->m.hra_not_after = res->not_after;
+		a->hra_next = now + (agent_hra_renew_at(&c->hra, res->issued_at, res->not_after) -
+				     res->issued_at) * 1000;
+		if (agent_hra_reload(&c->hra, err, sizeof(err)) < 0) {
+			a->m.hra_failures[AGENT_HRA_FAIL_RELOAD]++;
+			LOG_WARNX_RL("hra: reload: %s", err);
+			if (a->hra_next > now + c->hra.retry * 1000)
+				a->hra_next = now + c->hra.retry * 1000;
+		}
+		break;
+	case AGENT_HRA_NONCOMPLIANT:
+		a->m.hra_noncompliant++;
+		log_info("hra: not compliant (%s): %s", why, err);
+		agent_hra_drop(a, "not compliant");
+		a->quarantined = true;
+		/* again at once on a state change; unchanged, on the evaluation schedule */
+		a->hra_next = now + c->evaluate_interval * 1000;
+		break;
+	default:
+		(void)r;
+		a->m.hra_failed++;
+		a->m.hra_failures[res->failure]++;
+		LOG_WARNX_RL("hra: %s failure: %s", agent_hra_failure_name(res->failure),
+			     err[0] != '\0' ? err : "no answer");
+		a->hra_next = now + c->hra.retry * 1000;
+		/* a certificate still valid stays; an expired one goes when it expires */
+		if (a->hra_not_after != 0 && wall >= a->hra_not_after)
+			agent_hra_drop(a, "expired, no renewal");
+		else if (a->hra_not_after != 0 &&
+			 now + (a->hra_not_after - wall + 1) * 1000 < a->hra_next)
+			a->hra_next = now + (a->hra_not_after - wall + 1) * 1000;
+		break;
+	}
+	agent_hra_sohr(a, res);
+	free(res);
+}
+
 static void
 agent_report(struct agent *a, const struct agent_eval *e)
 {
@@ -456,6 +740,22 @@ agent_write_metrics(struct agent *a)
 	      "napagentd_dhcp_renews_total{result=\"ok\"} %" PRIu64 "\n"
 	      "napagentd_dhcp_renews_total{result=\"error\"} %" PRIu64 "\n",
 	      m->renews_ok, m->renews_error);
+	if (agent_hra_enabled(&a->conf->hra)) {
+		M_ADD("# TYPE napagentd_hra_requests_total counter\n"
+		      "napagentd_hra_requests_total{result=\"issued\"} %" PRIu64 "\n"
+		      "napagentd_hra_requests_total{result=\"noncompliant\"} %" PRIu64 "\n"
+		      "napagentd_hra_requests_total{result=\"error\"} %" PRIu64 "\n",
+		      m->hra_issued, m->hra_noncompliant, m->hra_failed);
+		M_ADD("# TYPE napagentd_hra_failures_total counter\n");
+		for (int i = 1; i < AGENT_HRA_FAIL_MAX; i++)
+			M_ADD("napagentd_hra_failures_total{category=\"%s\"} %" PRIu64 "\n",
+			      agent_hra_failure_name((enum agent_hra_failure)i), m->hra_failures[i]);
+		M_ADD("# TYPE napagentd_hra_removals_total counter\n"
+		      "napagentd_hra_removals_total %" PRIu64 "\n", m->hra_removed);
+		M_ADD("# TYPE napagentd_hra_certificate_not_after_seconds gauge\n"
+		      "napagentd_hra_certificate_not_after_seconds %" PRId64 "\n",
+		      m->hra_not_after);
+	}
 #undef M_ADD
 	if (o >= sizeof(buf))
 		return;
@@ -570,6 +870,7 @@ agent_cycle(struct agent *a, bool force_renew)
 	a->quarantined = !e.compliant;
 	/* The SoH first, then the evaluation that explains it, then the (slower) state report. */
 	agent_publish(a, &e, force_renew);
+	agent_hra(a, &e, force_renew);
 	agent_write_eval(a, &e);
 	agent_report(a, &e);
 	a->m.evaluations++;
@@ -718,6 +1019,7 @@ agent_reload(struct agent *a)
 	agent_watch(a);
 	a->policy_now = true;
 	a->eval_now = true;
+	a->hra_now = true;
 	log_info("reload: configuration %s loaded", a->conf->path);
 }
 
@@ -775,6 +1077,9 @@ agent_daemon(struct agent_conf *c, bool foreground)
 	agent_watch(&a);
 	a.policy_now = true;
 	a.eval_now = true;
+	if (agent_hra_enabled(&c->hra) &&
+	    agent_hra_installed(&c->hra, &a.hra_not_after, NULL, 0) == 0)
+		a.m.hra_not_after = a.hra_not_after;
 	log_info("napagentd %s started", NAPAGENTD_VERSION);
 
 	while (!a.quit) {
@@ -802,6 +1107,11 @@ agent_daemon(struct agent_conf *c, bool foreground)
 			if (changed)
 				a.eval_now = true;
 		}
+		if (a.hra_next != 0 && now >= a.hra_next) {
+			a.hra_next = 0;
+			a.hra_now = true; /* with a fresh evaluation: the SoH must be current */
+			a.eval_now = true;
+		}
 		if (a.eval_now || (a.next_eval != 0 && now >= a.next_eval)) {
 			a.eval_now = false;
 			agent_cycle(&a, false);
@@ -810,6 +1120,8 @@ agent_daemon(struct agent_conf *c, bool foreground)
 		next = a.next_eval;
 		if (a.conf->url != NULL && a.next_policy != 0 && a.next_policy < next)
 			next = a.next_policy;
+		if (a.hra_next != 0 && a.hra_next < next)
+			next = a.hra_next;
 		timeout = next > now ? next - now : 0;
 		if (timeout > 3600 * 1000)
 			timeout = 3600 * 1000;

@@ -33,12 +33,6 @@
 #include "nap/log.h"
 #include "nap/util.h"
 
-struct site_buf {
-	char *p;
-	size_t n, max;
-	bool overflow;
-	char etag[80];
-};
 
 __attribute__((format(printf, 3, 4))) static int
 site_err(char *err, size_t len, const char *fmt, ...)
@@ -106,7 +100,7 @@ agent_site_init(void)
 static size_t
 site_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	struct site_buf *b = arg;
+	struct agent_http_resp *b = arg;
 	size_t n = size * nmemb;
 	char *np;
 
@@ -127,31 +121,11 @@ site_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 static size_t
 site_header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	struct site_buf *b = arg;
+	struct agent_http_resp *b = arg;
 	size_t n = size * nmemb;
 
-	if (n > 5 && strncasecmp(ptr, "ETag:", 5) == 0) {
-		const char *v = ptr + 5;
-		size_t vl = n - 5;
-
-		while (vl > 0 && (*v == ' ' || *v == '\t')) {
-			v++;
-			vl--;
-		}
-		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-			vl--;
-		if (vl < sizeof(b->etag)) {
-			bool ok = true;
-
-			for (size_t i = 0; i < vl; i++)
-				if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
-					ok = false;
-			if (ok) {
-				memcpy(b->etag, v, vl);
-				b->etag[vl] = '\0';
-			}
-		}
-	}
+	if (b->on_header != NULL)
+		b->on_header(ptr, n, b->arg);
 	return n;
 }
 
@@ -177,16 +151,10 @@ site_curl_errno(CURLcode rc)
 	}
 }
 
-/*
- * One request. body NULL = GET. with_cert: present the client certificate. Returns the HTTP
- * status (> 0) or a negative errno with err filled; the response body in *resp.
- */
-static long
-site_request(const struct agent_conf *c, const char *path, const char *body,
-	     const char *if_none_match, bool with_cert, struct site_buf *resp, char *err,
-	     size_t len)
+long
+agent_http_request(const struct agent_http_req *rq, struct agent_http_resp *resp, char *err,
+		   size_t len)
 {
-	char url[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], inm[128];
 	char curl_err[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
 	CURL *h;
@@ -194,57 +162,49 @@ site_request(const struct agent_conf *c, const char *path, const char *body,
 	long status = 0;
 
 	memset(resp, 0, sizeof(*resp));
-	resp->max = AGENT_HTTP_BODY_MAX;
-	if (c->url == NULL) {
-		site_err(err, len, "no [site] url");
-		return -EINVAL;
-	}
+	resp->max = rq->max;
+	resp->on_header = rq->on_header;
+	resp->arg = rq->arg;
 	if (agent_site_init() < 0) {
 		site_err(err, len, "libcurl (%s) cannot be loaded", AGENT_LIBCURL);
 		return -ENOENT;
 	}
-	snprintf(url, sizeof(url), "%s%s%s", c->url,
-		 c->url[strlen(c->url) - 1] == '/' ? path + 1 : path, "");
 	h = lc.easy_init();
 	if (h == NULL) {
 		site_err(err, len, "out of memory");
 		return -ENOMEM;
 	}
-	lc.easy_setopt(h, CURLOPT_URL, url);
-	lc.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	lc.easy_setopt(h, CURLOPT_URL, rq->url);
+	lc.easy_setopt(h, CURLOPT_PROTOCOLS_STR, rq->allow_http ? "http,https" : "https");
 	lc.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	lc.easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
-	lc.easy_setopt(h, CURLOPT_CAINFO, c->ca);
+	lc.easy_setopt(h, CURLOPT_CAINFO, rq->ca);
 	lc.easy_setopt(h, CURLOPT_CAPATH, NULL);
 	lc.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	lc.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	lc.easy_setopt(h, CURLOPT_TIMEOUT, (long)c->http_timeout);
-	lc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)(c->http_timeout < 10 ? c->http_timeout
-										 : 10));
+	lc.easy_setopt(h, CURLOPT_TIMEOUT, (long)rq->timeout);
+	lc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)(rq->timeout < 10 ? rq->timeout : 10));
 	lc.easy_setopt(h, CURLOPT_USERAGENT, "napagentd/" NAPAGENTD_VERSION);
 	lc.easy_setopt(h, CURLOPT_WRITEFUNCTION, site_write_cb);
 	lc.easy_setopt(h, CURLOPT_WRITEDATA, resp);
 	lc.easy_setopt(h, CURLOPT_HEADERFUNCTION, site_header_cb);
 	lc.easy_setopt(h, CURLOPT_HEADERDATA, resp);
-	if (with_cert) {
-		lc.easy_setopt(h, CURLOPT_SSLCERT, agent_conf_cert(c, cert, sizeof(cert)));
-		lc.easy_setopt(h, CURLOPT_SSLKEY, agent_conf_key(c, key, sizeof(key)));
+	if (rq->cert != NULL && rq->key != NULL) {
+		lc.easy_setopt(h, CURLOPT_SSLCERT, rq->cert);
+		lc.easy_setopt(h, CURLOPT_SSLKEY, rq->key);
 	}
-	if (body != NULL) {
-		hdrs = lc.slist_append(hdrs, "Content-Type: application/json");
-		lc.easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		lc.easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	if (rq->body != NULL) {
+		lc.easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
+		lc.easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)rq->body_len);
 	}
-	if (if_none_match != NULL && if_none_match[0] != '\0') {
-		snprintf(inm, sizeof(inm), "If-None-Match: %s", if_none_match);
-		hdrs = lc.slist_append(hdrs, inm);
-	}
+	for (size_t i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++)
+		hdrs = lc.slist_append(hdrs, rq->headers[i]);
 	if (hdrs != NULL)
 		lc.easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	rc = lc.easy_perform(h);
 	if (rc != CURLE_OK) {
 		status = resp->overflow ? -EMSGSIZE : site_curl_errno(rc);
-		site_err(err, len, "%s: %s", url,
+		site_err(err, len, "%s: %s", rq->url,
 			 resp->overflow ? "response too large"
 					: (curl_err[0] != '\0' ? curl_err : lc.easy_strerror(rc)));
 	} else {
@@ -255,9 +215,83 @@ site_request(const struct agent_conf *c, const char *path, const char *body,
 	return status;
 }
 
+/* The ETag of napsited's answers. */
+static void
+site_etag_cb(const char *line, size_t n, void *arg)
+{
+	struct agent_http_resp *b = arg;
+
+	if (n > 5 && strncasecmp(line, "ETag:", 5) == 0) {
+		const char *v = line + 5;
+		size_t vl = n - 5;
+
+		while (vl > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vl--;
+		}
+		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+			vl--;
+		if (vl < sizeof(b->etag)) {
+			bool ok = true;
+
+			for (size_t i = 0; i < vl; i++)
+				if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
+					ok = false;
+			if (ok) {
+				memcpy(b->etag, v, vl);
+				b->etag[vl] = '\0';
+			}
+		}
+	}
+}
+
+/*
+ * One request to napsited. body NULL = GET. with_cert: present the client certificate.
+ * Returns the HTTP status (> 0) or a negative errno with err filled; the response body in *resp.
+ */
+static long
+site_request(const struct agent_conf *c, const char *path, const char *body,
+	     const char *if_none_match, bool with_cert, struct agent_http_resp *resp, char *err,
+	     size_t len)
+{
+	char url[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], inm[128];
+	const char *hdrs[3] = {NULL, NULL, NULL};
+	struct agent_http_req rq = {0};
+	size_t nh = 0;
+
+	memset(resp, 0, sizeof(*resp));
+	if (c->url == NULL) {
+		site_err(err, len, "no [site] url");
+		return -EINVAL;
+	}
+	snprintf(url, sizeof(url), "%s%s%s", c->url,
+		 c->url[strlen(c->url) - 1] == '/' ? path + 1 : path, "");
+	rq.url = url;
+	rq.ca = c->ca;
+	rq.timeout = c->http_timeout;
+	rq.max = AGENT_HTTP_BODY_MAX;
+	rq.on_header = site_etag_cb;
+	rq.arg = resp;
+	if (with_cert) {
+		rq.cert = agent_conf_cert(c, cert, sizeof(cert));
+		rq.key = agent_conf_key(c, key, sizeof(key));
+	}
+	if (body != NULL) {
+		hdrs[nh++] = "Content-Type: application/json";
+		rq.body = body;
+		rq.body_len = strlen(body);
+	}
+	if (if_none_match != NULL && if_none_match[0] != '\0') {
+		snprintf(inm, sizeof(inm), "If-None-Match: %s", if_none_match);
+		hdrs[nh++] = inm;
+	}
+	rq.headers = hdrs;
+	return agent_http_request(&rq, resp, err, len);
+}
+
 /* The endpoint's {"error": "..."} message, or the status. */
 static void
-site_http_error(const char *what, long status, const struct site_buf *b, char *err, size_t len)
+site_http_error(const char *what, long status, const struct agent_http_resp *b, char *err, size_t len)
 {
 	json_t *j = b->p != NULL ? json_loadb(b->p, b->n, 0, NULL) : NULL;
 	const char *msg = j != NULL ? json_string_value(json_object_get(j, "error")) : NULL;
@@ -337,7 +371,7 @@ agent_site_enroll(const struct agent_conf *c, const char *token, char *err, size
 	char name[256], path[PATH_MAX];
 	char *key_pem = NULL, *csr_pem = NULL, *body = NULL;
 	size_t key_len = 0;
-	struct site_buf resp;
+	struct agent_http_resp resp;
 	json_t *req = NULL, *ans = NULL;
 	const char *cert, *ca;
 	long status;
@@ -413,7 +447,7 @@ int
 agent_site_fetch_policy(const struct agent_conf *c, char *err, size_t len)
 {
 	struct agent_policy cached, fresh;
-	struct site_buf resp;
+	struct agent_http_resp resp;
 	char path[PATH_MAX], perr[256];
 	uint8_t cat;
 	uint32_t code;
@@ -471,7 +505,7 @@ int
 agent_site_post_state(const struct agent_conf *c, const struct agent_eval *e, char *err,
 		      size_t len)
 {
-	struct site_buf resp;
+	struct agent_http_resp resp;
 	char *body = agent_state_body(e);
 	long status;
 	int r = 0;
