@@ -498,7 +498,7 @@ web_page_overview(struct web_req *r)
 	struct nap_store_err e = {{0}};
 	struct web_buf b = {0};
 	int range, rc;
-	int64_t span, bucket;
+	int64_t span, bucket, since;
 
 	if (web_param_word(r, 0, "range", range_names, 1, &range) < 0)
 		return -EINVAL;
@@ -506,7 +506,9 @@ web_page_overview(struct web_req *r)
 	bucket = range == 0 ? 3600 : 86400;
 	if ((rc = nap_report_compliance(r->st, r->now, r->silent_after, &c, &e)) < 0)
 		return web_store_fail(r, rc, &e);
-	if ((rc = nap_report_history(r->st, r->now - span + 1, r->now + 1, bucket, &h, &e)) < 0)
+	/* span / bucket whole buckets, the last one holding now. */
+	since = (r->now / bucket - (span / bucket - 1)) * bucket;
+	if ((rc = nap_report_history(r->st, since, r->now + 1, bucket, &h, &e)) < 0)
 		return web_store_fail(r, rc, &e);
 	q.silent_only = true;
 	q.sort = NAP_REPORT_SORT_SILENT;
