@@ -359,6 +359,9 @@ struct napvd_parse {
 	uint32_t client_seen[NAPVD_MAX_CLIENTS];
 	uint32_t ep_seen[NAP_EP_COUNT];
 	uint32_t sec_seen[3]; /* scalar keys of [napvd], [hsr], [validation] */
+	uint32_t managed_seen;
+	const struct napvd_overlay *ov; /* keys that replace the file's (managed.c) */
+	bool in_overlay;                /* feeding the overlay's keys */
 };
 
 __attribute__((format(printf, 2, 3))) static int
@@ -987,6 +990,46 @@ dup:
 	return napvd_perr(p, "[enforcement %s]: key \"%s\" given twice", ename, name);
 }
 
+/* [managed]: the settings file napsited writes into this host's share (managed.c). */
+static int
+napvd_key_managed(struct napvd_parse *p, const char *name, const char *value)
+{
+	struct napvd_config *c = p->c;
+
+	if (strcmp(name, "file") == 0) {
+		if (!napvd_once(&p->managed_seen, 0))
+			goto dup;
+		if (*value == '\0')
+			return 1;
+		if (*value != '/' || value[strlen(value) - 1] == '/')
+			return napvd_perr(p, "[managed] file: must be an absolute path of a file");
+		return napvd_strdup_into(&c->managed_file, value) == 0 ? 1
+								       : napvd_perr(p, "no memory");
+	}
+	if (strcmp(name, "check_interval") == 0) {
+		if (!napvd_once(&p->managed_seen, 1))
+			goto dup;
+		if (napvd_duration_key(p, name, value, &c->managed_check_interval) == 0)
+			return 0;
+		if (c->managed_check_interval < 1 || c->managed_check_interval > 86400)
+			return napvd_perr(p, "check_interval: between 1s and 1d");
+		return 1;
+	}
+	return napvd_perr(p, "unknown key \"%s\" in [managed]", name);
+dup:
+	return napvd_perr(p, "[managed]: key \"%s\" given twice", name);
+}
+
+/* napvd.conf's lines of a key the overlay gives are left out. */
+static bool
+napvd_overlaid(const struct napvd_overlay *ov, const char *section, const char *name)
+{
+	for (size_t i = 0; i < ov->n; i++)
+		if (strcmp(ov->kv[i].section, section) == 0 && strcmp(ov->kv[i].key, name) == 0)
+			return true;
+	return false;
+}
+
 static int
 napvd_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -1005,11 +1048,15 @@ napvd_ini_handler(void *user, const char *section, const char *name, const char 
 		*arg++ = '\0';
 		arg = napvd_trim(arg);
 	}
+	if (p->ov != NULL && !p->in_overlay && arg == NULL && napvd_overlaid(p->ov, sec, name))
+		return 1;
 	val = strdup(value != NULL ? value : "");
 	if (val == NULL)
 		return napvd_perr(p, "out of memory");
 	value = napvd_trim(val);
-	if (strcmp(sec, "napvd") == 0 && arg == NULL)
+	if (strcmp(sec, "managed") == 0 && arg == NULL)
+		r = napvd_key_managed(p, name, value);
+	else if (strcmp(sec, "napvd") == 0 && arg == NULL)
 		r = napvd_key_napvd(p, name, value);
 	else if (strcmp(sec, "hsr") == 0 && arg == NULL)
 		r = napvd_key_hsr(p, name, value);
@@ -1046,6 +1093,7 @@ napvd_config_new(void)
 	c->hsr_starttls = true;
 	c->hsr_timeout = 5;
 	c->hsr_persist = NAPVD_PERSIST_AUTO;
+	c->managed_check_interval = 60;
 	/* ConfigMgr's default SoH validity period was 26 hours. */
 	c->vc.validity_period = 26 * 3600;
 	for (size_t ep = 0; ep < NAP_EP_COUNT; ep++) {
@@ -1086,6 +1134,7 @@ napvd_config_free(struct napvd_config *c)
 		free(c->hsr_bind_password);
 	}
 	free(c->hsr_ca_file);
+	free(c->managed_file);
 	free(c);
 }
 
@@ -1180,9 +1229,28 @@ napvd_check_lines(const char *text, struct napvd_parse *p)
 	return 0;
 }
 
+/* The overlay's keys, through the same handler as the file's. */
+static int
+napvd_overlay_feed(struct napvd_parse *p)
+{
+	p->in_overlay = true;
+	for (size_t i = 0; i < p->ov->n && !p->failed; i++)
+		napvd_ini_handler(p, p->ov->kv[i].section, p->ov->kv[i].key, p->ov->kv[i].value);
+	p->in_overlay = false;
+	return p->failed ? -EINVAL : 0;
+}
+
 int
 napvd_config_parse_string(const char *text, const char *name, struct napvd_config **out,
 			  char *err, size_t err_len)
+{
+	return napvd_config_parse_string_overlay(text, name, NULL, out, err, err_len);
+}
+
+int
+napvd_config_parse_string_overlay(const char *text, const char *name,
+				  const struct napvd_overlay *ov, struct napvd_config **out,
+				  char *err, size_t err_len)
 {
 	struct napvd_parse *p;
 	int line, r = 0;
@@ -1193,6 +1261,7 @@ napvd_config_parse_string(const char *text, const char *name, struct napvd_confi
 		return -ENOMEM;
 	p->err = err;
 	p->err_len = err_len;
+	p->ov = ov;
 	p->c = napvd_config_new();
 	if (p->c == NULL) {
 		free(p);
@@ -1221,11 +1290,23 @@ napvd_config_parse_string(const char *text, const char *name, struct napvd_confi
 		r = -EINVAL;
 		goto fail;
 	}
-	if (napvd_config_finish(p) == 0) {
+	if (ov != NULL && napvd_overlay_feed(p) < 0) {
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", err);
-		snprintf(err, err_len, "%s: %s", name, msg);
+		snprintf(err, err_len, "%s: %s", ov->name, msg);
+		r = -EINVAL;
+		goto fail;
+	}
+	if (napvd_config_finish(p) == 0) {
+		char msg[512];
+
+		/* A check across sections that the overlay broke names both files. */
+		snprintf(msg, sizeof(msg), "%s", err);
+		if (ov != NULL)
+			snprintf(err, err_len, "%s with %s: %s", name, ov->name, msg);
+		else
+			snprintf(err, err_len, "%s: %s", name, msg);
 		r = -EINVAL;
 		goto fail;
 	}
@@ -1245,6 +1326,13 @@ fail:
 int
 napvd_config_parse_file(const char *path, struct napvd_config **out, char *err, size_t err_len)
 {
+	return napvd_config_parse_file_overlay(path, NULL, out, err, err_len);
+}
+
+int
+napvd_config_parse_file_overlay(const char *path, const struct napvd_overlay *ov,
+				struct napvd_config **out, char *err, size_t err_len)
+{
 	size_t len;
 	char *text;
 	int r;
@@ -1252,7 +1340,7 @@ napvd_config_parse_file(const char *path, struct napvd_config **out, char *err, 
 	*out = NULL;
 	if ((r = nap_read_text_file(path, NAPVD_CONF_MAX_LEN, &text, &len, err, err_len)) < 0)
 		return r;
-	r = napvd_config_parse_string(text, path, out, err, err_len);
+	r = napvd_config_parse_string_overlay(text, path, ov, out, err, err_len);
 	nap_wipe(text, len);
 	free(text);
 	return r;
@@ -1386,6 +1474,8 @@ napvd_config_print(const struct napvd_config *c, FILE *f)
 	}
 	for (size_t ep = 0; ep < NAP_EP_COUNT; ep++)
 		napvd_print_enforcement(f, (enum nap_enforcement)ep, &c->enforcement[ep]);
+	fprintf(f, "\n[managed]\nfile = %s\n", c->managed_file ? c->managed_file : "");
+	napvd_print_duration(f, "check_interval", c->managed_check_interval);
 }
 
 int

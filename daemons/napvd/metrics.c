@@ -260,6 +260,12 @@ napvd_metrics_render(const struct napvd *d, char **out)
 			 m->reloads_ok);
 	napvd_buf_printf(&b, "napvd_config_reloads_total{result=\"error\"} %" PRIu64 "\n",
 			 m->reloads_error);
+	if (d->managed != NULL) {
+		char mt[2048];
+
+		if (napvd_managed_metrics(d, mt, sizeof(mt)) > 0)
+			napvd_buf_printf(&b, "%s", mt);
+	}
 	if (b.error) {
 		free(b.p);
 		return -ENOSPC;

@@ -126,12 +126,12 @@ napvd_tick_cb(struct napvd_io *io, uint32_t events)
 
 /*
  * SIGHUP: parse and validate the whole new file, open everything the new configuration needs
- * next to the old resources, and only then switch. Any failure leaves napvd as it was.
+ * next to the old resources, and only then switch. Any failure leaves napvd as it was. The
+ * managed settings file (managed.c) comes this way too, with next parsed already.
  */
-static void
-napvd_reload(struct napvd *d)
+int
+napvd_reload_config(struct napvd *d, struct napvd_config *next, char *why, size_t why_len)
 {
-	struct napvd_config *next = NULL;
 	struct napvd_hsr_cache nh = {0};
 	struct napvd_spool *nsp = NULL;
 	struct napvd_http *old_http = d->http, *new_http = NULL;
@@ -142,23 +142,32 @@ napvd_reload(struct napvd *d)
 
 	/* Held replies name sockets the reload may close: let them go first. */
 	napvd_held_flush(d, napvd_spool_sync_wait(&d->spool, &d->m));
-	r = napvd_config_parse_file(d->conf->path, &next, err, sizeof(err));
-	if (r < 0) {
-		log_warnx("reload: %s; keeping the running configuration", err);
-		goto fail;
+	if (next == NULL) {
+		r = napvd_config_parse_file_overlay(d->conf->path, napvd_managed_overlay(d), &next,
+						    err, sizeof(err));
+		if (r < 0) {
+			snprintf(why, why_len, "%s", err);
+			log_warnx("reload: %s; keeping the running configuration", err);
+			goto fail;
+		}
 	}
 	r = napvd_hsr_open(&nh, next, err, sizeof(err));
 	if (r < 0) {
+		snprintf(why, why_len, "HSR source: %s", err);
 		log_warnx("reload: HSR source: %s; keeping the running configuration", err);
 		goto fail;
 	}
 	nsp = malloc(sizeof(*nsp));
-	if (nsp == NULL)
+	if (nsp == NULL) {
+		r = -ENOMEM;
+		snprintf(why, why_len, "out of memory");
 		goto fail;
+	}
 	r = napvd_mkdir_p(next->state_dir);
 	if (r == 0)
 		r = napvd_spool_open(nsp, next->state_dir, next->spool_max, &cut);
 	if (r < 0) {
+		snprintf(why, why_len, "spool in %s: %s", next->state_dir, strerror(-r));
 		log_warnx("reload: spool in %s: %s; keeping the running configuration",
 			  next->state_dir, strerror(-r));
 		free(nsp);
@@ -174,6 +183,7 @@ napvd_reload(struct napvd *d)
 		new_http = d->http;
 		d->http = old_http;
 		if (r < 0) {
+			snprintf(why, why_len, "metrics: %s", strerror(-r));
 			log_warnx("reload: metrics: %s; keeping the running configuration",
 				  strerror(-r));
 			goto fail;
@@ -181,6 +191,7 @@ napvd_reload(struct napvd *d)
 	}
 	r = napvd_sockets_sync(d, next);
 	if (r < 0) {
+		snprintf(why, why_len, "listen: cannot bind the RADIUS sockets");
 		log_warnx("reload: keeping the running configuration");
 		goto fail;
 	}
@@ -211,9 +222,10 @@ napvd_reload(struct napvd *d)
 		log_warnx("reload: HSR source thread: %s; serving the cached HSRs", strerror(-r));
 	napvd_timer_set(d->hsr_timer.fd, d->conf->hsr_query_interval * 1000,
 			d->conf->hsr_query_interval * 1000);
+	napvd_managed_reconfigure(d);
 	d->m.reloads_ok++;
 	log_info("reload: configuration %s loaded", d->conf->path);
-	return;
+	return 0;
 fail:
 	if (new_http != NULL) {
 		d->http = new_http;
@@ -228,6 +240,15 @@ fail:
 		nh.ops->close(nh.state);
 	napvd_config_free(next);
 	d->m.reloads_error++;
+	return r < 0 ? r : -EINVAL;
+}
+
+static void
+napvd_reload(struct napvd *d)
+{
+	char why[1024];
+
+	napvd_reload_config(d, NULL, why, sizeof(why));
 }
 
 static void
@@ -363,6 +384,9 @@ main(int argc, char *argv[])
 	napvd_config_warnings(d.conf, stderr);
 	d.clock = napvd_clock_system;
 	d.verbose = verbose;
+	/* The managed settings file, applied over napvd.conf when it is valid (managed.c). */
+	if ((r = napvd_managed_open(&d, conf_path)) < 0)
+		fatalx("[managed] file: %s", strerror(-r));
 	d.spool.fd = d.spool.dirfd = -1;
 	d.sig_io.fd = d.hsr_timer.fd = d.dup_timer.fd = d.sync_io.fd = d.hsr_io.fd = -1;
 	if (napvd_ev_init(&d.ev) < 0)
@@ -435,6 +459,8 @@ main(int argc, char *argv[])
 		fatalx("spool sync thread: %s", strerror(-r));
 	if ((r = napvd_hsr_attach(&d)) < 0)
 		fatalx("HSR source thread: %s", strerror(-r));
+	if ((r = napvd_managed_attach(&d, napvd_reload_config)) < 0)
+		fatalx("[managed] file: watching: %s", strerror(-r));
 	log_info("napvd started, %zu client(s), %zu listen address(es)", d.conf->n_clients,
 		 d.conf->n_listen);
 
@@ -449,6 +475,7 @@ main(int argc, char *argv[])
 	napvd_http_close(&d);
 	napvd_hsr_detach(&d);
 	napvd_hsr_close(&d.hsr);
+	napvd_managed_close(&d);
 	napvd_dup_free(&d.dup);
 	napvd_scratch_free(d.scratch);
 	close(d.sig_io.fd);

@@ -125,6 +125,23 @@ struct napvd_config {
 	size_t n_clients;
 	/* [enforcement X] */
 	struct napvd_enforcement enforcement[NAP_EP_COUNT];
+	/* [managed]: the settings file napsited writes over SMB (managed.c) */
+	char *managed_file;
+	int64_t managed_check_interval; /* seconds */
+};
+
+/*
+ * Keys that replace napvd.conf's ([hsr] and [validation] keys of the managed settings file,
+ * see managed.c): napvd.conf's lines of an overlaid key are skipped and the overlay's values
+ * go through the same key parser and the same checks across sections.
+ */
+struct napvd_overlay_kv {
+	char *section, *key, *value;
+};
+struct napvd_overlay {
+	const char *name; /* for messages: the managed file */
+	struct napvd_overlay_kv *kv;
+	size_t n;
 };
 
 /* Parse and validate. On error returns a negative errno and writes a message into err. */
@@ -132,6 +149,12 @@ int napvd_config_parse_file(const char *path, struct napvd_config **out, char *e
 			    size_t err_len);
 int napvd_config_parse_string(const char *text, const char *name, struct napvd_config **out,
 			      char *err, size_t err_len);
+/* The same with an overlay (NULL: none). */
+int napvd_config_parse_file_overlay(const char *path, const struct napvd_overlay *ov,
+				    struct napvd_config **out, char *err, size_t err_len);
+int napvd_config_parse_string_overlay(const char *text, const char *name,
+				      const struct napvd_overlay *ov, struct napvd_config **out,
+				      char *err, size_t err_len);
 void napvd_config_free(struct napvd_config *c);
 void napvd_config_print(const struct napvd_config *c, FILE *f);
 /* Warnings about contradicting timers; returns how many were printed. */
@@ -488,6 +511,7 @@ struct napvd {
 	struct napvd_http *http;
 	struct napvd_io sig_io, hsr_timer, dup_timer;
 	struct napvd_io hsr_io; /* the HSR source's event fd (LDAP thread), fd -1 without */
+	struct napvd_managed *managed; /* [managed] file: NULL without */
 	int verbose;
 };
 
@@ -530,6 +554,34 @@ int napvd_sync_attach(struct napvd *d, napvd_sync_fn *fn);
 void napvd_sync_detach(struct napvd *d);
 /* Send the held replies whose records are durable (durable: the spool's durable count). */
 void napvd_held_flush(struct napvd *d, uint64_t durable);
+
+/*
+ * The managed settings file (managed.c): [managed] file, watched with inotify and on
+ * check_interval, validated whole and applied through the reload path, or rejected whole;
+ * nap-shv.status beside it says which. Open before the first configuration is parsed
+ * (napvd_managed_overlay() gives the overlay that parse takes), attach after daemon().
+ */
+struct napvd_managed;
+int napvd_managed_open(struct napvd *d, const char *conf_path);
+/* The accepted overlay for a parse of napvd.conf (NULL: none). */
+const struct napvd_overlay *napvd_managed_overlay(const struct napvd *d);
+/* The reload path a new file goes through once napvd runs (napvd_reload_config). */
+typedef int napvd_reload_fn(struct napvd *d, struct napvd_config *next, char *why,
+			    size_t why_len);
+/* Watch the file (inotify + timer) in d's event loop; call after daemon(). */
+int napvd_managed_attach(struct napvd *d, napvd_reload_fn *reload);
+/* Look at the file now (start-up, tests): apply, reject or nothing when it did not change. */
+void napvd_managed_check(struct napvd *d);
+/* After a reload: [managed] file or check_interval may have changed. */
+void napvd_managed_reconfigure(struct napvd *d);
+void napvd_managed_close(struct napvd *d);
+/* Its Prometheus lines into out (metrics.c); returns their length. */
+size_t napvd_managed_metrics(const struct napvd *d, char *out, size_t cap);
+/*
+ * Reload with a configuration parsed already (next, taken over) or, with next NULL, parse
+ * napvd.conf again with the accepted overlay. 0, or a negative errno with why: nothing changed.
+ */
+int napvd_reload_config(struct napvd *d, struct napvd_config *next, char *why, size_t why_len);
 
 /* Metrics HTTP responder (metrics.c). */
 int napvd_http_open(struct napvd *d, const struct napvd_sockaddr *addr);
