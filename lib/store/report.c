@@ -171,32 +171,6 @@ rep_count_cmp(const void *a, const void *b)
 		      ((const struct nap_report_count *)b)->key);
 }
 
-/* "SELECT key, count(*) ... GROUP BY key" into counts, sorted by key. */
-static int
-rep_counts(struct nap_store *st, const char *sql, struct nap_report_counts *out,
-	   struct nap_store_err *err)
-{
-	struct store_cursor *c;
-	int r;
-
-	out->n = 0;
-	r = st->ops->query(st, sql, SP_NONE, &c, err);
-	if (r < 0)
-		return r;
-	while ((r = st->ops->next(c, err)) > 0) {
-		if (out->n >= NAP_REPORT_KEYS_MAX)
-			continue; /* napvd writes far fewer distinct names */
-		rep_col(st, c, 0, out->v[out->n].key, sizeof(out->v[out->n].key));
-		out->v[out->n].n = st->ops->int64(c, 1);
-		out->n++;
-	}
-	st->ops->done(c);
-	if (r < 0)
-		return r;
-	qsort(out->v, out->n, sizeof(out->v[0]), rep_count_cmp);
-	return 0;
-}
-
 static int
 rep_revision(struct nap_store *st, uint64_t *rev, struct nap_store_err *err)
 {
@@ -207,51 +181,75 @@ rep_revision(struct nap_store *st, uint64_t *rev, struct nap_store_err *err)
 	return r;
 }
 
+/* Add n to key's count (keys past NAP_REPORT_KEYS_MAX are dropped: napvd writes far fewer). */
+static void
+counts_add(struct nap_report_counts *c, const char *key, int64_t n)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcmp(c->v[i].key, key) == 0) {
+			c->v[i].n += n;
+			return;
+		}
+	}
+	if (c->n >= NAP_REPORT_KEYS_MAX)
+		return;
+	rep_copy(c->v[c->n].key, sizeof(c->v[c->n].key), key);
+	c->v[c->n++].n = n;
+}
+
 static int
 compliance_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
 {
 	struct nap_report_compliance *o = ctx;
 	struct store_cursor *c;
+	int64_t now = o->now, silent_after = o->silent_after;
 	int r;
 
+	memset(o, 0, sizeof(*o));
+	o->now = now;
+	o->silent_after = silent_after;
 	if ((r = rep_revision(st, &o->revision, err)) < 0)
 		return r;
+	/* One scan of client_last: every count is a sum over its (few) distinct combinations. */
 	r = st->ops->query(st,
-			   "SELECT count(*),"
-			   " coalesce(sum(CASE WHEN result = 'compliant' THEN 1 ELSE 0 END), 0),"
-			   " coalesce(sum(CASE WHEN branch = 'exempt' THEN 1 ELSE 0 END), 0),"
-			   " coalesce(sum(CASE WHEN hsr_revision < $1 THEN 1 ELSE 0 END), 0),"
-			   " coalesce(sum(messages), 0) FROM client_last",
+			   "SELECT result, action, enforcement, branch, count(*),"
+			   " sum(CASE WHEN hsr_revision < $1 THEN 1 ELSE 0 END), sum(messages)"
+			   " FROM client_last GROUP BY result, action, enforcement, branch",
 			   SP_ARGS(SP_I(o->revision)), &c, err);
 	if (r < 0)
 		return r;
-	if ((r = st->ops->next(c, err)) > 0) {
-		o->clients = st->ops->int64(c, 0);
-		o->compliant = st->ops->int64(c, 1);
-		o->exempt = st->ops->int64(c, 2);
-		o->stale_revision = st->ops->int64(c, 3);
-		o->messages = st->ops->int64(c, 4);
-		o->noncompliant = o->clients - o->compliant;
+	while ((r = st->ops->next(c, err)) > 0) {
+		const char *result = st->ops->text(c, 0);
+		int64_t n = st->ops->int64(c, 4);
+
+		o->clients += n;
+		if (strcmp(result, "compliant") == 0)
+			o->compliant += n;
+		if (strcmp(st->ops->text(c, 3), "exempt") == 0)
+			o->exempt += n;
+		o->stale_revision += st->ops->int64(c, 5);
+		o->messages += st->ops->int64(c, 6);
+		counts_add(&o->by_result, result, n);
+		counts_add(&o->by_action, st->ops->text(c, 1), n);
+		counts_add(&o->by_enforcement, st->ops->text(c, 2), n);
+		counts_add(&o->by_branch, st->ops->text(c, 3), n);
 	}
 	st->ops->done(c);
 	if (r < 0)
 		return r;
+	o->noncompliant = o->clients - o->compliant;
+	qsort(o->by_result.v, o->by_result.n, sizeof(o->by_result.v[0]), rep_count_cmp);
+	qsort(o->by_action.v, o->by_action.n, sizeof(o->by_action.v[0]), rep_count_cmp);
+	qsort(o->by_enforcement.v, o->by_enforcement.n, sizeof(o->by_enforcement.v[0]),
+	      rep_count_cmp);
+	qsort(o->by_branch.v, o->by_branch.n, sizeof(o->by_branch.v[0]), rep_count_cmp);
+	/* Silent: the time index finds the candidates, the agent's last report may save them. */
 	r = rep_int(st,
-		    "SELECT count(*) FROM client_last c LEFT JOIN agent_state a"
-		    " ON a.client = c.machine"
-		    " WHERE c.time < $1 AND (a.received IS NULL OR a.received < $1)",
+		    "SELECT count(*) FROM client_last c WHERE c.time < $1 AND NOT EXISTS"
+		    " (SELECT 1 FROM agent_state a WHERE a.client = c.machine"
+		    " AND a.received >= $1)",
 		    SP_ARGS(SP_I(o->now - o->silent_after)), &o->silent, err);
 	if (r < 0)
-		return r;
-	if ((r = rep_counts(st, "SELECT result, count(*) FROM client_last GROUP BY result",
-			    &o->by_result, err)) < 0 ||
-	    (r = rep_counts(st, "SELECT action, count(*) FROM client_last GROUP BY action",
-			    &o->by_action, err)) < 0 ||
-	    (r = rep_counts(st,
-			    "SELECT enforcement, count(*) FROM client_last GROUP BY enforcement",
-			    &o->by_enforcement, err)) < 0 ||
-	    (r = rep_counts(st, "SELECT branch, count(*) FROM client_last GROUP BY branch",
-			    &o->by_branch, err)) < 0)
 		return r;
 	r = st->ops->query(st,
 			   "SELECT count(*), coalesce(sum(compliant), 0),"
@@ -1163,6 +1161,136 @@ nap_report_policy_list_free(struct nap_report_policy_list *l)
 
 /* ---- history ---- */
 
+/*
+ * Per bucket and machine the last verdict decides; time * 2 + (compliant ? 1 : 0) carries both
+ * the time and the verdict in one maximum. PostgreSQL aggregates that in SQL (one hash
+ * aggregate over the range, given the memory to stay off disk). SQLite would sort every
+ * (bucket, machine) pair; instead the rows are read in time order from the time index and
+ * folded here, with one slot per machine: its current bucket and best value, counted into the
+ * bucket when a later bucket (or the end) comes.
+ */
+struct hist_slot {
+	char *machine; /* NULL: free */
+	int64_t bucket, v;
+};
+
+struct hist_map {
+	struct hist_slot *v;
+	size_t cap, n; /* cap a power of two */
+};
+
+static uint64_t
+hist_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void
+hist_count(struct nap_report_history *h, const struct hist_slot *e)
+{
+	size_t i = (size_t)((e->bucket * h->bucket - h->since) / h->bucket);
+
+	if (i < h->n) {
+		if (e->v & 1)
+			h->v[i].compliant++;
+		else
+			h->v[i].noncompliant++;
+	}
+}
+
+static int
+hist_grow(struct hist_map *m)
+{
+	size_t ncap = m->cap == 0 ? 4096 : m->cap * 2;
+	struct hist_slot *nv = calloc(ncap, sizeof(*nv));
+
+	if (nv == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		size_t k;
+
+		if (m->v[i].machine == NULL)
+			continue;
+		k = (size_t)hist_hash(m->v[i].machine) & (ncap - 1);
+		while (nv[k].machine != NULL)
+			k = (k + 1) & (ncap - 1);
+		nv[k] = m->v[i];
+	}
+	free(m->v);
+	m->v = nv;
+	m->cap = ncap;
+	return 0;
+}
+
+/* One row (in time order) into the map. */
+static int
+hist_fold(struct nap_report_history *h, struct hist_map *m, const char *machine, int64_t b,
+	  int64_t v)
+{
+	size_t k;
+
+	if ((m->n + 1) * 2 > m->cap && hist_grow(m) < 0)
+		return -ENOMEM;
+	k = (size_t)hist_hash(machine) & (m->cap - 1);
+	while (m->v[k].machine != NULL && strcmp(m->v[k].machine, machine) != 0)
+		k = (k + 1) & (m->cap - 1);
+	if (m->v[k].machine == NULL) {
+		if ((m->v[k].machine = strdup(machine)) == NULL)
+			return -ENOMEM;
+		m->n++;
+	} else if (m->v[k].bucket == b) {
+		if (v > m->v[k].v)
+			m->v[k].v = v;
+		return 0;
+	} else {
+		hist_count(h, &m->v[k]);
+	}
+	m->v[k].bucket = b;
+	m->v[k].v = v;
+	return 0;
+}
+
+static int
+history_fold_tx(struct nap_store *st, struct nap_report_history *h, struct nap_store_err *err)
+{
+	struct hist_map m = {0};
+	struct store_cursor *c;
+	int r;
+
+	r = st->ops->query(st,
+			   "SELECT time, machine, CASE WHEN result = 'compliant' THEN 1 ELSE 0 END"
+			   " FROM status_messages WHERE time >= $1 AND time < $2 ORDER BY time",
+			   SP_ARGS(SP_I(h->since), SP_I(h->until)), &c, err);
+	if (r < 0)
+		return r;
+	while ((r = st->ops->next(c, err)) > 0) {
+		int64_t t = st->ops->int64(c, 0), b = t / h->bucket;
+		size_t i = (size_t)((b * h->bucket - h->since) / h->bucket);
+
+		if (t < h->since || i >= h->n)
+			continue;
+		h->v[i].messages++;
+		if (hist_fold(h, &m, st->ops->text(c, 1), b, t * 2 + st->ops->int64(c, 2)) < 0) {
+			r = rep_oom(err);
+			break;
+		}
+	}
+	st->ops->done(c);
+	for (size_t i = 0; i < m.cap; i++) {
+		if (m.v[i].machine == NULL)
+			continue;
+		if (r == 0)
+			hist_count(h, &m.v[i]);
+		free(m.v[i].machine);
+	}
+	free(m.v);
+	return r < 0 ? r : 0;
+}
+
 static int
 history_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
 {
@@ -1173,10 +1301,11 @@ history_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
 	memset(h->v, 0, h->n * sizeof(h->v[0]));
 	for (size_t i = 0; i < h->n; i++)
 		h->v[i].start = h->since + (int64_t)i * h->bucket;
-	/*
-	 * Per bucket and machine the last verdict decides; time * 2 + (compliant ? 1 : 0) carries
-	 * both the time and the verdict in one maximum, so one GROUP BY does it on both backends.
-	 */
+	if (strcmp(st->ops->name, "postgresql") != 0)
+		return history_fold_tx(st, h, err);
+	/* A million (bucket, machine) groups fit in this; the default 4 MB spills to disk. */
+	if ((r = q_exec(st, "SET LOCAL work_mem = '256MB'", SP_NONE, NULL, err)) < 0)
+		return r;
 	r = st->ops->query(st,
 			   "SELECT b, sum(v % 2), count(*), sum(n) FROM"
 			   " (SELECT time / $1 AS b, machine,"
