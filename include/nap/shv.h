@@ -195,4 +195,17 @@ int nap_store_shv_pushed(struct nap_store *st, const char *host, uint64_t revisi
 int nap_store_shv_status_put(struct nap_store *st, const char *host, const char *status,
 			     const char *detail, struct nap_store_err *err);
 
+/* ---- over SMB (lib/site/shv_smb.c, links libsmbclient) ---- */
+
+struct nap_smb;
+
+/* Write p's settings file at p's revision into p->url. 0 or a negative errno with err. */
+int nap_shv_push(struct nap_smb *smb, const struct nap_shv_point *p, char *err, size_t err_len);
+/*
+ * Read nap-shv.status from url: *raw (free()) is the file's text, *out its parse. -ENOENT when
+ * napvd has written none yet; -EINVAL when it does not parse (why in err).
+ */
+int nap_shv_status_fetch(struct nap_smb *smb, const char *url, struct nap_shv_status *out,
+			 char **raw, char *err, size_t err_len);
+
 #endif
