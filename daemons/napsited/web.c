@@ -51,6 +51,7 @@
 #define WEB_PEM_MAX       (256 * 1024)
 #define WEB_TOKEN_MAX     1024
 #define WEB_PARAM_LEN_MAX 512 /* bytes of one query value */
+#define WEB_URL_MAX       1024 /* bytes of a path */
 #define WEB_CONN_LIMIT    256
 #define WEB_CONN_TIMEOUT  30 /* seconds */
 #define WEB_DRAIN_MS      2000
@@ -302,6 +303,36 @@ web_client_query(struct web_req *r, struct nap_report_client_query *q)
 	return 0;
 }
 
+int
+web_param_add(struct web_req *r, const char *const *names, const char *key, const char *value,
+	      char *bad, size_t bad_len)
+{
+	size_t i;
+
+	for (i = 0; names[i] != NULL && i < WEB_PARAMS_MAX; i++)
+		if (strcmp(key, names[i]) == 0)
+			break;
+	if (names[i] == NULL || i == WEB_PARAMS_MAX) {
+		char esc[64];
+
+		nap_escape((const uint8_t *)key, strnlen(key, 15), esc, sizeof(esc));
+		snprintf(bad, bad_len, "unknown parameter \"%s\"", esc);
+		return -EINVAL;
+	}
+	if (r->param[i] != NULL) {
+		snprintf(bad, bad_len, "parameter \"%s\" given twice", names[i]);
+		return -EINVAL;
+	}
+	if (value != NULL && strlen(value) > WEB_PARAM_LEN_MAX) {
+		snprintf(bad, bad_len, "parameter \"%s\" longer than %d bytes", names[i],
+			 WEB_PARAM_LEN_MAX);
+		return -EINVAL;
+	}
+	/* An empty value (what a form's "any" choice sends) counts as given, then as none. */
+	r->param[i] = value != NULL ? value : "";
+	return 0;
+}
+
 struct web_params_ctx {
 	struct web_req *r;
 	const char *const *names;
@@ -313,38 +344,14 @@ static enum MHD_Result
 web_params_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct web_params_ctx *c = cls;
-	size_t i;
 
 	(void)kind;
 	if (c->bad != NULL)
 		return MHD_NO;
-	for (i = 0; c->names[i] != NULL; i++)
-		if (strcmp(key, c->names[i]) == 0)
-			break;
-	if (c->names[i] == NULL) {
-		char esc[64];
-
-		nap_escape((const uint8_t *)key, strnlen(key, 40), esc, sizeof(esc));
-		snprintf(c->badbuf, sizeof(c->badbuf), "unknown parameter \"%s\"", esc);
+	if (web_param_add(c->r, c->names, key, value, c->badbuf, sizeof(c->badbuf)) < 0) {
 		c->bad = c->badbuf;
 		return MHD_NO;
 	}
-	if (c->r->param[i] != NULL) {
-		snprintf(c->badbuf, sizeof(c->badbuf), "parameter \"%s\" given twice", key);
-		c->bad = c->badbuf;
-		return MHD_NO;
-	}
-	if (value != NULL && strlen(value) > WEB_PARAM_LEN_MAX) {
-		snprintf(c->badbuf, sizeof(c->badbuf), "parameter \"%s\" longer than %d bytes", key,
-			 WEB_PARAM_LEN_MAX);
-		c->bad = c->badbuf;
-		return MHD_NO;
-	}
-	/* An empty value (what a form's "any" choice sends) is the same as none. */
-	if (value != NULL && *value != '\0')
-		c->r->param[i] = value;
-	else
-		c->r->param[i] = "";
 	return MHD_YES;
 }
 
@@ -377,19 +384,15 @@ web_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 }
 
 /* Bearer TOKEN, or Basic base64(user:TOKEN); the comparison takes the same time either way. */
-static bool
-web_authorized(const struct web_instance *in, struct MHD_Connection *conn)
+bool
+web_token_ok(const char *h, const char *token, size_t token_len)
 {
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
 	unsigned char dec[WEB_TOKEN_MAX * 2];
 	const char *given = NULL;
 	size_t glen = 0, n;
 	bool ok;
 	int d;
 
-	if (in->token == NULL)
-		return true;
 	if (h == NULL)
 		return false;
 	if (strncasecmp(h, "Bearer ", 7) == 0) {
@@ -418,9 +421,19 @@ web_authorized(const struct web_instance *in, struct MHD_Connection *conn)
 	}
 	if (given == NULL)
 		return false;
-	ok = glen == in->token_len && nap_consttime_eq(given, in->token, glen);
+	ok = glen == token_len && nap_consttime_eq(given, token, glen);
 	nap_wipe(dec, sizeof(dec));
 	return ok;
+}
+
+static bool
+web_authorized(const struct web_instance *in, struct MHD_Connection *conn)
+{
+	if (in->token == NULL)
+		return true;
+	return web_token_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_AUTHORIZATION),
+			    in->token, in->token_len);
 }
 
 /* ---- the store pool --------------------------------------------------------------------- */
@@ -526,6 +539,8 @@ web_send(struct web_instance *in, struct MHD_Connection *conn, struct web_req *r
 static const struct web_route *
 web_route_find(const char *url, const char **arg)
 {
+	if (strlen(url) > WEB_URL_MAX)
+		return NULL;
 	*arg = NULL;
 	for (size_t i = 0; i < NAP_ARRAY_SIZE(web_routes); i++) {
 		const struct web_route *rt = &web_routes[i];
@@ -610,6 +625,17 @@ web_access(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	res = web_send(in, conn, &r, rt->api);
 	free(r.body);
 	return res;
+}
+
+const char *const *
+web_route_params(const char *url, const char **arg, bool *api)
+{
+	const struct web_route *rt = web_route_find(url, arg);
+
+	if (rt == NULL)
+		return NULL;
+	*api = rt->api;
+	return rt->params;
 }
 
 __attribute__((format(printf, 2, 0))) static void

@@ -78,6 +78,15 @@ int web_fail(struct web_req *r, unsigned status, const char *fmt, ...)
 /* The status and message for a report function's error. */
 int web_store_fail(struct web_req *r, int rc, const struct nap_store_err *e);
 
+/* Record one query parameter of a route declaring names: 0, or -EINVAL (unknown, repeated or
+ * too long) with a message in bad. An empty value is recorded as "". */
+int web_param_add(struct web_req *r, const char *const *names, const char *key, const char *value,
+		  char *bad, size_t bad_len);
+/* The route of url: its parameter names (NULL: no such route), *arg and *api as for a request. */
+const char *const *web_route_params(const char *url, const char **arg, bool *api);
+/* Does an Authorization header value carry token (Bearer, or Basic with it as password)? */
+bool web_token_ok(const char *authorization, const char *token, size_t token_len);
+
 /* The query every client list takes (result, action, silent, prefix, sort, limit, offset):
  * parameters 0..6 of a route that declares web_client_params. */
 extern const char *const web_client_params[];
