@@ -57,6 +57,7 @@
 #define HRA_DROP_MAX (256 * 1024) /* body bytes thrown away before the connection is cut */
 #define HRA_DRAIN_MARGIN_MS 5000
 #define HRA_MEMORY_LIMIT (64 * 1024) /* per connection: headers + libmicrohttpd buffers */
+#define HRA_SIGNER_BATCH 64 /* templates per sendmmsg(), replies per recvmmsg() */
 
 enum hra_kind { HRA_HTTP, HRA_HTTPS, HRA_METRICS };
 
@@ -102,6 +103,7 @@ struct naphrad_rt {
 	struct naphrad_req *wait_head, *wait_tail; /* suspended, oldest first */
 	unsigned n_pending;
 	struct nap_radius_builder rb;
+	struct naphrad_csr_keys *csr_keys; /* the lean PKCS#10 reader's key templates */
 };
 
 enum hra_state {
@@ -358,23 +360,40 @@ signer_queue(struct naphrad *h, const struct naphrad_signer_request *sr)
 	return 0;
 }
 
+/* Everything queued, HRA_SIGNER_BATCH messages per sendmmsg(): once per loop turn. */
 static void
 signer_flush(struct naphrad *h)
 {
 	struct naphrad_rt *rt = h->rt;
 
 	while (rt->sq_head != NULL) {
+		struct mmsghdr mm[HRA_SIGNER_BATCH];
+		struct iovec iov[HRA_SIGNER_BATCH];
 		struct hra_sq *q = rt->sq_head;
+		unsigned n = 0;
+		int sent;
 
-		if (send(h->signer_fd, q->msg, q->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		memset(mm, 0, sizeof(mm));
+		for (; q != NULL && n < HRA_SIGNER_BATCH; q = q->next, n++) {
+			iov[n] = (struct iovec){.iov_base = q->msg, .iov_len = q->len};
+			mm[n].msg_hdr.msg_iov = &iov[n];
+			mm[n].msg_hdr.msg_iovlen = 1;
+		}
+		sent = sendmmsg(h->signer_fd, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			fatal("signer: send");
 		}
-		rt->sq_head = q->next;
-		if (rt->sq_head == NULL)
-			rt->sq_tail = NULL;
-		free(q);
+		for (int i = 0; i < sent; i++) {
+			q = rt->sq_head;
+			rt->sq_head = q->next;
+			if (rt->sq_head == NULL)
+				rt->sq_tail = NULL;
+			free(q);
+		}
+		if ((unsigned)sent < n)
+			return; /* the socket is full: POLLOUT brings us back */
 	}
 }
 
@@ -522,49 +541,71 @@ signer_answer(struct naphrad *h, struct naphrad_req *rq, const struct naphrad_si
 	finish(rq, NAPHRAD_RES_ISSUED, MHD_HTTP_OK, make_answer(rq, body, len));
 }
 
+static void signer_reply(struct naphrad *h, const uint8_t *buf, size_t n);
+
+/* What the signer answered, up to HRA_SIGNER_BATCH replies per recvmmsg(). */
 static void
 signer_read(struct naphrad *h)
 {
-	struct naphrad_rt *rt = h->rt;
-	static uint8_t buf[NAPHRAD_SIGNER_MSG_MAX];
-	struct naphrad_signer_reply rp;
+	static uint8_t buf[HRA_SIGNER_BATCH][NAPHRAD_SIGNER_MSG_MAX];
+	struct mmsghdr mm[HRA_SIGNER_BATCH];
+	struct iovec iov[HRA_SIGNER_BATCH];
 
 	for (;;) {
-		ssize_t n = recv(h->signer_fd, buf, sizeof(buf), MSG_DONTWAIT);
-		struct naphrad_req *rq;
+		int got;
 
-		if (n == 0)
-			fatalx("signer: the signer process is gone");
-		if (n < 0) {
+		memset(mm, 0, sizeof(mm));
+		for (unsigned i = 0; i < HRA_SIGNER_BATCH; i++) {
+			iov[i] = (struct iovec){.iov_base = buf[i], .iov_len = sizeof(buf[i])};
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		got = recvmmsg(h->signer_fd, mm, HRA_SIGNER_BATCH, MSG_DONTWAIT, NULL);
+		if (got < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			fatal("signer: recv");
 		}
-		if (naphrad_signer_reply_decode(buf, (size_t)n, &rp) < 0) {
-			LOG_WARNX_RL("signer: malformed reply of %zd bytes", n);
-			continue;
-		}
-		if (rp.op == NAPHRAD_OP_RELOAD || rp.op == NAPHRAD_OP_HELLO) {
-			if (rp.status != 0 || chain_set(rt, &rp) < 0) {
-				log_warnx("reload: the signer kept its CA: %s",
-					  rp.status != 0 ? rp.error : "bad chain");
-				h->m.reloads_error++;
-			} else {
-				log_info("reload: signer CA chain of %zu certificate(s), lifetime "
-					 "%u s",
-					 rt->n_chain, rt->lifetime);
-			}
-			continue;
-		}
-		/* Replies come in order: the head, unless it timed out meanwhile. */
-		rq = rt->sig_head;
-		while (rq != NULL && rq->signer_id != rp.id)
-			rq = rq->snext;
-		if (rq == NULL)
-			continue; /* its request timed out */
-		sig_del(rt, rq);
-		signer_answer(h, rq, &rp);
+		if (got == 0 || mm[0].msg_len == 0)
+			fatalx("signer: the signer process is gone");
+		for (int i = 0; i < got; i++)
+			signer_reply(h, buf[i], mm[i].msg_len);
+		if (got < HRA_SIGNER_BATCH)
+			return;
 	}
+}
+
+static void
+signer_reply(struct naphrad *h, const uint8_t *buf, size_t n)
+{
+	struct naphrad_rt *rt = h->rt;
+	struct naphrad_signer_reply rp;
+	struct naphrad_req *rq;
+
+	if (naphrad_signer_reply_decode(buf, n, &rp) < 0) {
+		LOG_WARNX_RL("signer: malformed reply of %zu bytes", n);
+		return;
+	}
+	if (rp.op == NAPHRAD_OP_RELOAD || rp.op == NAPHRAD_OP_HELLO) {
+		if (rp.status != 0 || chain_set(rt, &rp) < 0) {
+			log_warnx("reload: the signer kept its CA: %s",
+				  rp.status != 0 ? rp.error : "bad chain");
+			h->m.reloads_error++;
+		} else {
+			log_info("reload: signer CA chain of %zu certificate(s), lifetime "
+				 "%u s",
+				 rt->n_chain, rt->lifetime);
+		}
+		return;
+	}
+	/* Replies come in order: the head, unless it timed out meanwhile. */
+	rq = rt->sig_head;
+	while (rq != NULL && rq->signer_id != rp.id)
+		rq = rq->snext;
+	if (rq == NULL)
+		return; /* its request timed out */
+	sig_del(rt, rq);
+	signer_answer(h, rq, &rp);
 }
 
 int
@@ -671,7 +712,7 @@ verdict_cb(void *arg, const struct nap_radclient_result *res)
 	rq->state = RQ_SIGNER;
 	rq->t_stage = now_ms();
 	sig_add(rt, rq);
-	signer_flush(h);
+	/* Sent with the others of this loop turn (naphrad_run). */
 }
 
 /* ---- client certificates -------------------------------------------------------------------- */
@@ -771,8 +812,8 @@ hcep_process(struct naphrad_req *rq, const char *method)
 	struct naphrad_query q = {0};
 	const char *cl, *coid;
 	uint8_t id[NAP_CORRELATION_ID_LEN];
-	unsigned char *spki = NULL;
-	int r, n;
+	bool lean;
+	int r;
 
 	hr.method = method;
 	hr.content_type = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
@@ -791,7 +832,8 @@ hcep_process(struct naphrad_req *rq, const char *method)
 		snprintf(rq->coid, sizeof(rq->coid), "%s", strlen(coid) < sizeof(rq->coid) ? coid : "");
 	if (r != 0)
 		return refuse(rq, NAPHRAD_RES_BAD_REQUEST, (unsigned)r, err.what);
-	r = nap_hcep_request_decode(rq->body, rq->len, &req, &err);
+	r = naphrad_csr_decode(rt->csr_keys, rq->body, rq->len, &req, &rq->pubkey,
+			       &rq->pubkey_len, &lean, &err);
 	if (r < 0) {
 		char msg[160];
 
@@ -805,29 +847,17 @@ hcep_process(struct naphrad_req *rq, const char *method)
 		nap_hcep_request_free(req);
 		return refuse(rq, NAPHRAD_RES_BAD_REQUEST, (unsigned)r, err.what);
 	}
-	n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req->req), &spki);
-	if (n <= 0 || n > NAPHRAD_MAX_PUBKEY) {
-		OPENSSL_free(spki);
+	if (rq->pubkey_len > NAPHRAD_MAX_PUBKEY) {
 		nap_hcep_request_free(req);
-		ERR_clear_error();
 		return refuse(rq, NAPHRAD_RES_BAD_REQUEST, NAP_HCEP_HTTP_SERVER_ERROR,
 			      "public key too large");
 	}
 	if (req->key_type == NAP_HCEP_KEY_OTHER) {
-		OPENSSL_free(spki);
 		nap_hcep_request_free(req);
 		return refuse(rq, NAPHRAD_RES_BAD_REQUEST, NAP_HCEP_HTTP_SERVER_ERROR,
 			      "key type not supported (RSA or ECDSA)");
 	}
-	rq->pubkey = malloc((size_t)n);
-	if (rq->pubkey == NULL) {
-		OPENSSL_free(spki);
-		nap_hcep_request_free(req);
-		return MHD_NO;
-	}
-	memcpy(rq->pubkey, spki, (size_t)n);
-	rq->pubkey_len = (size_t)n;
-	OPENSSL_free(spki);
+	h->m.requests_lean += lean;
 	if (rt->n_pending >= h->conf->max_pending) {
 		nap_hcep_request_free(req);
 		return refuse(rq, NAPHRAD_RES_OVERLOAD, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -1411,6 +1441,7 @@ naphrad_http_stop(struct naphrad *h)
 	for (size_t i = 0; i < rt->n_chain; i++)
 		X509_free(rt->chain[i]);
 	free(rt->chain_der);
+	naphrad_csr_keys_free(rt->csr_keys);
 	free(rt);
 	h->rt = NULL;
 }
@@ -1595,5 +1626,10 @@ int
 naphrad_rt_new(struct naphrad *h)
 {
 	h->rt = calloc(1, sizeof(*h->rt));
-	return h->rt == NULL ? -ENOMEM : 0;
+	if (h->rt == NULL)
+		return -ENOMEM;
+	/* Without the templates every request takes the library's path: slower, still correct. */
+	if (naphrad_csr_keys_new(&h->rt->csr_keys) < 0)
+		log_warnx("hcep: no EC key templates; PKCS#10 requests take the slow path");
+	return 0;
 }

@@ -116,6 +116,9 @@ naphrad_metrics_text(const struct naphrad *h, size_t *len)
 		m->napvd_timeouts);
 	counter(f, "naphrad_signer_errors_total", "Templates the signer refused or failed.",
 		m->signer_errors);
+	counter(f, "naphrad_requests_lean_total",
+		"PKCS#10 requests read by the lean reader (EC keys); the rest by the library.",
+		m->requests_lean);
 	counter(f, "naphrad_reloads_total", "Successful configuration reloads.", m->reloads_ok);
 	counter(f, "naphrad_reload_errors_total", "Failed configuration reloads.",
 		m->reloads_error);

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include <openssl/types.h>
+
 #include "nap/radclient.h"
 
 #define NAPHRAD_DEFAULT_CONF "/etc/nap/naphrad.conf"
@@ -190,6 +192,32 @@ void naphrad_signer_hello(const struct naphrad_signer *s, struct naphrad_signer_
  */
 int naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s);
 
+/* ---- PKCS#10 requests (csr.c) ------------------------------------------------------------- */
+
+struct naphrad_csr_keys; /* per-curve key templates, made once */
+struct nap_hcep_request;
+struct nap_err;
+
+int naphrad_csr_keys_new(struct naphrad_csr_keys **out);
+void naphrad_csr_keys_free(struct naphrad_csr_keys *k);
+/* An EC public key (P-256: bits 256, P-384: 384) from its encoded point; NULL when the point is
+ * not on the curve. */
+EVP_PKEY *naphrad_csr_ec_key(const struct naphrad_csr_keys *k, int bits, const uint8_t *point,
+			     size_t len);
+/* One DER TLV at *p (definite, minimal length up to 3 octets): its content and length; *p moves
+ * past it. */
+bool naphrad_der_tlv(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **content,
+		     size_t *len);
+/*
+ * Decode and verify an HCEP request body like nap_hcep_request_decode() (same acceptance, same
+ * fields), through the lean reader when it takes the shape (*lean true; (*out)->req
+ * is NULL then), else through the library. *spki: the request's SubjectPublicKeyInfo, DER
+ * (free()). keys NULL: always the library.
+ */
+int naphrad_csr_decode(const struct naphrad_csr_keys *keys, const uint8_t *p, size_t len,
+		       struct nap_hcep_request **out, uint8_t **spki, size_t *spki_len, bool *lean,
+		       struct nap_err *err);
+
 /* ---- the network-facing process (hcep_http.c, verdict.c, metrics.c, naphrad.c) ------------ */
 
 /* What became of a request: the metrics' "result" label. */
@@ -224,6 +252,7 @@ struct naphrad_metrics {
 	uint64_t napvd_replies, napvd_timeouts;
 	uint64_t signer_errors;
 	uint64_t reloads_ok, reloads_error;
+	uint64_t requests_lean; /* PKCS#10 requests read by the lean reader (csr.c) */
 	struct naphrad_hist napvd_latency, signer_latency, request_latency;
 };
 extern const unsigned naphrad_status_codes[NAPHRAD_STATUS_SLOTS];

@@ -32,7 +32,6 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -47,6 +46,7 @@
 #include "naphrad.h"
 
 #define SIGNER_BATCH 64
+#define SIGNER_IN_MAX (NAPHRAD_MAX_PUBKEY + 4096) /* a request datagram: template + framing */
 #define SIGNER_LOG_LINE 512
 
 struct naphrad_signer {
@@ -61,6 +61,7 @@ struct naphrad_signer {
 	/* the fixed parts of the profile, encoded once */
 	X509_EXTENSION *ext_bc, *ext_ku, *ext_eku_anon, *ext_eku_auth, *ext_pol, *ext_aki;
 	X509_NAME *anon_name;
+	struct naphrad_csr_keys *keys; /* EC key templates for the point checks */
 	int log_fd;
 	uint64_t log_size;
 	bool log_dirty;
@@ -110,6 +111,7 @@ naphrad_signer_free(struct naphrad_signer *s)
 	X509_EXTENSION_free(s->ext_pol);
 	X509_EXTENSION_free(s->ext_aki);
 	X509_NAME_free(s->anon_name);
+	naphrad_csr_keys_free(s->keys);
 	if (s->log_fd >= 0)
 		close(s->log_fd);
 	signer_conf_free(&s->conf);
@@ -439,6 +441,10 @@ naphrad_signer_new(const struct naphrad_signer_conf *c, struct naphrad_signer **
 		fclose(f);
 		ERR_clear_error();
 	}
+	if ((r = naphrad_csr_keys_new(&s->keys)) < 0) {
+		signer_fail(err, len, r, "signer: %s", "cannot make the EC key templates");
+		goto fail;
+	}
 	if ((r = signer_profile(s)) < 0) {
 		signer_fail(err, len, r, "signer: %s", "cannot encode the certificate profile");
 		goto fail;
@@ -496,38 +502,6 @@ struct spki {
 	size_t bits_len;
 };
 
-/* One DER TLV at *p (definite lengths up to 2 length octets): tag, content, end. */
-static bool
-der_tlv(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **content,
-	size_t *len)
-{
-	const uint8_t *q = *p;
-	size_t n;
-
-	if (end - q < 2 || q[0] != tag)
-		return false;
-	n = q[1];
-	q += 2;
-	if (n == 0x81 || n == 0x82) {
-		size_t k = n & 0x7f;
-
-		if ((size_t)(end - q) < k)
-			return false;
-		n = k == 1 ? q[0] : (size_t)q[0] << 8 | q[1];
-		if ((k == 1 && n < 0x80) || (k == 2 && n < 0x100))
-			return false; /* not DER */
-		q += k;
-	} else if (n > 0x7f) {
-		return false;
-	}
-	if ((size_t)(end - q) < n)
-		return false;
-	*content = q;
-	*len = n;
-	*p = q + n;
-	return true;
-}
-
 static int
 template_key(const struct naphrad_signer *s, const struct naphrad_template *t, struct spki *out,
 	     const char **why)
@@ -540,12 +514,13 @@ template_key(const struct naphrad_signer *s, const struct naphrad_template *t, s
 
 	memset(out, 0, sizeof(*out));
 	*why = "public key does not parse";
-	if (!der_tlv(&p, end, 0x30, &seq, &seq_len) || p != end)
+	if (!naphrad_der_tlv(&p, end, 0x30, &seq, &seq_len) || p != end)
 		return -EINVAL;
 	p = seq;
 	end = seq + seq_len;
 	q = p;
-	if (!der_tlv(&p, end, 0x30, &alg, &alg_len) || !der_tlv(&p, end, 0x03, &bits, &bits_len) ||
+	if (!naphrad_der_tlv(&p, end, 0x30, &alg, &alg_len) ||
+	    !naphrad_der_tlv(&p, end, 0x03, &bits, &bits_len) ||
 	    p != end || bits_len < 2 || bits[0] != 0)
 		return -EINVAL;
 	if ((out->alg = d2i_X509_ALGOR(NULL, &q, (long)(alg + alg_len - q))) == NULL ||
@@ -557,31 +532,21 @@ template_key(const struct naphrad_signer *s, const struct naphrad_template *t, s
 	nid = OBJ_obj2nid(obj);
 	if (nid == NID_X9_62_id_ecPublicKey && ptype == V_ASN1_OBJECT) {
 		int curve = OBJ_obj2nid(pval);
-		const char *group = curve == NID_X9_62_prime256v1 ? "prime256v1"
-				    : curve == NID_secp384r1	   ? "secp384r1"
-							   : NULL;
-		EVP_PKEY_CTX *ctx;
-		EVP_PKEY *k = NULL;
-		OSSL_PARAM ps[3];
-		int ok;
+		int bits_n = curve == NID_X9_62_prime256v1 ? 256 : curve == NID_secp384r1 ? 384 : 0;
+		EVP_PKEY *k;
 
-		if (group == NULL) {
+		if (bits_n == 0) {
 			*why = "EC key not on P-256 or P-384";
 			goto bad;
 		}
-		ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
-		ps[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-							  (void *)out->bits, out->bits_len);
-		ps[2] = OSSL_PARAM_construct_end();
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-		ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
-		     EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, ps) == 1;
-		EVP_PKEY_free(k);
-		EVP_PKEY_CTX_free(ctx);
-		if (!ok) {
+		/* A copy of the curve's template with the point set: it refuses points off the
+		 * curve, without building the group again for every key (csr.c). */
+		k = naphrad_csr_ec_key(s->keys, bits_n, out->bits, out->bits_len);
+		if (k == NULL) {
 			*why = "EC public key is not a valid point";
 			goto bad;
 		}
+		EVP_PKEY_free(k);
 		return 0;
 	}
 	if (nid == NID_rsaEncryption && (ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF)) {
@@ -842,18 +807,73 @@ struct signer_out {
 	size_t len;
 };
 
+/* One request in, its reply into out (0), or nothing to answer (-1). */
+static int
+signer_one(struct naphrad_signer **sp, const char *conf_path, const uint8_t *in, size_t n,
+	   int64_t now, struct signer_out *out)
+{
+	struct naphrad_signer_request rq;
+	struct naphrad_signer_reply rp;
+	uint8_t *der = NULL;
+	long m;
+
+	memset(&rp, 0, sizeof(rp));
+	if (naphrad_signer_request_decode(in, n, &rq) < 0) {
+		/* Not ours to guess an id for: the peer is broken or hostile. */
+		LOG_WARNX_RL("signer: malformed request of %zu bytes dropped", n);
+		return -1;
+	}
+	rp.op = rq.op;
+	rp.id = rq.id;
+	switch (rq.op) {
+	case NAPHRAD_OP_RELOAD:
+		if (signer_reload(sp, conf_path) < 0) {
+			rp.status = -EINVAL;
+			snprintf(rp.error, sizeof(rp.error), "reload failed; see the signer's log");
+			break;
+		}
+		/* FALLTHROUGH */
+	case NAPHRAD_OP_HELLO:
+		naphrad_signer_hello(*sp, &rp);
+		break;
+	case NAPHRAD_OP_SIGN:
+		if (naphrad_signer_issue(*sp, &rq.t, now, &rp, &der) < 0)
+			LOG_WARNX_RL("signer: template refused: %s", rp.error);
+		else
+			rp.cert = der;
+		break;
+	default:
+		break;
+	}
+	m = naphrad_signer_reply_encode(&rp, out->msg, sizeof(out->msg));
+	if (m < 0) {
+		free(der);
+		LOG_WARNX_RL("signer: reply does not encode: %s", strerror((int)-m));
+		return -1;
+	}
+	out->der = der;
+	out->len = (size_t)m;
+	return 0;
+}
+
+/*
+ * The loop: every request waiting is read with one recvmmsg() (up to SIGNER_BATCH), signed, the
+ * issuance log synced once for the batch (group commit), the replies sent with one sendmmsg().
+ */
 int
 naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s)
 {
-	static uint8_t in[NAPHRAD_SIGNER_MSG_MAX];
+	static uint8_t in[SIGNER_BATCH][SIGNER_IN_MAX];
 	static struct signer_out out[SIGNER_BATCH];
-	struct naphrad_signer_request rq;
+	struct mmsghdr mm[SIGNER_BATCH];
+	struct iovec iov[SIGNER_BATCH];
 	struct naphrad_signer_reply rp;
 
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		size_t n_out = 0;
+		size_t n_out = 0, sent = 0;
 		int64_t now;
+		int got;
 
 		if (poll(&p, 1, -1) < 0) {
 			if (errno == EINTR)
@@ -862,61 +882,30 @@ naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s)
 			naphrad_signer_free(s);
 			return 1;
 		}
+		memset(mm, 0, sizeof(mm));
+		for (size_t i = 0; i < SIGNER_BATCH; i++) {
+			iov[i] = (struct iovec){.iov_base = in[i], .iov_len = sizeof(in[i])};
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		got = recvmmsg(fd, mm, SIGNER_BATCH, MSG_DONTWAIT, NULL);
+		if (got < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			log_warn("signer: recv");
+			naphrad_signer_free(s);
+			return 1;
+		}
+		if (got == 0 || mm[0].msg_len == 0)
+			goto done;
 		now = (int64_t)time(NULL);
-		while (n_out < SIGNER_BATCH) {
-			ssize_t n = recv(fd, in, sizeof(in), MSG_DONTWAIT);
-			uint8_t *der = NULL;
-			long m;
-
-			if (n == 0)
-				goto done;
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN)
-					break;
-				log_warn("signer: recv");
-				naphrad_signer_free(s);
-				return 1;
-			}
-			memset(&rp, 0, sizeof(rp));
-			if (naphrad_signer_request_decode(in, (size_t)n, &rq) < 0) {
-				/* Not ours to guess an id for: the peer is broken or hostile. */
-				LOG_WARNX_RL("signer: malformed request of %zd bytes dropped", n);
+		for (int i = 0; i < got; i++) {
+			if ((mm[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+				LOG_WARNX_RL("signer: request over %d bytes dropped", SIGNER_IN_MAX);
 				continue;
 			}
-			rp.op = rq.op;
-			rp.id = rq.id;
-			switch (rq.op) {
-			case NAPHRAD_OP_RELOAD:
-				if (signer_reload(&s, conf_path) < 0) {
-					rp.status = -EINVAL;
-					snprintf(rp.error, sizeof(rp.error),
-						 "reload failed; see the signer's log");
-					break;
-				}
-				/* FALLTHROUGH */
-			case NAPHRAD_OP_HELLO:
-				naphrad_signer_hello(s, &rp);
-				break;
-			case NAPHRAD_OP_SIGN:
-				if (naphrad_signer_issue(s, &rq.t, now, &rp, &der) < 0)
-					LOG_WARNX_RL("signer: template refused: %s", rp.error);
-				else
-					rp.cert = der;
-				break;
-			default:
-				break;
-			}
-			m = naphrad_signer_reply_encode(&rp, out[n_out].msg, sizeof(out[n_out].msg));
-			if (m < 0) {
-				free(der);
-				LOG_WARNX_RL("signer: reply does not encode: %s", strerror((int)-m));
-				continue;
-			}
-			out[n_out].der = der;
-			out[n_out].len = (size_t)m;
-			n_out++;
+			if (signer_one(&s, conf_path, in[i], mm[i].msg_len, now, &out[n_out]) == 0)
+				n_out++;
 		}
 		if (naphrad_signer_sync(s) < 0) {
 			/* Nothing leaves that is not on disk: fail the batch's certificates. */
@@ -932,16 +921,31 @@ naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s)
 					&rp, out[i].msg, sizeof(out[i].msg));
 			}
 		}
-		for (size_t i = 0; i < n_out; i++) {
-			if (send(fd, out[i].msg, out[i].len, MSG_NOSIGNAL) < 0 && errno != EAGAIN) {
+		while (sent < n_out) {
+			int k;
+
+			memset(mm, 0, sizeof(mm));
+			for (size_t i = sent; i < n_out; i++) {
+				iov[i - sent] = (struct iovec){.iov_base = out[i].msg,
+							       .iov_len = out[i].len};
+				mm[i - sent].msg_hdr.msg_iov = &iov[i - sent];
+				mm[i - sent].msg_hdr.msg_iovlen = 1;
+			}
+			/* Blocking: naphrad reads its replies in every loop turn. */
+			k = sendmmsg(fd, mm, (unsigned)(n_out - sent), MSG_NOSIGNAL);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
 				log_warn("signer: send");
-				for (size_t k = i; k < n_out; k++)
-					free(out[k].der);
+				for (size_t i = 0; i < n_out; i++)
+					free(out[i].der);
 				naphrad_signer_free(s);
 				return 1;
 			}
-			free(out[i].der);
+			sent += (size_t)k;
 		}
+		for (size_t i = 0; i < n_out; i++)
+			free(out[i].der);
 	}
 done:
 	naphrad_signer_sync(s);

@@ -94,6 +94,18 @@ int nap_hcep_request_decode(const uint8_t *p, size_t len, struct nap_hcep_reques
 void nap_hcep_request_free(struct nap_hcep_request *r);
 
 /*
+ * The attribute checks of nap_hcep_request_decode() on attributes a caller decoded itself
+ * (naphrad's lean PKCS#10 reader; the subject likewise above): at most 32, no duplicates, one extension request whose SoH,
+ * SAN and EKU fill r, the SoH never as a bare attribute. p/len: the whole input, for offsets.
+ * Returns 0 or a negative errno with err filled, like the decoder.
+ */
+/* r->subject / subject_empty from the subject name, as nap_hcep_request_decode() fills them. */
+int nap_hcep_request_subject(struct nap_hcep_request *r, const X509_NAME *name,
+			     struct nap_err *err);
+int nap_hcep_request_attributes(struct nap_hcep_request *r, X509_ATTRIBUTE *const *attrs,
+				int count, const uint8_t *p, size_t len, struct nap_err *err);
+
+/*
  * The HRA's content checks (HCEP 3.2.5.1) on a decoded request: signature, the SoH extension,
  * the EKU with the health OID (plus clientAuth when authenticated), and the SAN rule: empty for
  * an unauthenticated client; for an authenticated one only DNS names, equal to auth_fqdn

@@ -109,10 +109,9 @@ request_key(struct nap_hcep_request *r, EVP_PKEY *pkey, struct nap_err *err)
 	return 0;
 }
 
-static int
-request_subject(struct nap_hcep_request *r, struct nap_err *err)
+int
+nap_hcep_request_subject(struct nap_hcep_request *r, const X509_NAME *name, struct nap_err *err)
 {
-	const X509_NAME *name = X509_REQ_get_subject_name(r->req);
 	BIO *bio;
 	char *data;
 	long n;
@@ -313,22 +312,21 @@ out:
 	return rc;
 }
 
-static int
-request_attributes(struct nap_hcep_request *r, const uint8_t *p, size_t len, struct nap_err *err)
+int
+nap_hcep_request_attributes(struct nap_hcep_request *r, X509_ATTRIBUTE *const *attrs, int count,
+			    const uint8_t *p, size_t len, struct nap_err *err)
 {
-	int count = X509_REQ_get_attr_count(r->req);
 	X509_ATTRIBUTE *ext_attr = NULL;
 
 	if (count > HCEP_MAX_ATTRS)
 		return hcep_err(err, 0, "too many attributes", -EMSGSIZE);
 	for (int i = 0; i < count; i++) {
-		X509_ATTRIBUTE *attr = X509_REQ_get_attr(r->req, i);
+		X509_ATTRIBUTE *attr = attrs[i];
 		const ASN1_OBJECT *obj = X509_ATTRIBUTE_get0_object(attr);
 		int nid = OBJ_obj2nid(obj);
 
 		for (int k = 0; k < i; k++)
-			if (OBJ_cmp(obj, X509_ATTRIBUTE_get0_object(X509_REQ_get_attr(r->req, k))) ==
-			    0)
+			if (OBJ_cmp(obj, X509_ATTRIBUTE_get0_object(attrs[k])) == 0)
 				return hcep_err(err, 0, "duplicate attribute", -EBADMSG);
 		if (nid == NID_ext_req || nid == NID_ms_ext_req) {
 			/* Both forms at once would leave it open which list the HRA honours. */
@@ -384,10 +382,21 @@ nap_hcep_request_decode(const uint8_t *p, size_t len, struct nap_hcep_request **
 	}
 	if ((rc = request_key(r, pkey, err)) < 0)
 		goto fail;
-	if ((rc = request_subject(r, err)) < 0)
+	if ((rc = nap_hcep_request_subject(r, X509_REQ_get_subject_name(r->req), err)) < 0)
 		goto fail;
-	if ((rc = request_attributes(r, p, len, err)) < 0)
-		goto fail;
+	{
+		int count = X509_REQ_get_attr_count(r->req);
+		X509_ATTRIBUTE *attrs[HCEP_MAX_ATTRS];
+
+		if (count > HCEP_MAX_ATTRS) {
+			rc = hcep_err(err, 0, "too many attributes", -EMSGSIZE);
+			goto fail;
+		}
+		for (int i = 0; i < count; i++)
+			attrs[i] = X509_REQ_get_attr(r->req, i);
+		if ((rc = nap_hcep_request_attributes(r, attrs, count, p, len, err)) < 0)
+			goto fail;
+	}
 	r->signature_ok = X509_REQ_verify(r->req, pkey) == 1;
 	ERR_clear_error();
 	*out = r;
