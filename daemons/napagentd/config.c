@@ -516,6 +516,17 @@ agent_conf_warn(const struct agent_conf *c, FILE *f)
 			n++;
 		}
 	}
+	if (agent_hra_enabled(&c->hra)) {
+		const char *const files[] = {c->hra.ca_file, c->hra.cert, c->hra.key,
+					     c->hra.swanctl_dir};
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			if (files[i][0] == '\0' || access(files[i], R_OK) == 0)
+				continue;
+			fprintf(f, "warning: [hra] %s: %s\n", files[i], strerror(errno));
+			n++;
+		}
+	}
 	if (c->policy_file != NULL && c->hsr_key == NULL) {
 		fprintf(f, "warning: policy_file without hsr_key: the policy's signature is not "
 			   "checked (labs only)\n");

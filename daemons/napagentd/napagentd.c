@@ -68,6 +68,7 @@ struct agent {
 	bool quit;
 	/* the HCEP client ([hra]) */
 	bool hra_now;             /* request with the next evaluation */
+	const char *hra_why;      /* and why (for the log) */
 	bool hra_have_fp;
 	char hra_fp[4096];        /* fingerprint of the evaluation last sent to the HRA */
 	int64_t hra_next;         /* monotonic ms: renewal or retry; 0 = none */
@@ -594,14 +595,15 @@ agent_hra(struct agent *a, const struct agent_eval *e, bool force)
 	else if (strcmp(fp, a->hra_fp) != 0)
 		why = "state changed";
 	else if (a->hra_now)
-		why = a->hra_not_after != 0 ? "renewal" : "retry";
+		why = a->hra_why != NULL ? a->hra_why : "asked";
 	else if (a->hra_next != 0 && now >= a->hra_next)
-		why = "renewal";
+		why = a->hra_why != NULL ? a->hra_why : "scheduled";
 	else if (force && now - a->hra_last > AGENT_SOHR_RENEW_HOLD * 1000)
 		why = "quarantine ended";
 	else
 		return;
 	a->hra_now = false;
+	a->hra_why = NULL;
 	a->hra_have_fp = true;
 	a->hra_last = now;
 	snprintf(a->hra_fp, sizeof(a->hra_fp), "%s", fp);
@@ -644,11 +646,14 @@ agent_hra(struct agent *a, const struct agent_eval *e, bool force)
 		a->m.hra_not_after = res->not_after;
 		a->hra_next = now + (agent_hra_renew_at(&c->hra, res->issued_at, res->not_after) -
 				     res->issued_at) * 1000;
+		a->hra_why = "renewal";
 		if (agent_hra_reload(&c->hra, err, sizeof(err)) < 0) {
 			a->m.hra_failures[AGENT_HRA_FAIL_RELOAD]++;
 			LOG_WARNX_RL("hra: reload: %s", err);
-			if (a->hra_next > now + c->hra.retry * 1000)
+			if (a->hra_next > now + c->hra.retry * 1000) {
 				a->hra_next = now + c->hra.retry * 1000;
+				a->hra_why = "retry";
+			}
 		}
 		break;
 	case AGENT_HRA_NONCOMPLIANT:
@@ -658,6 +663,7 @@ agent_hra(struct agent *a, const struct agent_eval *e, bool force)
 		a->quarantined = true;
 		/* again at once on a state change; unchanged, on the evaluation schedule */
 		a->hra_next = now + c->evaluate_interval * 1000;
+		a->hra_why = "scheduled re-check";
 		break;
 	default:
 		(void)r;
@@ -666,6 +672,7 @@ agent_hra(struct agent *a, const struct agent_eval *e, bool force)
 		LOG_WARNX_RL("hra: %s failure: %s", agent_hra_failure_name(res->failure),
 			     err[0] != '\0' ? err : "no answer");
 		a->hra_next = now + c->hra.retry * 1000;
+		a->hra_why = "retry";
 		/* a certificate still valid stays; an expired one goes when it expires */
 		if (a->hra_not_after != 0 && wall >= a->hra_not_after)
 			agent_hra_drop(a, "expired, no renewal");
@@ -1020,6 +1027,7 @@ agent_reload(struct agent *a)
 	a->policy_now = true;
 	a->eval_now = true;
 	a->hra_now = true;
+	a->hra_why = "configuration reloaded";
 	log_info("reload: configuration %s loaded", a->conf->path);
 }
 

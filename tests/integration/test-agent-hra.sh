@@ -291,8 +291,12 @@ wait_for "a 6 s certificate" \
 SERIAL1=$(openssl x509 -in "$CERT" -noout -serial)
 ISSUED1=$(am napagentd_hra_requests_total issued)
 NA1=$(date -d "$(openssl x509 -in "$CERT" -noout -enddate | cut -d= -f2)" +%s)
-wait_for "renewed before expiry" '[[ $(openssl x509 -in "$CERT" -noout -serial 2>/dev/null) != "$SERIAL1" ]]' 80
-(($(date +%s) < NA1)) || fail "the renewal came after the old certificate expired"
+wait_for "renewed before expiry" \
+	'[[ $(openssl x509 -in "$CERT" -noout -serial 2>/dev/null) != "$SERIAL1" ]] && (($(am napagentd_hra_requests_total issued) > ISSUED1))' 80
+# issued (notBefore is 300 s back-dated) before the previous one expired
+NB2=$(($(date -d "$(openssl x509 -in "$CERT" -noout -startdate | cut -d= -f2)" +%s) + 300))
+((NB2 < NA1)) || fail "the renewal was issued at $NB2, after the old certificate expired ($NA1)"
+log "renewed $((NA1 - NB2)) s before the old certificate expired"
 assert_ne "renewal: new serial" "$SERIAL0" "$SERIAL1"
 assert_ge "renewals counted" $((ISSUED1 + 1)) "$(am napagentd_hra_requests_total issued)"
 grep -q 'health certificate installed (renewal)' "$T/napagentd.log" || fail "no renewal logged"
