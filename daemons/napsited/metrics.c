@@ -161,6 +161,19 @@ napsited_metrics_text(struct napsited *sd)
 	mb_metric(&b, "napsited_web_denied_total", "counter",
 		  "Web connections or requests refused ([web] allow, missing token).",
 		  ld(&m->web_denied));
+	mb_metric(&b, "napsited_shv_pushes_total", "counter",
+		  "SHV point settings files written over SMB.", ld(&m->shv_pushes));
+	mb_metric(&b, "napsited_shv_push_failures_total", "counter",
+		  "SHV point settings files that could not be written (logon, share, network).",
+		  ld(&m->shv_push_failures));
+	mb_metric(&b, "napsited_shv_status_errors_total", "counter",
+		  "nap-shv.status files that could not be read or did not parse.",
+		  ld(&m->shv_status_errors));
+	mb_metric(&b, "napsited_shv_points", "gauge", "SHV points in the store.",
+		  ld(&m->shv_points));
+	mb_metric(&b, "napsited_shv_points_out_of_date", "gauge",
+		  "SHV points not pushed, not yet judged, unreachable or rejected.",
+		  ld(&m->shv_out_of_date));
 	return b.p;
 }
 

@@ -584,6 +584,9 @@ site_signals(struct site *s)
 			break;
 		case SIGUSR1:
 			log_debug("SIGUSR1: checking the store now");
+#ifdef NAPSITED_HAVE_SHV
+			napsited_shv_kick();
+#endif
 			s->next_poll_ms = mono_ms();
 			if (s->pending) {
 				s->next_attempt_ms = mono_ms();
@@ -766,6 +769,11 @@ main(int argc, char *argv[])
 		exit(1);
 	if (web_start(&s) < 0)
 		exit(1);
+#ifdef NAPSITED_HAVE_SHV
+	/* The SHV point pusher: SMB calls block, so in a thread of its own (shv_push.c). */
+	if ((r = napsited_shv_start(&s.sd)) < 0)
+		fatalx("shv pusher: %s", strerror(-r));
+#endif
 	s.next_poll_ms = mono_ms() + s.sd.conf->poll_interval_ms;
 	log_info("napsited started: site %s, store %s (%s), %zu directory URI(s)%s",
 		 s.sd.conf->site, s.sd.conf->store_uri, nap_store_backend(s.store),
@@ -775,6 +783,9 @@ main(int argc, char *argv[])
 
 	site_loop(&s);
 
+#ifdef NAPSITED_HAVE_SHV
+	napsited_shv_stop();
+#endif
 	web_stop(&s);
 	agent_stop(&s);
 	napsited_metrics_stop(&s.sd);

@@ -68,6 +68,12 @@ struct napsited_metrics {
 	_Atomic uint64_t web_requests;
 	_Atomic uint64_t web_bad_requests; /* answered 4xx: bad parameters, unknown paths ... */
 	_Atomic uint64_t web_denied;       /* refused: address not in [web] allow, or no token */
+	/* the SHV point pusher (shv_push.c) */
+	_Atomic uint64_t shv_pushes;        /* settings files written */
+	_Atomic uint64_t shv_push_failures; /* writes (or logons) that failed */
+	_Atomic uint64_t shv_status_errors; /* status files unreadable or malformed */
+	_Atomic uint64_t shv_points;        /* SHV points in the store, last round */
+	_Atomic uint64_t shv_out_of_date;   /* of those, not pushed, not judged or rejected */
 };
 
 /*
@@ -140,6 +146,14 @@ enum napsited_publish_result napsited_publish(const struct nap_siteconf *c, cons
 /* ---- metrics.c ---- */
 
 /* Serve Prometheus text on an already bound, listening socket (made before the privilege drop). */
+/*
+ * The SHV point pusher (shv_push.c): a thread that pushes changed settings over SMB and reads
+ * napvd's status back. Start after the privilege drop; kick to look now.
+ */
+int napsited_shv_start(struct napsited *sd);
+void napsited_shv_kick(void);
+void napsited_shv_stop(void);
+
 int napsited_metrics_listen(const char *addr, int *fd);
 int napsited_metrics_start(struct napsited *sd, int fd);
 void napsited_metrics_stop(struct napsited *sd);

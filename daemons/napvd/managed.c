@@ -199,6 +199,11 @@ napvd_managed_check(struct napvd *d)
 	if (m == NULL)
 		return;
 	r = nap_read_file(m->path, NAP_SHV_FILE_MAX, &text, &len);
+	if (r == 0 && len == 0) {
+		/* A writer that is not nap_smb_put (smbclient put) creates, then writes: wait. */
+		free(text);
+		return;
+	}
 	if (r == -ENOENT) {
 		/* No file (yet): napvd.conf's values, or the last accepted file's, stay. */
 		if (!m->missing_logged)

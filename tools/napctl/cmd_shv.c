@@ -463,6 +463,7 @@ cmd_shv_push(const struct ctl_cmd *cmd, int argc, char *argv[])
 		struct nap_smb *smb = NULL;
 		char err[512];
 		struct timespec t0, now;
+		int64_t pushed_at;
 		bool decided = false;
 
 		if (shv_open_smb(p, &smb, "shv push") < 0) {
@@ -478,14 +479,16 @@ cmd_shv_push(const struct ctl_cmd *cmd, int argc, char *argv[])
 			continue;
 		}
 		memset(&serr, 0, sizeof(serr));
-		nap_store_shv_pushed(site.store, p->host, p->revision, (int64_t)time(NULL), &serr);
+		pushed_at = (int64_t)time(NULL);
+		nap_store_shv_pushed(site.store, p->host, p->revision, pushed_at, &serr);
 		nap_store_shv_status_put(site.store, p->host, "pending", NULL, &serr);
 		printf("%s: revision %" PRIu64 " written to %s\n", p->host, p->revision, p->url);
 		/* napvd answers with nap-shv.status once it judged this revision. */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		while (wait_ms > 0) {
 			r = shv_status_read(&site, smb, p, &st, err, sizeof(err));
-			if (r == 0 && st.revision == p->revision) {
+			/* Judged after this push: not a status left by an earlier file. */
+			if (r == 0 && st.revision == p->revision && st.applied >= pushed_at) {
 				decided = true;
 				break;
 			}

@@ -69,6 +69,43 @@ static const struct ctl_cmd commands[] = {
 	 cmd_hostcheck_list},
 	{"hostcheck", "show", "ID [--json]", "Show one HSR check.", cmd_hostcheck_show},
 	{"hostcheck", "remove", "ID", "Remove an HSR check.", cmd_hostcheck_remove},
+#ifdef NAPCTL_HAVE_SHV
+	{"shv", "add",
+	 "HOST --url smb://HOST[:PORT]/SHARE[/DIR] --credentials FILE [--site S]\n"
+	 "      [--sites S...] [--uri URI...] [--base DN] [--bind-dn DN --bind-password-file PATH]\n"
+	 "      [--query-interval DUR] [--max-age DUR] [--validity-period DUR]\n"
+	 "      [--absolute-cutoff TIME|none] [--client-component|--client-communication|\n"
+	 "      --server-component|--server-communication|--other compliant|noncompliant]\n"
+	 "      [--known-client-errors CODES]",
+	 "Add an SHV point (a napvd host) whose settings napsited writes as nap-shv.conf into\n"
+	 "its configuration share over SMB (credentials FILE in smbclient -A form, on this\n"
+	 "host). Settings not given keep the napvd.conf values there; --site defaults to\n"
+	 "napsited.conf's site code. bind_password_file names a file on the napvd host: no\n"
+	 "secret travels in the share.",
+	 cmd_shv_add},
+	{"shv", "list", "[--json]", "List the SHV points, their revision and last status.",
+	 cmd_shv_list},
+	{"shv", "show", "HOST [--json]",
+	 "Show an SHV point, its last status and the nap-shv.conf its revision gives.",
+	 cmd_shv_show},
+	{"shv", "set", "HOST [--url URL] [--credentials FILE] [KEY=VALUE]... [KEY=]...",
+	 "Change an SHV point's settings (KEY as in napvd.conf: validity_period=26h,\n"
+	 "other=compliant, ...; KEY= unsets it). A change moves its revision on and napsited\n"
+	 "pushes it.",
+	 cmd_shv_set},
+	{"shv", "remove", "HOST", "Forget an SHV point (its share keeps the last file).",
+	 cmd_shv_remove},
+	{"shv", "push", "[HOST] [--wait DUR]",
+	 "Write the settings of HOST (or every SHV point) now, then wait up to --wait (15s)\n"
+	 "for napvd's nap-shv.status on that revision and print it. Exit 2 when napvd\n"
+	 "rejected it, 1 when the share or napvd did not answer.",
+	 cmd_shv_push},
+	{"shv", "status", "[HOST] [--json]",
+	 "Read nap-shv.status from each SHV point's share now (stored in the site database)\n"
+	 "and print the revision napvd judged, accepted or rejected with its errors, and the\n"
+	 "revision in force.",
+	 cmd_shv_status},
+#endif
 	{"exemption", "add",
 	 "ID (--client GLOB | --group NAME) [--policy ID]... [--from TIME] [--until TIME]\n"
 	 "      [--reason TEXT] [--replace]",
