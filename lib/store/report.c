@@ -1163,8 +1163,8 @@ nap_report_policy_list_free(struct nap_report_policy_list *l)
 
 /*
  * Per bucket and machine the last verdict decides; time * 2 + (compliant ? 1 : 0) carries both
- * the time and the verdict in one maximum. PostgreSQL aggregates that in SQL (one hash
- * aggregate over the range, given the memory to stay off disk). SQLite would sort every
+ * the time and the verdict in one maximum. PostgreSQL aggregates that in SQL (one sort of the
+ * range's (bucket, machine) pairs, given the memory to stay off disk). SQLite would sort every
  * (bucket, machine) pair; instead the rows are read in time order from the time index and
  * folded here, with one slot per machine: its current bucket and best value, counted into the
  * bucket when a later bucket (or the end) comes.
@@ -1303,8 +1303,12 @@ history_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
 		h->v[i].start = h->since + (int64_t)i * h->bucket;
 	if (strcmp(st->ops->name, "postgresql") != 0)
 		return history_fold_tx(st, h, err);
-	/* A million (bucket, machine) groups fit in this; the default 4 MB spills to disk. */
-	if ((r = q_exec(st, "SET LOCAL work_mem = '256MB'", SP_NONE, NULL, err)) < 0)
+	/*
+	 * A million (bucket, machine) groups sort in this memory (the default 4 MB spills to
+	 * disk); sorting them measured about 40% cheaper than hashing them.
+	 */
+	if ((r = q_exec(st, "SET LOCAL work_mem = '256MB'", SP_NONE, NULL, err)) < 0 ||
+	    (r = q_exec(st, "SET LOCAL enable_hashagg = off", SP_NONE, NULL, err)) < 0)
 		return r;
 	r = st->ops->query(st,
 			   "SELECT b, sum(v % 2), count(*), sum(n) FROM"
