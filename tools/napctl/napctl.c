@@ -178,6 +178,26 @@ static const struct ctl_cmd commands[] = {
 	 "With --require-msg-auth, replies without a Message-Authenticator are dropped.\n"
 	 "Exit status: 0 Access-Accept, 2 Access-Reject, 1 error or timeout.",
 	 cmd_radius_query},
+	{"ports", "", "[-f FILE] [--json] [--no-store]",
+	 "Print the port matrix (DESIGN.md section 1) of this deployment: every connection\n"
+	 "between site server, directory, SHV points, DHCP servers, HRAs, clients and admins,\n"
+	 "with its purpose, protocol and port, the nap parts and the concrete host:port, from\n"
+	 "napsited.conf ([directory], [agent], [web], [deployment]) and the store's SHV points.",
+	 cmd_ports},
+	{"check", "", "[-f FILE] [--json] [--timeout 3s] [--no-store]",
+	 "Probe every peer of the port matrix: LDAP bind, the HSR search as napvd makes it,\n"
+	 "a probe file written to and removed from each SMB share, RADIUS Status-Server to\n"
+	 "napvd, TLS + GET / to the agent endpoint, naphrad and the dashboard. Each result is\n"
+	 "ok, blocked (no answer: a firewall drops it?), refused (nothing listens / REJECT),\n"
+	 "unreachable, auth-failure, tls-failure, failed or skipped, with why.\n"
+	 "Exit status 0 only when every probe passed.",
+	 cmd_check},
+	{"firewall", "",
+	 "--role ROLE[,ROLE...] [-f FILE] [--family inet|ip|ip6] [-o FILE] [--no-store]",
+	 "Print an nftables ruleset (table FAMILY nap, input and output chains with policy\n"
+	 "drop) that opens exactly the port matrix for a host with these roles: site,\n"
+	 "directory, shv, dhcp, hra, client, admin. Load it with nft -f.",
+	 cmd_firewall},
 };
 
 static void

@@ -129,6 +129,10 @@ int cmd_hsr_sign(const struct ctl_cmd *cmd, int argc, char *argv[]);
 int cmd_hsr_show(const struct ctl_cmd *cmd, int argc, char *argv[]);
 int cmd_soh_sample(const struct ctl_cmd *cmd, int argc, char *argv[]);
 int cmd_radius_query(const struct ctl_cmd *cmd, int argc, char *argv[]);
+/* napctl ports | check | firewall (cmd_ports.c) */
+int cmd_ports(const struct ctl_cmd *cmd, int argc, char *argv[]);
+int cmd_check(const struct ctl_cmd *cmd, int argc, char *argv[]);
+int cmd_firewall(const struct ctl_cmd *cmd, int argc, char *argv[]);
 /* report compliance|clients|policies|history|feed, explain CLIENT (cmd_report.c) */
 int cmd_report_compliance(const struct ctl_cmd *cmd, int argc, char *argv[]);
 int cmd_report_clients(const struct ctl_cmd *cmd, int argc, char *argv[]);
