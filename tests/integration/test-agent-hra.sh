@@ -51,10 +51,11 @@ ip -n "$NSB" addr add 10.99.7.1/32 dev lo
 make_site S01 5
 NAPVD_EXTRA=$'[enforcement hra]\ncompliant = full\nnoncompliant = restricted\nnoncapable = reject\n'
 write_napvd_conf "$T/napvd.conf"
-start_napvd "$T/napvd.conf"
+# napvd starts while the PKI is made (start_napvd without its wait)
+"$NAPVD" -d -f "$T/napvd.conf" >>"$T/napvd.log" 2>&1 &
+NAPVD_PID=$!
+_nap_pids+=("$NAPVD_PID")
 hra_pki
-write_naphrad_conf "$T/naphrad.conf"
-start_naphrad
 P=$T/pki
 
 # A's own certificate, from the health CA with the policy
@@ -65,6 +66,12 @@ printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature' \
 	"certificatePolicies=$HEALTH_POLICY" >"$P/a.ext"
 openssl x509 -req -in "$P/a.csr" -CA "$P/health-ca.pem" -CAkey "$P/health-ca.key" \
 	-CAcreateserial -days 2 -extfile "$P/a.ext" -out "$P/a.pem" 2>/dev/null
+
+wait_napvd
+write_naphrad_conf "$T/naphrad.conf"
+"$NAPHRAD" -d -v -f "$T/naphrad.conf" >>"$T/naphrad.log" 2>&1 & # start_naphrad waits below
+NAPHRAD_PID=$!
+_nap_pids+=("$NAPHRAD_PID")
 
 # --- charons (see test-hra-strongswan.sh) -------------------------------------------------------
 run_charon() {
@@ -156,6 +163,11 @@ connections {
 EOF
 cp "$P/a.pem" "$T/ipsec-a/x509/me.pem"
 cp "$P/a.key" "$T/ipsec-a/private/me.key"
+for ((i = 0; i < 100; i++)); do
+	_nap_dead "$NAPHRAD_PID" && fail "naphrad exited during startup"
+	(exec 9<>"/dev/tcp/127.0.0.1/$HRAS_PORT") 2>/dev/null && break
+	sleep 0.1
+done
 sw a --load-all >"$T/load-a.out" 2>&1 || fail "swanctl A: $(cat "$T/load-a.out")"
 sw b --load-all >"$T/load-b.out" 2>&1 || fail "swanctl B: $(cat "$T/load-b.out")"
 
