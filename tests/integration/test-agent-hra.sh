@@ -231,6 +231,7 @@ cert = $P/client.pem
 key = $P/client.key
 swanctl_dir = $T/ipsec-b
 swanctl_uri = unix://$T/ipsec-b/charon.vici
+install_ca = yes
 renew_before = 50%
 retry = 1s
 timeout = 5s
@@ -283,6 +284,8 @@ openssl x509 -in "$CERT" -noout -ext certificatePolicies,extendedKeyUsage,subjec
 grep -q "$HEALTH_POLICY" "$T/cert.txt" || fail "no compliant policy: $(cat "$T/cert.txt")"
 grep -q 'DNS:pc1.napt.test' "$T/cert.txt" || fail "no SAN pc1.napt.test: $(cat "$T/cert.txt")"
 openssl verify -CAfile "$P/health-ca.pem" "$CERT" >/dev/null || fail "certificate does not verify"
+assert_eq "install_ca: the chain's CA in x509ca" "$(openssl x509 -in "$P/health-ca.pem" -noout -fingerprint)" \
+	"$(openssl x509 -in "$T/ipsec-b/x509ca/nap-health-ca.pem" -noout -fingerprint 2>&1)"
 [[ $(openssl pkey -in "$KEY" -pubout) == "$(openssl x509 -in "$CERT" -noout -pubkey)" ]] ||
 	fail "installed key and certificate do not match"
 connect remediated
