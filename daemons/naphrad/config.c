@@ -305,6 +305,10 @@ handler(void *arg, const char *section, const char *key, const char *value)
 			return set_str(p, &sg->ca_key, section, key, value);
 		if (strcmp(key, "chain") == 0)
 			return set_str(p, &sg->chain, section, key, value);
+		if (strcmp(key, "pkcs11_module") == 0)
+			return set_str(p, &sg->pkcs11_module, section, key, value);
+		if (strcmp(key, "pin_file") == 0)
+			return set_str(p, &sg->pin_file, section, key, value);
 		if (strcmp(key, "user") == 0)
 			return set_str(p, &sg->user, section, key, value);
 		if (strcmp(key, "log") == 0)
@@ -351,6 +355,8 @@ naphrad_config_free(struct naphrad_config *c)
 	free(c->signer.ca_cert);
 	free(c->signer.ca_key);
 	free(c->signer.chain);
+	free(c->signer.pkcs11_module);
+	free(c->signer.pin_file);
 	free(c->signer.user);
 	free(c->signer.log);
 	free(c);
@@ -517,6 +523,8 @@ naphrad_config_print(const struct naphrad_config *c, FILE *f)
 	fprintf(f, "nas_identifier = %s\n", c->nas_identifier);
 	fprintf(f, "\n[signer]\nca_cert = %s\nca_key = %s\n", s->ca_cert, s->ca_key);
 	print_opt(f, "chain", s->chain);
+	print_opt(f, "pkcs11_module", s->pkcs11_module);
+	print_opt(f, "pin_file", s->pin_file);
 	print_opt(f, "user", s->user);
 	fprintf(f, "log = %s\n", s->log);
 	print_duration(f, "lifetime", s->lifetime);

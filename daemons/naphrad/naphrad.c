@@ -45,8 +45,8 @@ check_config(const char *path)
 	}
 	naphrad_config_print(c, stdout);
 	naphrad_config_warnings(c, stderr);
-	/* The CA as the signer would load it, when this user may read it. */
-	if (access(c->signer.ca_key, R_OK) == 0) {
+	/* The CA as the signer would load it, when this user may read it (a token: always). */
+	if (strncmp(c->signer.ca_key, "pkcs11:", 7) == 0 || access(c->signer.ca_key, R_OK) == 0) {
 		char *log = c->signer.log;
 
 		c->signer.log = (char *)"/dev/null";

@@ -51,6 +51,8 @@ struct naphrad_signer_conf {
 	char *ca_cert;      /* PEM: the issuing CA certificate */
 	char *ca_key;       /* PEM file, or an OSSL_STORE URI (pkcs11:... with a provider) */
 	char *chain;        /* optional PEM file: intermediates up to the root, sent in responses */
+	char *pkcs11_module; /* ca_key pkcs11:...: the token's PKCS#11 module (else p11-kit's) */
+	char *pin_file;     /* ca_key pkcs11:...: the user PIN, a 0600 file (optional) */
 	char *user;         /* the signer drops to this user after loading the key (optional) */
 	char *log;          /* issuance log path */
 	int64_t lifetime;   /* default certificate lifetime, seconds */
@@ -217,6 +219,16 @@ bool naphrad_der_tlv(const uint8_t **p, const uint8_t *end, uint8_t tag, const u
 int naphrad_csr_decode(const struct naphrad_csr_keys *keys, const uint8_t *p, size_t len,
 		       struct nap_hcep_request **out, uint8_t **spki, size_t *spki_len, bool *lean,
 		       struct nap_err *err);
+
+/* ---- PKCS#11 (signer_pkcs11.c) ------------------------------------------------------------- */
+
+/*
+ * The CA private key from a PKCS#11 token (uri: RFC 7512 "pkcs11:..."), through libp11's
+ * engine (Debian: libengine-pkcs11-openssl). module: the token's module or NULL (p11-kit's
+ * proxy); pin_file: the PIN or NULL. NULL with err filled when it cannot.
+ */
+EVP_PKEY *naphrad_pkcs11_key(const char *uri, const char *module, const char *pin_file,
+			     char *err, size_t len);
 
 /* ---- the network-facing process (hcep_http.c, verdict.c, metrics.c, naphrad.c) ------------ */
 

@@ -73,6 +73,8 @@ signer_conf_free(struct naphrad_signer_conf *c)
 	free(c->ca_cert);
 	free(c->ca_key);
 	free(c->chain);
+	free(c->pkcs11_module);
+	free(c->pin_file);
 	free(c->user);
 	free(c->log);
 	memset(c, 0, sizeof(*c));
@@ -85,10 +87,13 @@ signer_conf_copy(struct naphrad_signer_conf *dst, const struct naphrad_signer_co
 	dst->ca_cert = src->ca_cert ? strdup(src->ca_cert) : NULL;
 	dst->ca_key = src->ca_key ? strdup(src->ca_key) : NULL;
 	dst->chain = src->chain ? strdup(src->chain) : NULL;
+	dst->pkcs11_module = src->pkcs11_module ? strdup(src->pkcs11_module) : NULL;
+	dst->pin_file = src->pin_file ? strdup(src->pin_file) : NULL;
 	dst->user = src->user ? strdup(src->user) : NULL;
 	dst->log = src->log ? strdup(src->log) : NULL;
 	if ((src->ca_cert && !dst->ca_cert) || (src->ca_key && !dst->ca_key) ||
-	    (src->chain && !dst->chain) || (src->user && !dst->user) || (src->log && !dst->log)) {
+	    (src->chain && !dst->chain) || (src->user && !dst->user) || (src->log && !dst->log) ||
+	    (src->pkcs11_module && !dst->pkcs11_module) || (src->pin_file && !dst->pin_file)) {
 		signer_conf_free(dst);
 		return -ENOMEM;
 	}
@@ -130,7 +135,7 @@ signer_fail(char *err, size_t len, int r, const char *fmt, ...)
 	return r;
 }
 
-/* The CA key: a PEM file, or any URI OpenSSL's store loaders know (pkcs11: with a provider). */
+/* The CA key: a PEM file, or any URI OpenSSL's store loaders know (pkcs11: is the engine's). */
 static EVP_PKEY *
 signer_load_key(const char *uri)
 {
@@ -390,7 +395,13 @@ naphrad_signer_new(const struct naphrad_signer_conf *c, struct naphrad_signer **
 				c->ca_cert);
 		goto fail;
 	}
-	if ((s->key = signer_load_key(c->ca_key)) == NULL) {
+	if (strncmp(c->ca_key, "pkcs11:", 7) == 0) {
+		if ((s->key = naphrad_pkcs11_key(c->ca_key, c->pkcs11_module, c->pin_file, err,
+						 len)) == NULL) {
+			r = -EACCES;
+			goto fail;
+		}
+	} else if ((s->key = signer_load_key(c->ca_key)) == NULL) {
 		r = signer_fail(err, len, -EACCES, "signer: ca_key %s: cannot load the private key",
 				c->ca_key);
 		goto fail;
