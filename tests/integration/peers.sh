@@ -259,6 +259,7 @@ start_smbd() {
   server min protocol = SMB3
   server signing = mandatory
   rpc start on demand helpers = no
+  usershare path =
 CONF
 		for share; do
 			mkdir -p "$d/share/$share"
