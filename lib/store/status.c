@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * Status messages (include/nap/status.h, doc/formats.md "status messages"): the strict parser
+ * of one line and the batch insert into status_messages / client_last.
+ *
+ * The parser handles untrusted input (a file anyone with write access to the inbox share can
+ * drop): jansson reads the line with duplicate members refused, then every member is checked
+ * for its type, length and character set; an unknown or missing member refuses the line.
+ *
+ * Exactly-once counting. Each message's id is its primary key: INSERT .. ON CONFLICT (id) DO
+ * NOTHING stores it once however often it is delivered, and client_last is touched only for
+ * the rows actually inserted, so its messages counter counts each id once. "Newer" orders by
+ * time, then by the id's sequence (same instance: a longer decimal is a larger number; equal
+ * length compares as text), so the latest verdict does not depend on the order of delivery.
+ * SQLite runs the statements one by one (no round trips to save). PostgreSQL gets one
+ * statement per message, a data-modifying WITH whose client_last upsert only sees the row if
+ * the insert took it, sent pipelined; the count of inserted rows comes from one query at the
+ * end (rows of this batch whose xmin is this transaction).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "nap/status.h"
+#include "nap/util.h"
+#include "store-int.h"
+
+/* ---- the line parser ---- */
+
+static int
+status_why(char *why, size_t why_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+status_why(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && why_len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int
+nap_status_id_parse(const char *id, char instance[NAP_STATUS_INSTANCE_LEN + 1], uint64_t *seq)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < NAP_STATUS_INSTANCE_LEN; i++) {
+		char c = id[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return -EINVAL;
+	}
+	if (id[i] != '-' || id[i + 1] < '1' || id[i + 1] > '9')
+		return -EINVAL; /* the sequence starts at 1, no leading zero */
+	for (i++; id[i] != '\0'; i++) {
+		unsigned d;
+
+		if (id[i] < '0' || id[i] > '9')
+			return -EINVAL;
+		d = (unsigned)(id[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	if (instance != NULL) {
+		memcpy(instance, id, NAP_STATUS_INSTANCE_LEN);
+		instance[NAP_STATUS_INSTANCE_LEN] = '\0';
+	}
+	if (seq != NULL)
+		*seq = v;
+	return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" exactly, a real date and time. */
+static int
+status_time(const char *s, int64_t *out)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
+	struct tm tm, back;
+	time_t t;
+	int v[6] = {0};
+	int k = 0;
+
+	if (strlen(s) != sizeof(pat) - 1)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(pat) - 1; i++) {
+		if (pat[i] == 'd') {
+			if (s[i] < '0' || s[i] > '9')
+				return -EINVAL;
+		} else if (s[i] != pat[i]) {
+			return -EINVAL;
+		}
+	}
+	for (const char *p = s; *p != '\0' && k < 6;) {
+		if (*p >= '0' && *p <= '9') {
+			v[k] = v[k] * 10 + (*p - '0');
+			p++;
+			if (*p < '0' || *p > '9')
+				k++;
+		} else {
+			p++;
+		}
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = v[0] - 1900;
+	tm.tm_mon = v[1] - 1;
+	tm.tm_mday = v[2];
+	tm.tm_hour = v[3];
+	tm.tm_min = v[4];
+	tm.tm_sec = v[5];
+	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[3] > 23 || v[4] > 59 || v[5] > 59)
+		return -EINVAL;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_mday != v[2] ||
+	    back.tm_mon != v[1] - 1)
+		return -EINVAL; /* 2026-02-30 */
+	*out = (int64_t)t;
+	return 0;
+}
+
+enum status_charset {
+	CS_TOKEN,     /* [a-z0-9_-] */
+	CS_PRINTABLE, /* printable ASCII */
+	CS_TEXT,      /* UTF-8 without control characters */
+	CS_HEX,       /* [0-9a-f] */
+};
+
+static bool
+status_chars_ok(const char *s, enum status_charset cs)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (cs == CS_TEXT) {
+		for (; *p != '\0'; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				return false;
+		return nap_store_utf8_valid(s);
+	}
+	for (; *p != '\0'; p++) {
+		unsigned char c = *p;
+
+		switch (cs) {
+		case CS_TOKEN:
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+			      c == '-'))
+				return false;
+			break;
+		case CS_PRINTABLE:
+			if (c < 0x20 || c > 0x7e)
+				return false;
+			break;
+		case CS_HEX:
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				return false;
+			break;
+		case CS_TEXT:
+			break;
+		}
+	}
+	return true;
+}
+
+enum { F_ID, F_TIME, F_NAS, F_CLIENT, F_MACHINE, F_SITE, F_ENFORCEMENT, F_RESULT, F_BRANCH,
+       F_EXEMPTION, F_ACTION, F_HSR_REVISION, F_CORRELATION_ID, F_COUNT };
+
+static const struct {
+	const char *name;
+	bool optional;
+	bool may_be_empty;
+	enum status_charset cs;
+	size_t off, cap; /* the destination in struct nap_status_msg (strings) */
+} status_fields[F_COUNT] = {
+#define SF(n, opt, empty, cs, m)                                                                   \
+	{n, opt, empty, cs, offsetof(struct nap_status_msg, m),                                    \
+	 sizeof(((struct nap_status_msg *)0)->m)}
+	[F_ID] = SF("id", false, false, CS_PRINTABLE, id),
+	[F_TIME] = {"time", false, false, CS_PRINTABLE, 0, 0},
+	[F_NAS] = SF("nas", false, true, CS_PRINTABLE, nas),
+	[F_CLIENT] = SF("client", false, true, CS_PRINTABLE, client),
+	[F_MACHINE] = SF("machine", false, true, CS_TEXT, machine),
+	[F_SITE] = SF("site", false, true, CS_TEXT, site),
+	[F_ENFORCEMENT] = SF("enforcement", false, false, CS_TOKEN, enforcement),
+	[F_RESULT] = SF("result", false, false, CS_TOKEN, result),
+	[F_BRANCH] = SF("branch", false, false, CS_TOKEN, branch),
+	[F_EXEMPTION] = SF("exemption", true, false, CS_PRINTABLE, exemption),
+	[F_ACTION] = SF("action", false, false, CS_TOKEN, action),
+	[F_HSR_REVISION] = {"hsr_revision", false, false, CS_PRINTABLE, 0, 0},
+	[F_CORRELATION_ID] = SF("correlation_id", false, true, CS_HEX, correlation_id),
+#undef SF
+};
+
+int
+nap_status_msg_parse(const char *line, size_t len, struct nap_status_msg *out, char *why,
+		     size_t why_len)
+{
+	json_error_t je;
+	json_t *o, *v;
+	const char *key;
+	bool seen[F_COUNT] = {false};
+	char name[40];
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0)
+		return status_why(why, why_len, "empty line");
+	if (len > NAP_STATUS_LINE_MAX)
+		return status_why(why, why_len, "line of %zu bytes, more than %d", len,
+				  NAP_STATUS_LINE_MAX);
+	if (line[0] != '{' || line[len - 1] != '}')
+		return status_why(why, why_len, "not a JSON object on one line");
+	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL)
+		return status_why(why, why_len, "malformed JSON at column %d: %.80s", je.column,
+				  je.text);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return status_why(why, why_len, "not a JSON object");
+	}
+	json_object_foreach(o, key, v) {
+		int f;
+
+		for (f = 0; f < F_COUNT; f++)
+			if (strcmp(key, status_fields[f].name) == 0)
+				break;
+		if (f == F_COUNT) {
+			nap_escape((const uint8_t *)key, strlen(key), name, sizeof(name));
+			r = status_why(why, why_len, "unknown member \"%s\"", name);
+			goto out;
+		}
+		seen[f] = true;
+		if (f == F_HSR_REVISION) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0) {
+				r = status_why(why, why_len,
+					       "hsr_revision: not a non-negative integer");
+				goto out;
+			}
+			out->hsr_revision = (int64_t)json_integer_value(v);
+			continue;
+		}
+		if (!json_is_string(v)) {
+			r = status_why(why, why_len, "%s: not a string", key);
+			goto out;
+		}
+		{
+			const char *s = json_string_value(v);
+			size_t n = json_string_length(v);
+
+			if (strlen(s) != n) {
+				r = status_why(why, why_len, "%s: holds a NUL character", key);
+				goto out;
+			}
+			if (n == 0 && !status_fields[f].may_be_empty) {
+				r = status_why(why, why_len, "%s: empty", key);
+				goto out;
+			}
+			if (f == F_TIME) {
+				if (status_time(s, &out->time) < 0) {
+					r = status_why(why, why_len,
+						       "time: not YYYY-MM-DDTHH:MM:SSZ (UTC)");
+					goto out;
+				}
+				continue;
+			}
+			if (n >= status_fields[f].cap) {
+				r = status_why(why, why_len, "%s: longer than %zu bytes", key,
+					       status_fields[f].cap - 1);
+				goto out;
+			}
+			if (!status_chars_ok(s, status_fields[f].cs)) {
+				r = status_why(why, why_len, "%s: characters not allowed there", key);
+				goto out;
+			}
+			memcpy((char *)out + status_fields[f].off, s, n + 1);
+		}
+	}
+	for (int f = 0; f < F_COUNT; f++) {
+		if (!seen[f] && !status_fields[f].optional) {
+			r = status_why(why, why_len, "member \"%s\" missing", status_fields[f].name);
+			goto out;
+		}
+	}
+	if (nap_status_id_parse(out->id, out->napvd, &out->seq) < 0) {
+		r = status_why(why, why_len, "id: not <16 lowercase hex>-<sequence from 1>");
+		goto out;
+	}
+	if (strlen(out->correlation_id) % 2 != 0) {
+		r = status_why(why, why_len, "correlation_id: odd number of hex digits");
+		goto out;
+	}
+	if (strcmp(out->branch, "exempt") != 0 && out->exemption[0] != '\0') {
+		r = status_why(why, why_len, "exemption given with branch \"%s\"", out->branch);
+		goto out;
+	}
+out:
+	json_decref(o);
+	if (r < 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
+
+/* ---- the store ---- */
+
+struct status_put {
+	const struct nap_status_msg *msgs;
+	size_t n;
+	int64_t received;
+	size_t inserted;
+	char *ids; /* PostgreSQL: the batch's ids as an array literal */
+};
+
+/* A message is newer than client_last's row: later time, or same time and later sequence. */
+#define STATUS_NEWER(t, id)                                                                        \
+	"(" t " > client_last.time OR (" t " = client_last.time AND (length(" id                  \
+	") > length(client_last.id) OR (length(" id ") = length(client_last.id) AND " id         \
+	" > client_last.id))))"
+
+static const char status_insert_sql[] =
+	"INSERT INTO status_messages (id, time, received, napvd, nas, client, machine, site,"
+	" enforcement, result, branch, exemption, action, hsr_revision, correlation_id)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+	" ON CONFLICT (id) DO NOTHING";
+
+/* SQLite, after an insert that took the row: count it, then take it if newer. */
+static const char status_count_sql[] =
+	"INSERT INTO client_last (machine, id, time, first_seen, napvd, nas, client, site,"
+	" enforcement, result, branch, exemption, action, hsr_revision, messages)"
+	" VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)"
+	" ON CONFLICT (machine) DO UPDATE SET messages = client_last.messages + 1,"
+	" first_seen = CASE WHEN excluded.first_seen < client_last.first_seen"
+	" THEN excluded.first_seen ELSE client_last.first_seen END";
+
+static const char status_newer_sql[] =
+	"UPDATE client_last SET id = $2, time = $3, napvd = $4, nas = $5, client = $6, site = $7,"
+	" enforcement = $8, result = $9, branch = $10, exemption = $11, action = $12,"
+	" hsr_revision = $13 WHERE machine = $1 AND " STATUS_NEWER("$3", "$2");
+
+/* PostgreSQL: one statement per message, the upsert sees the row only if the insert took it. */
+#define PG_TAKE(col) " " col " = CASE WHEN " STATUS_NEWER("excluded.time", "excluded.id") \
+	" THEN excluded." col " ELSE client_last." col " END"
+static const char status_pg_sql[] =
+	"WITH ins AS (INSERT INTO status_messages (id, time, received, napvd, nas, client,"
+	" machine, site, enforcement, result, branch, exemption, action, hsr_revision,"
+	" correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+	" $15) ON CONFLICT (id) DO NOTHING RETURNING id, time, napvd, nas, client, machine, site,"
+	" enforcement, result, branch, exemption, action, hsr_revision)"
+	" INSERT INTO client_last (machine, id, time, first_seen, napvd, nas, client, site,"
+	" enforcement, result, branch, exemption, action, hsr_revision, messages)"
+	" SELECT machine, id, time, time, napvd, nas, client, site, enforcement, result, branch,"
+	" exemption, action, hsr_revision, 1 FROM ins"
+	" ON CONFLICT (machine) DO UPDATE SET messages = client_last.messages + 1,"
+	" first_seen = LEAST(client_last.first_seen, excluded.first_seen),"
+	PG_TAKE("nas") "," PG_TAKE("client") "," PG_TAKE("site") "," PG_TAKE("enforcement") ","
+	PG_TAKE("result") "," PG_TAKE("branch") "," PG_TAKE("exemption") "," PG_TAKE("action") ","
+	PG_TAKE("hsr_revision") "," PG_TAKE("napvd") ","
+	/* id and time last: the CASEs above compare against the old values either way */
+	PG_TAKE("id") "," PG_TAKE("time");
+#undef PG_TAKE
+
+static const char status_pg_count_sql[] =
+	"SELECT count(*) FROM status_messages WHERE id = ANY($1::text[])"
+	" AND xmin::text = (txid_current() % 4294967296)::text";
+
+static int
+status_put_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
+{
+	struct status_put *p = ctx;
+	bool pg = st->ops == &nap_store_pg_ops;
+	int r;
+
+	p->inserted = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct nap_status_msg *m = &p->msgs[i];
+		const char *ex = m->exemption[0] != '\0' ? m->exemption : NULL;
+		int64_t changed = 0;
+
+		if (pg) {
+			r = q_batch(st, status_pg_sql,
+				    SP_ARGS(SP_T(m->id), SP_I(m->time), SP_I(p->received),
+					    SP_T(m->napvd), SP_T(m->nas), SP_T(m->client),
+					    SP_T(m->machine), SP_T(m->site), SP_T(m->enforcement),
+					    SP_T(m->result), SP_T(m->branch), SP_T(ex),
+					    SP_T(m->action), SP_I(m->hsr_revision),
+					    SP_T(m->correlation_id)),
+				    err);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		r = q_exec(st, status_insert_sql,
+			   SP_ARGS(SP_T(m->id), SP_I(m->time), SP_I(p->received), SP_T(m->napvd),
+				   SP_T(m->nas), SP_T(m->client), SP_T(m->machine), SP_T(m->site),
+				   SP_T(m->enforcement), SP_T(m->result), SP_T(m->branch), SP_T(ex),
+				   SP_T(m->action), SP_I(m->hsr_revision), SP_T(m->correlation_id)),
+			   &changed, err);
+		if (r < 0)
+			return r;
+		if (changed == 0)
+			continue; /* delivered before: counted then */
+		p->inserted++;
+		r = q_batch(st, status_count_sql,
+			    SP_ARGS(SP_T(m->machine), SP_T(m->id), SP_I(m->time), SP_T(m->napvd),
+				    SP_T(m->nas), SP_T(m->client), SP_T(m->site),
+				    SP_T(m->enforcement), SP_T(m->result), SP_T(m->branch), SP_T(ex),
+				    SP_T(m->action), SP_I(m->hsr_revision)),
+			    err);
+		if (r == 0)
+			r = q_batch(st, status_newer_sql,
+				    SP_ARGS(SP_T(m->machine), SP_T(m->id), SP_I(m->time),
+					    SP_T(m->napvd), SP_T(m->nas), SP_T(m->client),
+					    SP_T(m->site), SP_T(m->enforcement), SP_T(m->result),
+					    SP_T(m->branch), SP_T(ex), SP_T(m->action),
+					    SP_I(m->hsr_revision)),
+				    err);
+		if (r < 0)
+			return r;
+	}
+	if (pg && p->n > 0) {
+		int64_t n = 0;
+
+		r = q_int(st, status_pg_count_sql, SP_ARGS(SP_T(p->ids)), &n, err);
+		if (r < 0)
+			return r;
+		p->inserted = (size_t)n;
+	}
+	return 0;
+}
+
+/* "{id,id,...}": ids are hex, digits and '-', nothing to quote. */
+static char *
+status_ids_literal(const struct nap_status_msg *msgs, size_t n)
+{
+	size_t cap = 3, len = 0;
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		cap += strlen(msgs[i].id) + 1;
+	if ((s = malloc(cap)) == NULL)
+		return NULL;
+	s[len++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(msgs[i].id);
+
+		if (i > 0)
+			s[len++] = ',';
+		memcpy(s + len, msgs[i].id, k);
+		len += k;
+	}
+	s[len++] = '}';
+	s[len] = '\0';
+	return s;
+}
+
+int
+nap_store_status_put(struct nap_store *st, const struct nap_status_msg *msgs, size_t n,
+		     int64_t received, size_t *inserted, struct nap_store_err *err)
+{
+	struct status_put p = {.msgs = msgs, .n = n, .received = received};
+	int r;
+
+	if (inserted != NULL)
+		*inserted = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (nap_status_id_parse(msgs[i].id, NULL, NULL) < 0)
+			return nap_store_errf(err, -EINVAL, "message %zu: malformed id", i);
+		if (!nap_store_utf8_valid(msgs[i].machine) || !nap_store_utf8_valid(msgs[i].site))
+			return nap_store_errf(err, -EINVAL, "message %zu: machine or site is not "
+							    "UTF-8", i);
+	}
+	if (n == 0)
+		return 0;
+	if (st->ops == &nap_store_pg_ops && (p.ids = status_ids_literal(msgs, n)) == NULL)
+		return nap_store_errf(err, -ENOMEM, "out of memory");
+	r = store_run(st, STORE_TX_WRITE, status_put_tx, &p, err);
+	free(p.ids);
+	if (r == 0 && inserted != NULL)
+		*inserted = p.inserted;
+	return r;
+}
+
+struct status_quarantine {
+	const char *file, *reason;
+	int64_t line, received;
+};
+
+static int
+status_quarantine_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
+{
+	struct status_quarantine *q = ctx;
+
+	return q_exec(st,
+		      "INSERT INTO status_quarantine (file, line, reason, received)"
+		      " VALUES ($1, $2, $3, $4)",
+		      SP_ARGS(SP_T(q->file), SP_I(q->line), SP_T(q->reason), SP_I(q->received)),
+		      NULL, err);
+}
+
+int
+nap_store_status_quarantine(struct nap_store *st, const char *file, int64_t line,
+			    const char *reason, int64_t received, struct nap_store_err *err)
+{
+	struct status_quarantine q = {file, reason, line, received};
+
+	if (!nap_store_utf8_valid(file) || !nap_store_utf8_valid(reason))
+		return nap_store_errf(err, -EINVAL, "quarantine: file name or reason not UTF-8");
+	return store_run(st, STORE_TX_WRITE, status_quarantine_tx, &q, err);
+}
