@@ -260,6 +260,9 @@ assert_ge "metrics: napvd latency observed" 1 \
 	"$(hra_metric naphrad_napvd_latency_seconds_count)"
 assert_ge "metrics: signer latency observed" 1 \
 	"$(hra_metric naphrad_signer_latency_seconds_count)"
+# EC requests go through naphrad's own DER reader, the RSA ones through OpenSSL's.
+assert_ge "metrics: PKCS#10 requests read by the lean reader" 1 \
+	"$(hra_metric naphrad_requests_lean_total)"
 
 # --- 8. SIGHUP: a new health CA (RSA-2048 this time) while requests are in flight -------------
 mkdir -p "$T/pki2"
