@@ -524,10 +524,12 @@ static const char *const sq_migrations[] = {
 	" status TEXT,"
 	" status_detail TEXT,"
 	" created INTEGER NOT NULL,"
-	" updated INTEGER NOT NULL);",	/* 4: the history report reads (time, machine, result) from the index alone; it replaces
+	" updated INTEGER NOT NULL);",
+	/* 4: the history report reads (time, machine, result) from the index alone; it replaces
 	 * the index on time, its prefix */
-	"CREATE INDEX status_messages_history ON status_messages (time, machine, result);"
-	"DROP INDEX status_messages_time;",
+	"DROP INDEX status_messages_time;"
+	" CREATE INDEX status_messages_history"
+	" ON status_messages (time, machine, result);",
 };
 
 const struct store_ops nap_store_sqlite_ops = {
