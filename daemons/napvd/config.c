@@ -360,6 +360,7 @@ struct napvd_parse {
 	uint32_t ep_seen[NAP_EP_COUNT];
 	uint32_t sec_seen[3]; /* scalar keys of [napvd], [hsr], [validation] */
 	uint32_t managed_seen;
+	uint32_t status_seen;
 	const struct napvd_overlay *ov; /* keys that replace the file's (managed.c) */
 	bool in_overlay;                /* feeding the overlay's keys */
 };
@@ -990,6 +991,67 @@ dup:
 	return napvd_perr(p, "[enforcement %s]: key \"%s\" given twice", ename, name);
 }
 
+/* [status]: shipping the spool to the site server (shipper.c). */
+static int
+napvd_key_status(struct napvd_parse *p, const char *name, const char *value)
+{
+	static const char *const keys[] = {"ship", "credentials", "ship_interval", "batch_max",
+					   "segment_size"};
+	struct napvd_config *c = p->c;
+	unsigned k;
+
+	for (k = 0; k < NAP_ARRAY_SIZE(keys); k++)
+		if (strcmp(name, keys[k]) == 0)
+			break;
+	if (k == NAP_ARRAY_SIZE(keys))
+		return napvd_perr(p, "unknown key \"%s\" in [status]", name);
+	if (!napvd_once(&p->status_seen, k))
+		return napvd_perr(p, "[status]: key \"%s\" given twice", name);
+	switch (k) {
+	case 0:
+		if (*value == '\0')
+			return 1;
+		if (strncmp(value, "smb://", 6) != 0 || strchr(value + 6, '/') == NULL ||
+		    value[6] == '/' || strchr(value, ' ') != NULL)
+			return napvd_perr(p, "[status] ship: \"%s\" is not smb://HOST[:PORT]/SHARE[/DIR]",
+					  value);
+		return napvd_strdup_into(&c->status_ship, value) == 0 ? 1
+								      : napvd_perr(p, "no memory");
+	case 1:
+		if (*value == '\0')
+			return 1;
+		if (*value != '/')
+			return napvd_perr(p, "[status] credentials: must be an absolute path");
+		return napvd_strdup_into(&c->status_credentials, value) == 0
+			       ? 1
+			       : napvd_perr(p, "no memory");
+	case 2:
+		if (napvd_duration_key(p, name, value, &c->status_ship_interval) == 0)
+			return 0;
+		if (c->status_ship_interval < 1 || c->status_ship_interval > 3600)
+			return napvd_perr(p, "[status] ship_interval: between 1s and 1h");
+		return 1;
+	case 3: {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || v < 1 || v > 100000)
+			return napvd_perr(p, "[status] batch_max: \"%s\" not between 1 and 100000",
+					  value);
+		c->status_batch_max = (uint32_t)v;
+		return 1;
+	}
+	default:
+		if (napvd_size_parse(value, &c->status_segment) < 0 ||
+		    c->status_segment < 64 * 1024)
+			return napvd_perr(p, "[status] segment_size: bad size \"%s\" (at least 64K)",
+					  value);
+		return 1;
+	}
+}
+
 /* [managed]: the settings file napsited writes into this host's share (managed.c). */
 static int
 napvd_key_managed(struct napvd_parse *p, const char *name, const char *value)
@@ -1056,6 +1118,8 @@ napvd_ini_handler(void *user, const char *section, const char *name, const char 
 	value = napvd_trim(val);
 	if (strcmp(sec, "managed") == 0 && arg == NULL)
 		r = napvd_key_managed(p, name, value);
+	else if (strcmp(sec, "status") == 0 && arg == NULL)
+		r = napvd_key_status(p, name, value);
 	else if (strcmp(sec, "napvd") == 0 && arg == NULL)
 		r = napvd_key_napvd(p, name, value);
 	else if (strcmp(sec, "hsr") == 0 && arg == NULL)
@@ -1087,6 +1151,9 @@ napvd_config_new(void)
 		return NULL;
 	}
 	c->spool_max = 64ull * 1024 * 1024;
+	c->status_ship_interval = 1;
+	c->status_batch_max = 5000;
+	c->status_segment = 4ull * 1024 * 1024;
 	c->dup_cache_ttl = 30;
 	c->hsr_query_interval = 60;
 	c->hsr_max_age = 24 * 3600;
@@ -1135,6 +1202,8 @@ napvd_config_free(struct napvd_config *c)
 	}
 	free(c->hsr_ca_file);
 	free(c->managed_file);
+	free(c->status_ship);
+	free(c->status_credentials);
 	free(c);
 }
 
@@ -1170,6 +1239,10 @@ napvd_config_finish(struct napvd_parse *p)
 				     "signature");
 	if (c->hsr_filter == NULL && napvd_strdup_into(&c->hsr_filter, NAPVD_HSR_DEFAULT_FILTER) < 0)
 		return napvd_perr(p, "out of memory");
+	if (c->status_ship != NULL && c->status_credentials == NULL)
+		return napvd_perr(p, "[status] ship needs credentials = FILE");
+	if (c->status_ship != NULL && c->state_dir == NULL)
+		return napvd_perr(p, "[status] ship needs [napvd] state_dir (the spool)");
 	if (c->n_clients == 0)
 		return napvd_perr(p, "no [client NAME] section: napvd would answer nobody");
 	for (size_t i = 0; i < c->n_clients; i++) {
@@ -1476,6 +1549,11 @@ napvd_config_print(const struct napvd_config *c, FILE *f)
 		napvd_print_enforcement(f, (enum nap_enforcement)ep, &c->enforcement[ep]);
 	fprintf(f, "\n[managed]\nfile = %s\n", c->managed_file ? c->managed_file : "");
 	napvd_print_duration(f, "check_interval", c->managed_check_interval);
+	fprintf(f, "\n[status]\nship = %s\ncredentials = %s\n", c->status_ship ? c->status_ship : "",
+		c->status_credentials ? c->status_credentials : "");
+	napvd_print_duration(f, "ship_interval", c->status_ship_interval);
+	fprintf(f, "batch_max = %u\n", c->status_batch_max);
+	napvd_print_size(f, "segment_size", c->status_segment);
 }
 
 int

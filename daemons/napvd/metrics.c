@@ -250,6 +250,39 @@ napvd_metrics_render(const struct napvd *d, char **out)
 	napvd_help(&b, "napvd_spool_overflow_total", "counter",
 		   "Status records dropped because the spool reached spool_max");
 	napvd_buf_printf(&b, "napvd_spool_overflow_total %" PRIu64 "\n", m->spool_overflow);
+	{
+		struct napvd_ship_stats ss;
+
+		napvd_shipper_stats(&ss);
+		napvd_help(&b, "napvd_status_backlog_records", "gauge",
+			   "Durable status records not shipped to the site server yet");
+		napvd_buf_printf(&b, "napvd_status_backlog_records %" PRIu64 "\n",
+				 ss.backlog_records);
+		napvd_help(&b, "napvd_status_backlog_bytes", "gauge",
+			   "Bytes of status records not shipped yet");
+		napvd_buf_printf(&b, "napvd_status_backlog_bytes %" PRIu64 "\n", ss.backlog_bytes);
+		napvd_help(&b, "napvd_status_delivery_lag_seconds", "gauge",
+			   "Age of the oldest status record not shipped yet (0: none)");
+		napvd_buf_printf(&b, "napvd_status_delivery_lag_seconds %" PRId64 "\n",
+				 ss.lag_seconds);
+		napvd_help(&b, "napvd_status_shipped_total", "counter",
+			   "Status records shipped to the site server's inbox share");
+		napvd_buf_printf(&b, "napvd_status_shipped_total %" PRIu64 "\n", ss.shipped_total);
+		napvd_help(&b, "napvd_status_batches_total", "counter", "Batch files written");
+		napvd_buf_printf(&b, "napvd_status_batches_total %" PRIu64 "\n", ss.batches_total);
+		napvd_help(&b, "napvd_status_ship_errors_total", "counter",
+			   "Failed attempts to ship (retried)");
+		napvd_buf_printf(&b, "napvd_status_ship_errors_total %" PRIu64 "\n",
+				 ss.errors_total);
+		napvd_help(&b, "napvd_status_shipped_sequence", "gauge",
+			   "Sequence of the last status record shipped");
+		napvd_buf_printf(&b, "napvd_status_shipped_sequence %" PRIu64 "\n",
+				 ss.shipped_seq);
+		napvd_help(&b, "napvd_spool_segment_bytes", "gauge",
+			   "Bytes in rotated spool segments not removed yet");
+		napvd_buf_printf(&b, "napvd_spool_segment_bytes %" PRIu64 "\n",
+				 napvd_spool_segment_bytes());
+	}
 	napvd_help(&b, "napvd_spool_errors_total", "counter", "Failed spool writes or syncs");
 	napvd_buf_printf(&b, "napvd_spool_errors_total %" PRIu64 "\n", m->spool_errors);
 	napvd_help(&b, "napvd_spool_syncs_total", "counter",

@@ -166,6 +166,16 @@ napvd_reload_config(struct napvd *d, struct napvd_config *next, char *why, size_
 	r = napvd_mkdir_p(next->state_dir);
 	if (r == 0)
 		r = napvd_spool_open(nsp, next->state_dir, next->spool_max, &cut);
+	if (r == 0 && (r = napvd_spool_status_setup(nsp, next->state_dir, next, err,
+						    sizeof(err))) < 0) {
+		/* the new spool is open: close it below, say why */
+		snprintf(why, why_len, "spool: %s", err);
+		log_warnx("reload: spool: %s; keeping the running configuration", err);
+		napvd_spool_close(nsp);
+		free(nsp);
+		nsp = NULL;
+		goto fail;
+	}
 	if (r < 0) {
 		snprintf(why, why_len, "spool in %s: %s", next->state_dir, strerror(-r));
 		log_warnx("reload: spool in %s: %s; keeping the running configuration",
@@ -407,6 +417,11 @@ main(int argc, char *argv[])
 	if (cut > 0)
 		log_warnx("spool: removed a torn tail of %llu bytes left by a crash",
 			  (unsigned long long)cut);
+	/* Status message ids and segments; the shipper reads its credentials before the drop. */
+	if (napvd_spool_status_setup(&d.spool, d.conf->state_dir, d.conf, err, sizeof(err)) < 0)
+		fatalx("spool: %s", err);
+	if (napvd_shipper_open(d.conf, err, sizeof(err)) < 0)
+		fatalx("[status] %s", err);
 	if (napvd_hsr_open(&d.hsr, d.conf, err, sizeof(err)) < 0)
 		fatalx("[hsr] %s", err);
 	if (d.conf->user != NULL) {
@@ -461,6 +476,8 @@ main(int argc, char *argv[])
 		fatalx("HSR source thread: %s", strerror(-r));
 	if ((r = napvd_managed_attach(&d, napvd_reload_config)) < 0)
 		fatalx("[managed] file: watching: %s", strerror(-r));
+	if ((r = napvd_shipper_start()) < 0)
+		fatalx("[status] shipper thread: %s", strerror(-r));
 	log_info("napvd started, %zu client(s), %zu listen address(es)", d.conf->n_clients,
 		 d.conf->n_listen);
 
@@ -469,6 +486,7 @@ main(int argc, char *argv[])
 			fatalx("epoll_wait: %s", strerror(-r));
 	}
 
+	napvd_shipper_stop();
 	napvd_sync_detach(&d);
 	napvd_spool_close(&d.spool);
 	napvd_sockets_close(&d);

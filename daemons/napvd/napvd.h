@@ -128,6 +128,12 @@ struct napvd_config {
 	/* [managed]: the settings file napsited writes over SMB (managed.c) */
 	char *managed_file;
 	int64_t managed_check_interval; /* seconds */
+	/* [status]: ship the spool to the site server's inbox share (shipper.c) */
+	char *status_ship;        /* smb://HOST[:PORT]/SHARE[/DIR], NULL: not shipped */
+	char *status_credentials; /* smbclient -A format file */
+	int64_t status_ship_interval; /* seconds */
+	uint32_t status_batch_max;    /* records per batch file */
+	uint64_t status_segment;      /* spool segment size (rotation), bytes */
 };
 
 /*
@@ -419,6 +425,9 @@ struct napvd_spool_record {
 	const char *exemption; /* branch exempt: the HSR exemption id, else NULL */
 	uint64_t hsr_revision;
 	const uint8_t *correlation_id; /* NAP_CORRELATION_ID_LEN bytes or NULL */
+	/* set by napvd_spool_append: the id "<instance>-<seq>" (no id when instance is NULL) */
+	const char *instance;
+	uint64_t seq;
 };
 
 #define NAPVD_SPOOL_CHUNK      (1024 * 1024) /* preallocation step, zero-filled once */
@@ -442,12 +451,55 @@ struct napvd_spool {
 	uint64_t written;  /* records written into the file since open */
 	uint64_t durable;  /* of those, covered by a completed fdatasync */
 	struct napvd_spool_sync *sync; /* the sync thread, NULL: synchronous commits */
+	/* Status message ids and segments (napvd_spool_status_setup; off until it runs). */
+	char instance[17];  /* "" : records carry no id */
+	uint64_t seq_next;  /* sequence of the next record */
+	uint64_t first_seq; /* sequence of the first record in the active file */
+	uint64_t segment;   /* rotate the active file past this size; 0: never */
 	size_t pending_len;
 	unsigned pending_records;
 	char pending[NAPVD_SPOOL_PENDING];
 };
 
 int napvd_spool_open(struct napvd_spool *sp, const char *dir, uint64_t max, uint64_t *truncated);
+/*
+ * Status message ids and segments, after napvd_spool_open: the instance id from
+ * dir/instance (created once, random, fsync'ed), the next sequence recovered from the records
+ * in the spool files and dir/shipped (never reused), and rotation of the active file into
+ * spool.<first seq> segments when shipping is configured. Returns 0 or a negative errno with
+ * a message in err.
+ */
+int napvd_spool_status_setup(struct napvd_spool *sp, const char *dir,
+			     const struct napvd_config *c, char *err, size_t err_len);
+/* The shipper removed a fully shipped segment of this many bytes. */
+void napvd_spool_segment_removed(uint64_t bytes);
+/* Bytes in segments not yet removed (gauge). */
+uint64_t napvd_spool_segment_bytes(void);
+/* The sequence of a record line starting {"id":"<16 hex>-<seq>", or 0 when it has none. */
+uint64_t napvd_spool_line_seq(const char *line, size_t len);
+#define NAPVD_INSTANCE_NAME "instance"
+#define NAPVD_SHIPPED_NAME  "shipped"
+
+/* ---- shipper (shipper.c): the spool to the site server's inbox share over SMB ---- */
+
+struct napvd_ship_stats {
+	uint64_t shipped_total;   /* records shipped */
+	uint64_t batches_total;   /* batch files written */
+	uint64_t errors_total;    /* failed ship attempts */
+	uint64_t backlog_records; /* durable records not yet shipped (last pass) */
+	uint64_t backlog_bytes;
+	int64_t lag_seconds; /* age of the oldest unshipped record, 0 when none */
+	uint64_t shipped_seq; /* last sequence shipped */
+	bool enabled;
+};
+/* Before dropping privileges: read the credentials, remember the configuration. */
+int napvd_shipper_open(const struct napvd_config *c, char *err, size_t err_len);
+/* After daemon(): start the thread. */
+int napvd_shipper_start(void);
+void napvd_shipper_stop(void);
+void napvd_shipper_stats(struct napvd_ship_stats *out);
+/* Read dir/shipped: the last sequence shipped, 0 when none. */
+uint64_t napvd_shipped_read(const char *dir);
 /* Stop the sync thread (after its last sync) and close. Does not write pending records. */
 void napvd_spool_close(struct napvd_spool *sp);
 /* Format one record as a JSON line into out; returns its length or a negative errno. */

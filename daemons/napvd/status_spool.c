@@ -27,6 +27,16 @@
  * Recovery: a crash can leave a torn last line, and a power loss stale or zero blocks. On open
  * the file is scanned up to the first NUL byte or malformed line; that is the logical end, and
  * everything after it is zeroed again so that old bytes can never reappear as records.
+ *
+ * Status message ids and segments (napvd_spool_status_setup). Each record starts with
+ * "id":"<instance>-<seq>": the instance id is random, made once in state_dir/instance; the
+ * sequence continues after the highest one found in the spool files and in state_dir/shipped,
+ * so it is never reused, even when the shipper removed every shipped file. With [status] ship
+ * configured the active file rotates: once it holds segment_size bytes, the loop waits for the
+ * sync covering its records, trims its zero tail, renames it to spool.<first seq> and starts a
+ * new file (directory fsync'ed). The shipper (shipper.c) reads the durable records past the
+ * shipped position and removes segments it shipped completely; spool_max then counts the bytes
+ * of the active file plus the segments still there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +45,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +80,11 @@ struct napvd_spool_sync {
 	uint64_t done;  /* records durable */
 	uint64_t syncs, errors, ns;
 };
+
+/* Bytes in rotated segments not yet removed by the shipper (one spool per process). */
+static _Atomic uint64_t napvd_segment_bytes;
+
+static int napvd_spool_rotate(struct napvd_spool *sp, struct napvd_metrics *m);
 
 /* A well-formed line: '{' ... '}' of printable ASCII only (the writer escapes everything else). */
 static bool
@@ -172,6 +190,9 @@ napvd_spool_open(struct napvd_spool *sp, const char *dir, uint64_t max, uint64_t
 	sp->durable = 0;
 	sp->sync = NULL;
 	sp->max = max;
+	sp->instance[0] = '\0';
+	sp->seq_next = sp->first_seq = 1;
+	sp->segment = 0;
 	*truncated = 0;
 	sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sp->dirfd < 0)
@@ -225,7 +246,7 @@ napvd_spool_sync_main(void *arg)
 	for (;;) {
 		int64_t t0, t1;
 		uint64_t target;
-		int r;
+		int r, fd;
 
 		while (!s->quit && s->want == s->done)
 			pthread_cond_wait(&s->cv, &s->mu);
@@ -243,9 +264,10 @@ napvd_spool_sync_main(void *arg)
 		}
 		target = s->want;
 		s->urgent = false;
+		fd = s->fd; /* a rotation swaps it under the mutex */
 		pthread_mutex_unlock(&s->mu);
 		t0 = napvd_ns();
-		r = s->sync(s->fd);
+		r = s->sync(fd);
 		t1 = napvd_ns();
 		last_start = t0;
 		pthread_mutex_lock(&s->mu);
@@ -502,7 +524,15 @@ napvd_spool_format(const struct napvd_spool_record *r, char *out, size_t cap)
 		nap_format_time(r->time, t, sizeof(t));
 		cached_time = r->time;
 	}
-	napvd_line_lit(&l, "{\"time\":\"");
+	if (r->instance != NULL && r->instance[0] != '\0') {
+		napvd_line_lit(&l, "{\"id\":\"");
+		napvd_line_str(&l, r->instance);
+		napvd_line_lit(&l, "-");
+		napvd_line_u64(&l, r->seq);
+		napvd_line_lit(&l, "\",\"time\":\"");
+	} else {
+		napvd_line_lit(&l, "{\"time\":\"");
+	}
 	napvd_line_str(&l, t);
 	napvd_line_lit(&l, "\",\"nas\":\"");
 	napvd_line_str(&l, r->nas);
@@ -555,17 +585,27 @@ napvd_spool_append(struct napvd_spool *sp, const struct napvd_spool_record *r,
 			return r2;
 	}
 	/* Straight into the batch buffer; only the length check decides whether it stays. */
-	n = napvd_spool_format(r, sp->pending + sp->pending_len, NAPVD_SPOOL_RECORD_MAX);
+	if (sp->instance[0] != '\0') {
+		struct napvd_spool_record rr = *r;
+
+		rr.instance = sp->instance;
+		rr.seq = sp->seq_next;
+		n = napvd_spool_format(&rr, sp->pending + sp->pending_len, NAPVD_SPOOL_RECORD_MAX);
+	} else {
+		n = napvd_spool_format(r, sp->pending + sp->pending_len, NAPVD_SPOOL_RECORD_MAX);
+	}
 	if (n < 0) {
 		m->spool_errors++;
 		return n;
 	}
-	if (sp->size + sp->pending_len + (size_t)n > sp->max) {
+	if (atomic_load(&napvd_segment_bytes) + sp->size + sp->pending_len + (size_t)n > sp->max) {
 		m->spool_overflow++;
 		return -ENOSPC;
 	}
 	sp->pending_len += (size_t)n;
 	sp->pending_records++;
+	if (sp->instance[0] != '\0')
+		sp->seq_next++; /* a record that stays takes its sequence for good */
 	return 0;
 }
 
@@ -602,6 +642,15 @@ napvd_spool_write(struct napvd_spool *sp, struct napvd_metrics *m)
 	}
 	sp->pending_len = 0;
 	sp->pending_records = 0;
+	if (r == 0 && sp->segment > 0 && sp->size >= sp->segment) {
+		int r2 = napvd_spool_rotate(sp, m);
+
+		if (r2 < 0) {
+			m->spool_errors++;
+			LOG_WARNX_RL("spool: rotating into a segment: %s (the file keeps growing)",
+				     strerror(-r2));
+		}
+	}
 	return r;
 }
 
@@ -628,4 +677,303 @@ napvd_spool_commit(struct napvd_spool *sp, struct napvd_metrics *m)
 	m->replies_durable += sp->written - sp->durable;
 	sp->durable = sp->written;
 	return r;
+}
+
+/* ---- status message ids and segments ---- */
+
+uint64_t
+napvd_spool_line_seq(const char *line, size_t len)
+{
+	static const char pre[] = "{\"id\":\"";
+	size_t i = sizeof(pre) - 1 + 16;
+	uint64_t v = 0;
+
+	if (len < i + 3 || memcmp(line, pre, sizeof(pre) - 1) != 0 || line[i] != '-')
+		return 0;
+	for (i++; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
+		unsigned d = (unsigned)(line[i] - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return 0;
+		v = v * 10 + d;
+	}
+	return i < len && line[i] == '"' ? v : 0;
+}
+
+void
+napvd_spool_segment_removed(uint64_t bytes)
+{
+	uint64_t cur = atomic_load(&napvd_segment_bytes);
+
+	while (!atomic_compare_exchange_weak(&napvd_segment_bytes, &cur,
+					     cur >= bytes ? cur - bytes : 0))
+		;
+}
+
+uint64_t
+napvd_spool_segment_bytes(void)
+{
+	return atomic_load(&napvd_segment_bytes);
+}
+
+uint64_t
+napvd_shipped_read(const char *dir)
+{
+	char path[4096], buf[32];
+	uint64_t v = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, NAPVD_SHIPPED_NAME);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (char *p = buf; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
+/* The first and last sequence of the whole lines in [p, p + len). */
+static void
+napvd_spool_seq_range(const char *p, size_t len, uint64_t *first, uint64_t *last)
+{
+	const char *end = p + len;
+
+	*first = *last = 0;
+	while (p < end && *p != '\0') {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		uint64_t q;
+
+		if (nl == NULL)
+			break;
+		q = napvd_spool_line_seq(p, (size_t)(nl - p));
+		if (q != 0) {
+			if (*first == 0)
+				*first = q;
+			*last = q;
+		}
+		p = nl + 1;
+	}
+}
+
+static int
+napvd_spool_file_range(int dirfd, const char *name, uint64_t limit, uint64_t *first,
+		       uint64_t *last, uint64_t *bytes)
+{
+	struct stat st;
+	void *map;
+	size_t len;
+	int fd;
+
+	*first = *last = 0;
+	*bytes = 0;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -errno;
+	}
+	len = (size_t)st.st_size;
+	if (limit > 0 && len > limit)
+		len = (size_t)limit;
+	*bytes = (uint64_t)st.st_size;
+	if (len == 0) {
+		close(fd);
+		return 0;
+	}
+	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -errno;
+	napvd_spool_seq_range(map, len, first, last);
+	munmap(map, len);
+	return 0;
+}
+
+/* "spool.<digits>": a segment, its first sequence in *seq. */
+static bool
+napvd_spool_is_segment(const char *name, uint64_t *seq)
+{
+	size_t n = sizeof(NAPVD_SPOOL_NAME) - 1;
+	uint64_t v = 0;
+
+	if (strncmp(name, NAPVD_SPOOL_NAME ".", n + 1) != 0 || name[n + 1] == '\0')
+		return false;
+	for (const char *p = name + n + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*seq = v;
+	return true;
+}
+
+static int
+napvd_spool_instance(int dirfd, const char *dir, char out[17], char *err, size_t err_len)
+{
+	char path[4096], buf[40];
+	uint8_t rnd[8];
+	ssize_t n;
+	int fd, r;
+
+	fd = openat(dirfd, NAPVD_INSTANCE_NAME, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n >= 16) {
+			buf[n] = '\0';
+			for (int i = 0; i < 16; i++)
+				if (!((buf[i] >= '0' && buf[i] <= '9') ||
+				      (buf[i] >= 'a' && buf[i] <= 'f')))
+					goto bad;
+			if (buf[16] == '\n' || buf[16] == '\0') {
+				memcpy(out, buf, 16);
+				out[16] = '\0';
+				return 0;
+			}
+		}
+bad:
+		snprintf(err, err_len, "%s/%s: not 16 lowercase hex digits (remove it only if this "
+				       "napvd never shipped status messages)",
+			 dir, NAPVD_INSTANCE_NAME);
+		return -EINVAL;
+	}
+	if (errno != ENOENT) {
+		r = -errno;
+		snprintf(err, err_len, "%s/%s: %s", dir, NAPVD_INSTANCE_NAME, strerror(errno));
+		return r;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		r = -errno;
+		snprintf(err, err_len, "getrandom: %s", strerror(errno));
+		return r;
+	}
+	nap_hex_encode(rnd, sizeof(rnd), out);
+	snprintf(buf, sizeof(buf), "%s\n", out);
+	snprintf(path, sizeof(path), "%s/%s", dir, NAPVD_INSTANCE_NAME);
+	if ((r = nap_write_file_atomic(path, buf, 17, 0644)) < 0) {
+		snprintf(err, err_len, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int
+napvd_spool_status_setup(struct napvd_spool *sp, const char *dir, const struct napvd_config *c,
+			 char *err, size_t err_len)
+{
+	uint64_t first, last, bytes, high, segs = 0, newest = 0;
+	struct dirent *de;
+	DIR *dh;
+	int r, fd;
+
+	if (sp->fd < 0)
+		return 0;
+	if ((r = napvd_spool_instance(sp->dirfd, dir, sp->instance, err, err_len)) < 0)
+		return r;
+	high = napvd_shipped_read(dir);
+	if ((r = napvd_spool_file_range(sp->dirfd, NAPVD_SPOOL_NAME, sp->size, &first, &last,
+					&bytes)) < 0) {
+		snprintf(err, err_len, "%s/%s: %s", dir, NAPVD_SPOOL_NAME, strerror(-r));
+		return r;
+	}
+	if (last > high)
+		high = last;
+	sp->first_seq = first;
+	/* segments: their bytes count against spool_max; the newest one's last record */
+	if ((fd = dup(sp->dirfd)) < 0 || (dh = fdopendir(fd)) == NULL) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, err_len, "%s: %s", dir, strerror(-r));
+		return r;
+	}
+	rewinddir(dh);
+	while ((de = readdir(dh)) != NULL) {
+		uint64_t q;
+		struct stat st;
+
+		if (!napvd_spool_is_segment(de->d_name, &q))
+			continue;
+		if (fstatat(sp->dirfd, de->d_name, &st, 0) == 0)
+			segs += (uint64_t)st.st_size;
+		if (q > newest)
+			newest = q;
+	}
+	closedir(dh);
+	if (newest > 0) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s.%" PRIu64, NAPVD_SPOOL_NAME, newest);
+		if (napvd_spool_file_range(sp->dirfd, name, 0, &first, &last, &bytes) == 0 &&
+		    last > high)
+			high = last;
+		if (newest > high)
+			high = newest;
+	}
+	atomic_store(&napvd_segment_bytes, segs);
+	sp->seq_next = high + 1;
+	if (sp->first_seq == 0)
+		sp->first_seq = sp->seq_next;
+	sp->segment = c->status_ship != NULL ? c->status_segment : 0;
+	return 0;
+}
+
+/*
+ * The active file becomes segment spool.<first seq>: its records durable first, the zero
+ * tail trimmed, renamed, a new active file created and preallocated, the directory synced.
+ * The sync thread gets the new descriptor under its mutex.
+ */
+static int
+napvd_spool_rotate(struct napvd_spool *sp, struct napvd_metrics *m)
+{
+	char name[64];
+	int nfd, ofd = sp->fd, r;
+	uint64_t old_size = sp->size;
+
+	if (sp->sync != NULL) {
+		napvd_spool_sync_wait(sp, m);
+	} else if (fdatasync(sp->fd) < 0) {
+		return -errno;
+	}
+	if (ftruncate(sp->fd, (off_t)sp->size) < 0)
+		return -errno;
+	snprintf(name, sizeof(name), "%s.%" PRIu64, NAPVD_SPOOL_NAME, sp->first_seq);
+	if (renameat(sp->dirfd, NAPVD_SPOOL_NAME, sp->dirfd, name) < 0)
+		return -errno;
+	nfd = openat(sp->dirfd, NAPVD_SPOOL_NAME, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (nfd < 0) {
+		r = -errno;
+		/* put it back: the records stay in the active file */
+		if (renameat(sp->dirfd, name, sp->dirfd, NAPVD_SPOOL_NAME) < 0)
+			log_warn("spool: renaming %s back", name);
+		return r;
+	}
+	{
+		struct stat st;
+
+		/* the new file belongs to whoever owns the old one (napvd dropped root) */
+		if (fstat(ofd, &st) == 0 && fchown(nfd, st.st_uid, st.st_gid) < 0)
+			log_debug("spool: chown of the new file: %s", strerror(errno));
+	}
+	if (sp->sync != NULL) {
+		pthread_mutex_lock(&sp->sync->mu);
+		sp->sync->fd = nfd;
+		pthread_mutex_unlock(&sp->sync->mu);
+	}
+	sp->fd = nfd;
+	close(ofd);
+	sp->size = 0;
+	sp->alloc = 0;
+	sp->first_seq = sp->seq_next;
+	atomic_fetch_add(&napvd_segment_bytes, old_size);
+	if ((r = napvd_spool_reserve(sp, 0)) < 0 || fsync(sp->dirfd) < 0)
+		return r < 0 ? r : -errno;
+	log_debug("spool: rotated into %s (%" PRIu64 " bytes)", name, old_size);
+	return 0;
 }
