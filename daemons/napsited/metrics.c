@@ -169,6 +169,22 @@ napsited_metrics_text(struct napsited *sd)
 	mb_metric(&b, "napsited_shv_status_errors_total", "counter",
 		  "nap-shv.status files that could not be read or did not parse.",
 		  ld(&m->shv_status_errors));
+	mb_metric(&b, "napsited_status_ingested_total", "counter",
+		  "Status messages stored from the inbox (new ids).", ld(&m->status_ingested));
+	mb_metric(&b, "napsited_status_duplicates_total", "counter",
+		  "Status messages delivered again (id stored already, not counted twice).",
+		  ld(&m->status_duplicates));
+	mb_metric(&b, "napsited_status_quarantined_total", "counter",
+		  "Malformed status lines or files moved to the quarantine.",
+		  ld(&m->status_quarantined));
+	mb_metric(&b, "napsited_status_files_total", "counter",
+		  "Status batch files committed and removed from the inbox.",
+		  ld(&m->status_files));
+	mb_metric(&b, "napsited_status_store_errors_total", "counter",
+		  "Status batches the store refused (the file stays for a retry).",
+		  ld(&m->status_store_errors));
+	mb_metric(&b, "napsited_status_inbox_files", "gauge",
+		  "Status batch files waiting in the inbox.", ld(&m->status_inbox_files));
 	mb_metric(&b, "napsited_shv_points", "gauge", "SHV points in the store.",
 		  ld(&m->shv_points));
 	mb_metric(&b, "napsited_shv_points_out_of_date", "gauge",

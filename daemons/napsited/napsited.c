@@ -774,6 +774,9 @@ main(int argc, char *argv[])
 	if ((r = napsited_shv_start(&s.sd)) < 0)
 		fatalx("shv pusher: %s", strerror(-r));
 #endif
+	/* The status inbox: file reads and store writes in a thread of its own (ingest.c). */
+	if ((r = napsited_ingest_start(&s.sd)) < 0)
+		fatalx("[status] ingester: %s", strerror(-r));
 	s.next_poll_ms = mono_ms() + s.sd.conf->poll_interval_ms;
 	log_info("napsited started: site %s, store %s (%s), %zu directory URI(s)%s",
 		 s.sd.conf->site, s.sd.conf->store_uri, nap_store_backend(s.store),
@@ -783,6 +786,7 @@ main(int argc, char *argv[])
 
 	site_loop(&s);
 
+	napsited_ingest_stop();
 #ifdef NAPSITED_HAVE_SHV
 	napsited_shv_stop();
 #endif

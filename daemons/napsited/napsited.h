@@ -74,6 +74,13 @@ struct napsited_metrics {
 	_Atomic uint64_t shv_status_errors; /* status files unreadable or malformed */
 	_Atomic uint64_t shv_points;        /* SHV points in the store, last round */
 	_Atomic uint64_t shv_out_of_date;   /* of those, not pushed, not judged or rejected */
+	/* the status inbox ingester (ingest.c) */
+	_Atomic uint64_t status_ingested;     /* messages stored (new ids) */
+	_Atomic uint64_t status_duplicates;   /* messages whose id was stored already */
+	_Atomic uint64_t status_quarantined;  /* malformed lines or files quarantined */
+	_Atomic uint64_t status_files;        /* batch files committed */
+	_Atomic uint64_t status_store_errors; /* batches the store refused (kept for a retry) */
+	_Atomic uint64_t status_inbox_files;  /* files waiting in the inbox, last scan */
 };
 
 /*
@@ -153,6 +160,14 @@ enum napsited_publish_result napsited_publish(const struct nap_siteconf *c, cons
 int napsited_shv_start(struct napsited *sd);
 void napsited_shv_kick(void);
 void napsited_shv_stop(void);
+
+/*
+ * The status inbox ingester (ingest.c, [status] inbox): a thread with its own store handle
+ * that stores napvd's batch files and deletes them after the commit. Start after the
+ * privilege drop; [status] changes need a restart.
+ */
+int napsited_ingest_start(struct napsited *sd);
+void napsited_ingest_stop(void);
 
 int napsited_metrics_listen(const char *addr, int *fd);
 int napsited_metrics_start(struct napsited *sd, int fd);

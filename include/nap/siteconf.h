@@ -100,6 +100,12 @@ struct nap_siteconf {
 	bool dep_ipsec;     /* clients and peers talk IKE (UDP 500, 4500) */
 	char *dep_ca_file;  /* CA for the agent endpoint's and naphrad's certificates in napctl
 			       check (default [directory] ca_file, else the system's) */
+	/* [status] (status messages from napvd; daemons/napsited/ingest.c) */
+	bool has_status;
+	char *status_inbox;      /* the directory smbd exports as the inbox share; NULL: off */
+	char *status_quarantine; /* default <inbox>/quarantine */
+	int64_t status_silent_after; /* seconds: a client quiet this long is "silent" (30 min) */
+	int64_t status_scan_interval_ms; /* inbox scan without inotify events (default 1 s) */
 };
 
 /* Parse and check; on error a negative errno and "file:line: message" in err. */

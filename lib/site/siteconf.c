@@ -51,6 +51,7 @@ enum siteconf_section {
 	SEC_AGENT,
 	SEC_WEB,
 	SEC_DEPLOYMENT,
+	SEC_STATUS,
 	SEC_COUNT
 };
 
@@ -61,6 +62,7 @@ static const char *const siteconf_section_names[SEC_COUNT] = {
 	[SEC_AGENT] = "agent",
 	[SEC_WEB] = "web",
 	[SEC_DEPLOYMENT] = "deployment",
+	[SEC_STATUS] = "status",
 };
 
 struct siteconf_parse {
@@ -873,6 +875,25 @@ siteconf_key_deployment(struct siteconf_parse *p, const char *name, const char *
 	return -1;
 }
 
+/* ---- [status]: status messages napvd ships into the inbox share (napsited ingest.c) ---- */
+
+static int
+siteconf_key_status(struct siteconf_parse *p, const char *name, const char *value)
+{
+	struct nap_siteconf *c = p->c;
+
+	if (strcmp(name, "inbox") == 0)
+		return siteconf_path_key(p, name, value, &c->status_inbox, false);
+	if (strcmp(name, "quarantine") == 0)
+		return siteconf_path_key(p, name, value, &c->status_quarantine, true);
+	if (strcmp(name, "silent_after") == 0)
+		return siteconf_seconds_key(p, name, value, &c->status_silent_after, 60,
+					    30 * 86400);
+	if (strcmp(name, "scan_interval") == 0)
+		return siteconf_ms_key(p, name, value, &c->status_scan_interval_ms, 50, 600000);
+	return -1;
+}
+
 /* Every key of every section, in order: its bit in siteconf_parse.seen is its index. */
 static const char *const siteconf_keys[SEC_COUNT][16] = {
 	[SEC_SITE] = {"code", "key", "state_dir", "user", "pidfile", "metrics", "poll_interval"},
@@ -885,6 +906,7 @@ static const char *const siteconf_keys[SEC_COUNT][16] = {
 	[SEC_DEPLOYMENT] = {"site_host", "inbox_url", "inbox_credentials", "radius",
 			    "radius_secret_file", "gc", "gc_bind_dn", "gc_bind_password_file",
 			    "dhcp", "hra", "ipsec", "ca_file"},
+	[SEC_STATUS] = {"inbox", "quarantine", "silent_after", "scan_interval"},
 };
 
 static siteconf_key_fn *const siteconf_key_fns[SEC_COUNT] = {
@@ -894,6 +916,7 @@ static siteconf_key_fn *const siteconf_key_fns[SEC_COUNT] = {
 	[SEC_AGENT] = siteconf_key_agent,
 	[SEC_WEB] = siteconf_key_web,
 	[SEC_DEPLOYMENT] = siteconf_key_deployment,
+	[SEC_STATUS] = siteconf_key_status,
 };
 
 static int
@@ -936,6 +959,8 @@ siteconf_ini_handler(void *user, const char *section, const char *name, const ch
 		p->c->has_web = true;
 	else if (sec == SEC_DEPLOYMENT)
 		p->c->has_deployment = true;
+	else if (sec == SEC_STATUS)
+		p->c->has_status = true;
 	/* "key=;x" reaches us as ";x", but "key = ;x" is an empty value and a comment. */
 	if (value != NULL && value[0] == ';')
 		return siteconf_perr(p,
@@ -1060,6 +1085,14 @@ siteconf_finish(struct siteconf_parse *p, int *line)
 				return 0;
 		}
 	}
+	if (c->has_status && c->status_inbox != NULL && c->status_quarantine == NULL) {
+		char q[4096];
+
+		*line = p->sec_line[SEC_STATUS];
+		snprintf(q, sizeof(q), "%s/quarantine", c->status_inbox);
+		if (siteconf_strdup_into(p, &c->status_quarantine, q) != 1)
+			return 0;
+	}
 	if (c->has_web) {
 		*line = p->sec_line[SEC_WEB];
 		if (c->web_listen == NULL)
@@ -1104,6 +1137,8 @@ siteconf_new(void)
 	c->agent_cert_lifetime = SITECONF_DEFAULT_CERT_LIFE;
 	c->agent_token_lifetime = SITECONF_DEFAULT_TOKEN_LIFE;
 	c->web_threads = SITECONF_DEFAULT_WEB_THREADS;
+	c->status_silent_after = 30 * 60;
+	c->status_scan_interval_ms = 1000;
 	return c;
 }
 
@@ -1126,6 +1161,8 @@ nap_siteconf_free(struct nap_siteconf *c)
 	free(c->dir_bind_dn);
 	free(c->dir_bind_password_file);
 	free(c->dir_ca_file);
+	free(c->status_inbox);
+	free(c->status_quarantine);
 	free(c->agent_listen);
 	free(c->agent_cert);
 	free(c->agent_key);
@@ -1286,6 +1323,13 @@ nap_siteconf_print(const struct nap_siteconf *c, FILE *f)
 		fprintf(f, "\n");
 		siteconf_print_str(f, "token_file", c->web_token_file);
 		fprintf(f, "threads = %" PRId64 "\n", c->web_threads);
+	}
+	if (c->has_status) {
+		fprintf(f, "\n[status]\n");
+		siteconf_print_str(f, "inbox", c->status_inbox);
+		siteconf_print_str(f, "quarantine", c->status_quarantine);
+		siteconf_print_ms(f, "silent_after", c->status_silent_after * 1000);
+		siteconf_print_ms(f, "scan_interval", c->status_scan_interval_ms);
 	}
 	if (c->has_deployment) {
 		static const char *const lists[] = {"radius", "gc", "dhcp", "hra"};

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * The status inbox ingester ([status] inbox): napvd writes batch files of status messages
+ * into the site server's inbox share (smbd exports this directory); a thread of its own reads
+ * every "*.jsonl" file there (inotify wakes it, and it scans every scan_interval anyway),
+ * stores the messages of one file in one transaction (nap_store_status_put: each id once) and
+ * deletes the file only after the commit. A crash anywhere before the delete reads the file
+ * again; the ids make that harmless, so counting is exactly once.
+ *
+ * Files come from a share: every line is parsed strictly (nap_status_msg_parse). A file with
+ * malformed lines (or one that is not a regular file, too large, unreadable as text) is moved
+ * whole into the quarantine directory after its good lines are stored, each bad line gets a
+ * row in status_quarantine with its reason, a counter and a rate-limited log line; the
+ * ingester goes on with the next file. Temporary names (".NAME.tmp", anything starting with
+ * a dot) are left alone: napvd renames them when they are complete.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nap/log.h"
+#include "nap/status.h"
+#include "nap/store.h"
+#include "nap/util.h"
+#include "napsited.h"
+
+#define INGEST_FILE_MAX      (64u * 1024 * 1024) /* a batch file larger than this is refused */
+#define INGEST_QROWS_MAX     100 /* status_quarantine rows per file, then one summary row */
+#define INGEST_FILES_PER_SCAN 10000
+
+struct napsited_ingest {
+	struct napsited *sd;
+	char *store_uri, *inbox, *quarantine;
+	int64_t interval_ms;
+	int inofd;
+	int wake[2]; /* a pipe: stop */
+	pthread_t thread;
+	_Atomic bool stop;
+	struct nap_status_msg *msgs;
+	size_t cap;
+};
+
+static struct napsited_ingest *ingest_running;
+
+static int
+ingest_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+ingest_wanted(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 6 && strcmp(name + n - 6, ".jsonl") == 0;
+}
+
+/* Move a file into the quarantine directory (a new name when one is taken). */
+static void
+ingest_quarantine_file(struct napsited_ingest *in, int dfd, const char *name)
+{
+	char target[4096];
+	int qfd = open(in->quarantine, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (qfd < 0) {
+		LOG_WARNX_RL("status: quarantine %s: %s; %s stays in the inbox", in->quarantine,
+			     strerror(errno), name);
+		return;
+	}
+	snprintf(target, sizeof(target), "%s", name);
+	for (unsigned i = 1; faccessat(qfd, target, F_OK, AT_SYMLINK_NOFOLLOW) == 0 && i < 1000;
+	     i++)
+		snprintf(target, sizeof(target), "%s.%u", name, i);
+	if (renameat(dfd, name, qfd, target) < 0) {
+		/* another file system: the file stays; its lines are quarantined already */
+		LOG_WARNX_RL("status: moving %s to %s: %s", name, in->quarantine, strerror(errno));
+		if (unlinkat(dfd, name, 0) < 0)
+			LOG_WARNX_RL("status: removing %s: %s", name, strerror(errno));
+	}
+	fsync(qfd);
+	close(qfd);
+}
+
+static void
+ingest_qrow(struct napsited_ingest *in, struct nap_store *st, const char *name, int64_t line,
+	    const char *reason, int64_t now)
+{
+	struct nap_store_err serr = {{0}};
+	char safe_name[256];
+
+	nap_escape((const uint8_t *)name, strlen(name), safe_name, sizeof(safe_name));
+	if (nap_store_status_quarantine(st, safe_name, line, reason, now, &serr) < 0)
+		LOG_WARNX_RL("status: recording the quarantine of %s: %s", safe_name, serr.msg);
+	(void)in;
+}
+
+/*
+ * One file: 0 done (deleted or quarantined), -EAGAIN leave it for later (the store failed),
+ * other negative errno: could not be read at all (quarantined when it can be).
+ */
+static int
+ingest_file(struct napsited_ingest *in, struct nap_store *st, int dfd, const char *name)
+{
+	struct napsited_metrics *m = &in->sd->m;
+	struct nap_store_err serr = {{0}};
+	struct stat st_;
+	char *buf = NULL, why[256], safe_name[256];
+	size_t len = 0, n = 0, inserted = 0, bad = 0, lineno = 0;
+	int64_t now = (int64_t)time(NULL);
+	int fd, r;
+
+	nap_escape((const uint8_t *)name, strlen(name), safe_name, sizeof(safe_name));
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0; /* gone meanwhile */
+		r = -errno;
+		snprintf(why, sizeof(why), "cannot open: %s", strerror(errno));
+		goto refuse;
+	}
+	if (fstat(fd, &st_) < 0 || !S_ISREG(st_.st_mode)) {
+		close(fd);
+		r = -EINVAL;
+		snprintf(why, sizeof(why), "not a regular file");
+		goto refuse;
+	}
+	if ((uint64_t)st_.st_size > INGEST_FILE_MAX) {
+		close(fd);
+		r = -EFBIG;
+		snprintf(why, sizeof(why), "%lld bytes, more than the %u allowed",
+			 (long long)st_.st_size, INGEST_FILE_MAX);
+		goto refuse;
+	}
+	if ((buf = malloc((size_t)st_.st_size + 1)) == NULL) {
+		close(fd);
+		return -EAGAIN;
+	}
+	while (len < (size_t)st_.st_size) {
+		ssize_t got = read(fd, buf + len, (size_t)st_.st_size - len);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	close(fd);
+	/* messages: at most one per line */
+	{
+		size_t lines = 1;
+
+		for (size_t i = 0; i < len; i++)
+			lines += buf[i] == '\n';
+		if (lines > in->cap) {
+			struct nap_status_msg *nm = realloc(in->msgs, lines * sizeof(*nm));
+
+			if (nm == NULL) {
+				free(buf);
+				return -EAGAIN;
+			}
+			in->msgs = nm;
+			in->cap = lines;
+		}
+	}
+	for (size_t off = 0; off < len;) {
+		char *nl = memchr(buf + off, '\n', len - off);
+		size_t l = nl != NULL ? (size_t)(nl - (buf + off)) : len - off;
+
+		lineno++;
+		if (l == 0 && nl != NULL) {
+			off++;
+			continue; /* an empty line */
+		}
+		if (nap_status_msg_parse(buf + off, l, &in->msgs[n], why, sizeof(why)) == 0) {
+			n++;
+		} else {
+			bad++;
+			if (bad <= INGEST_QROWS_MAX)
+				ingest_qrow(in, st, name, (int64_t)lineno, why, now);
+			LOG_WARNX_RL("status: %s line %zu: %s (quarantined)", safe_name, lineno, why);
+		}
+		off += l + (nl != NULL);
+	}
+	if (bad > INGEST_QROWS_MAX) {
+		snprintf(why, sizeof(why), "%zu more malformed lines", bad - INGEST_QROWS_MAX);
+		ingest_qrow(in, st, name, 0, why, now);
+	}
+	free(buf);
+	if (n > 0 && nap_store_status_put(st, in->msgs, n, now, &inserted, &serr) < 0) {
+		LOG_WARNX_RL("status: storing %zu message(s) of %s: %s (kept for a retry)", n,
+			     safe_name, serr.msg);
+		atomic_fetch_add(&m->status_store_errors, 1);
+		return -EAGAIN;
+	}
+	atomic_fetch_add(&m->status_ingested, inserted);
+	atomic_fetch_add(&m->status_duplicates, n - inserted);
+	atomic_fetch_add(&m->status_files, 1);
+	if (bad > 0) {
+		atomic_fetch_add(&m->status_quarantined, bad);
+		ingest_quarantine_file(in, dfd, name);
+	} else if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
+		LOG_WARNX_RL("status: removing %s after the commit: %s", safe_name,
+			     strerror(errno));
+	}
+	log_debug("status: %s: %zu message(s), %zu new, %zu malformed line(s)", safe_name, n,
+		  inserted, bad);
+	return 0;
+refuse:
+	LOG_WARNX_RL("status: %s: %s (quarantined)", safe_name, why);
+	ingest_qrow(in, st, name, 0, why, now);
+	atomic_fetch_add(&m->status_quarantined, 1);
+	ingest_quarantine_file(in, dfd, name);
+	return r;
+}
+
+/* Read the inbox once: every wanted file, oldest name first. */
+static void
+ingest_scan(struct napsited_ingest *in, struct nap_store *st)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *dh;
+	int dfd;
+
+	if ((dh = opendir(in->inbox)) == NULL) {
+		LOG_WARNX_RL("status: inbox %s: %s", in->inbox, strerror(errno));
+		return;
+	}
+	while ((de = readdir(dh)) != NULL && n < INGEST_FILES_PER_SCAN) {
+		if (!ingest_wanted(de->d_name))
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*names));
+
+			if (nn == NULL)
+				break;
+			names = nn;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	atomic_store(&in->sd->m.status_inbox_files, (uint64_t)n);
+	dfd = dirfd(dh);
+	qsort(names, n, sizeof(*names), ingest_name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!atomic_load(&in->stop) && ingest_file(in, st, dfd, names[i]) == -EAGAIN) {
+			free(names[i]);
+			for (size_t j = i + 1; j < n; j++)
+				free(names[j]);
+			break; /* the store is down: try again on the next scan */
+		}
+		atomic_store(&in->sd->m.status_inbox_files, (uint64_t)(n - i - 1));
+		free(names[i]);
+	}
+	free(names);
+	closedir(dh);
+}
+
+static void *
+ingest_thread(void *arg)
+{
+	struct napsited_ingest *in = arg;
+	struct nap_store *st = NULL;
+
+	while (!atomic_load(&in->stop)) {
+		struct nap_store_err serr = {{0}};
+		struct pollfd pfd[2] = {{.fd = in->inofd, .events = POLLIN},
+					{.fd = in->wake[0], .events = POLLIN}};
+
+		if (st == NULL && nap_store_open(in->store_uri, &st, &serr) < 0) {
+			st = NULL;
+			LOG_WARNX_RL("status: store %s: %s", in->store_uri, serr.msg);
+		}
+		if (st != NULL)
+			ingest_scan(in, st);
+		if (poll(pfd, 2, (int)in->interval_ms) > 0 && (pfd[0].revents & POLLIN)) {
+			char ev[4096];
+
+			/* drain: the next scan reads the directory anyway */
+			while (read(in->inofd, ev, sizeof(ev)) > 0)
+				;
+		}
+	}
+	if (st != NULL)
+		nap_store_close(st);
+	return NULL;
+}
+
+int
+napsited_ingest_start(struct napsited *sd)
+{
+	const struct nap_siteconf *c = sd->conf;
+	struct napsited_ingest *in;
+	int r;
+
+	if (ingest_running != NULL || !c->has_status || c->status_inbox == NULL)
+		return 0;
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return -ENOMEM;
+	in->sd = sd;
+	in->interval_ms = c->status_scan_interval_ms;
+	in->inofd = -1;
+	in->wake[0] = in->wake[1] = -1;
+	in->store_uri = strdup(c->store_uri);
+	in->inbox = strdup(c->status_inbox);
+	in->quarantine = strdup(c->status_quarantine);
+	if (in->store_uri == NULL || in->inbox == NULL || in->quarantine == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (mkdir(in->quarantine, 0750) < 0 && errno != EEXIST) {
+		r = -errno;
+		log_warnx("status: quarantine %s: %s", in->quarantine, strerror(errno));
+		goto fail;
+	}
+	in->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (in->inofd < 0 || inotify_add_watch(in->inofd, in->inbox,
+					       IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE) < 0) {
+		r = -errno;
+		log_warnx("status: inbox %s: %s", in->inbox, strerror(errno));
+		goto fail;
+	}
+	if (pipe2(in->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if ((r = pthread_create(&in->thread, NULL, ingest_thread, in)) != 0) {
+		r = -r;
+		goto fail;
+	}
+	ingest_running = in;
+	log_info("status: ingesting %s (quarantine %s)", in->inbox, in->quarantine);
+	return 0;
+fail:
+	if (in->inofd >= 0)
+		close(in->inofd);
+	if (in->wake[0] >= 0) {
+		close(in->wake[0]);
+		close(in->wake[1]);
+	}
+	free(in->store_uri);
+	free(in->inbox);
+	free(in->quarantine);
+	free(in);
+	return r;
+}
+
+void
+napsited_ingest_stop(void)
+{
+	struct napsited_ingest *in = ingest_running;
+
+	if (in == NULL)
+		return;
+	atomic_store(&in->stop, true);
+	while (write(in->wake[1], "x", 1) < 0 && errno == EINTR)
+		;
+	pthread_join(in->thread, NULL);
+	close(in->inofd);
+	close(in->wake[0]);
+	close(in->wake[1]);
+	free(in->msgs);
+	free(in->store_uri);
+	free(in->inbox);
+	free(in->quarantine);
+	free(in);
+	ingest_running = NULL;
+}
