@@ -25,7 +25,9 @@
 
 #define WEB_PARAMS_MAX 8       /* parameters one route takes */
 /* The silence threshold of the reports: napsited.conf [status] silent_after once it exists. */
-#define NAPSITED_WEB_SILENT_AFTER(c) ((void)(c), (int64_t)NAP_REPORT_SILENT_DEFAULT)
+/* [status] silent_after, else the reports' default */
+#define NAPSITED_WEB_SILENT_AFTER(c)                                                               \
+	((c)->status_silent_after > 0 ? (c)->status_silent_after : (int64_t)NAP_REPORT_SILENT_DEFAULT)
 #define WEB_BODY_MAX   (8 << 20) /* the largest page or document we build */
 
 struct napsited;

@@ -1162,8 +1162,9 @@ nap_report_policy_list_free(struct nap_report_policy_list *l)
 /* ---- history ---- */
 
 /*
- * Per bucket and machine the last verdict decides; time * 2 + (compliant ? 1 : 0) carries both
- * the time and the verdict in one maximum. PostgreSQL aggregates that in SQL (one sort of the
+ * Per bucket and machine the last verdict decides; time * 2 + (compliant ? 0 : 1) carries both
+ * the time and the verdict in one maximum, so that of two verdicts in the same second (times
+ * are whole seconds) the noncompliant one counts: the conservative reading. PostgreSQL aggregates that in SQL (one sort of the
  * range's (bucket, machine) pairs, given the memory to stay off disk). SQLite would sort every
  * (bucket, machine) pair; instead the rows are read in time order from the time index and
  * folded here, with one slot per machine: its current bucket and best value, counted into the
@@ -1196,9 +1197,9 @@ hist_count(struct nap_report_history *h, const struct hist_slot *e)
 
 	if (i < h->n) {
 		if (e->v & 1)
-			h->v[i].compliant++;
-		else
 			h->v[i].noncompliant++;
+		else
+			h->v[i].compliant++;
 	}
 }
 
@@ -1262,7 +1263,7 @@ history_fold_tx(struct nap_store *st, struct nap_report_history *h, struct nap_s
 	int r;
 
 	r = st->ops->query(st,
-			   "SELECT time, machine, CASE WHEN result = 'compliant' THEN 1 ELSE 0 END"
+			   "SELECT time, machine, CASE WHEN result = 'compliant' THEN 0 ELSE 1 END"
 			   " FROM status_messages WHERE time >= $1 AND time < $2 ORDER BY time",
 			   SP_ARGS(SP_I(h->since), SP_I(h->until)), &c, err);
 	if (r < 0)
@@ -1313,7 +1314,7 @@ history_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
 	r = st->ops->query(st,
 			   "SELECT b, sum(v % 2), count(*), sum(n) FROM"
 			   " (SELECT time / $1 AS b, machine,"
-			   " max(time * 2 + CASE WHEN result = 'compliant' THEN 1 ELSE 0 END) AS v,"
+			   " max(time * 2 + CASE WHEN result = 'compliant' THEN 0 ELSE 1 END) AS v,"
 			   " count(*) AS n FROM status_messages"
 			   " WHERE time >= $2 AND time < $3 GROUP BY 1, 2) x"
 			   " GROUP BY b ORDER BY b",
@@ -1327,8 +1328,8 @@ history_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
 		if (b < h->since || b >= h->until)
 			continue;
 		i = (size_t)((b - h->since) / h->bucket);
-		h->v[i].compliant = st->ops->int64(c, 1);
-		h->v[i].noncompliant = st->ops->int64(c, 2) - h->v[i].compliant;
+		h->v[i].noncompliant = st->ops->int64(c, 1);
+		h->v[i].compliant = st->ops->int64(c, 2) - h->v[i].noncompliant;
 		h->v[i].messages = st->ops->int64(c, 3);
 	}
 	st->ops->done(c);

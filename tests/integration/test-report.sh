@@ -169,7 +169,8 @@ checks() {
 
 	r report history --since 2h --json >"$T/h.json"
 	assert_eq "$name: history messages" 6 "$(jget "$T/h.json" 'sum(p["messages"] for p in j["points"])')"
-	# each machine counts once per hour, as its last verdict there (pc-bad: noncompliant)
+	# each machine counts once per hour, as its last verdict there (pc-bad: noncompliant; when its
+	# two verdicts fall in the same second, the noncompliant one counts)
 	assert_eq "$name: history noncompliant" 3 \
 		"$(jget "$T/h.json" 'sum(p["noncompliant"] for p in j["points"])')"
 	r report history --bucket day --since 3d --json >"$T/h.json"

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "nap/report.h"
+#include "nap/siteconf.h"
 #include "nap/store.h"
 #include "napctl.h"
 
@@ -104,6 +105,17 @@ parse_silent_after(const struct ctl_cmd *cmd, const char *s, int64_t *out)
 	return -1;
 }
 
+/* --silent-after when given (>= 0), else napsited.conf's [status] silent_after, else 30 min. */
+static int64_t
+report_silent_after(const struct ctl_site *site, int64_t given)
+{
+	if (given >= 0)
+		return given;
+	if (site->conf != NULL && site->conf->status_silent_after > 0)
+		return site->conf->status_silent_after;
+	return NAP_REPORT_SILENT_DEFAULT;
+}
+
 /* --since/--until: an RFC 3339 time or YYYY-MM-DD, or a duration before now (24h, 7d). */
 static int
 parse_when(const struct ctl_cmd *cmd, const char *opt, const char *s, int64_t now, int64_t *out)
@@ -164,7 +176,7 @@ cmd_report_compliance(const struct ctl_cmd *cmd, int argc, char *argv[])
 	struct nap_report_compliance s;
 	struct nap_store_err err = {{0}};
 	struct ctl_site site;
-	int64_t silent_after = NAP_REPORT_SILENT_DEFAULT;
+	int64_t silent_after = -1; /* not given */
 	bool json = false;
 	char d[32], p[32];
 	int c, r, ret = NAPCTL_EXIT_ERROR;
@@ -183,6 +195,7 @@ cmd_report_compliance(const struct ctl_cmd *cmd, int argc, char *argv[])
 		return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (ctl_site_open(&site, "report compliance", true) != 0)
 		goto out;
+	silent_after = report_silent_after(&site, silent_after);
 	if ((r = nap_report_compliance(site.store, 0, silent_after, &s, &err)) < 0) {
 		ctl_store_error("report compliance", r, err.msg);
 		goto out;
@@ -333,7 +346,7 @@ cmd_report_clients(const struct ctl_cmd *cmd, int argc, char *argv[])
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
-	struct nap_report_client_query q = {.silent_after = NAP_REPORT_SILENT_DEFAULT,
+	struct nap_report_client_query q = {.silent_after = -1,
 					    .limit = NAP_REPORT_LIMIT_DEFAULT};
 	struct nap_report_client_list *l = NULL;
 	struct nap_store_err err = {{0}};
@@ -416,6 +429,7 @@ cmd_report_clients(const struct ctl_cmd *cmd, int argc, char *argv[])
 		q.sort = NAP_REPORT_SORT_SILENT; /* the longest silent first */
 	if (ctl_site_open(&site, "report clients", true) != 0)
 		goto out;
+	q.silent_after = report_silent_after(&site, q.silent_after);
 	q.now = (int64_t)time(NULL);
 	r = policy != NULL ? nap_report_policy_clients(site.store, policy, &q, &l, &err)
 			   : nap_report_clients(site.store, &q, &l, &err);
@@ -848,7 +862,7 @@ cmd_explain(const struct ctl_cmd *cmd, int argc, char *argv[])
 	struct nap_report_explain *e = NULL;
 	struct nap_store_err err = {{0}};
 	struct ctl_site site;
-	int64_t silent_after = NAP_REPORT_SILENT_DEFAULT;
+	int64_t silent_after = -1; /* not given */
 	const char *machine;
 	bool json = false;
 	int c, r, ret = NAPCTL_EXIT_ERROR;
@@ -874,6 +888,7 @@ cmd_explain(const struct ctl_cmd *cmd, int argc, char *argv[])
 				       NAP_REPORT_NAME_MAX);
 	if (ctl_site_open(&site, "explain", true) != 0)
 		goto out;
+	silent_after = report_silent_after(&site, silent_after);
 	if ((e = malloc(sizeof(*e))) == NULL) {
 		ctl_error("explain: out of memory");
 		goto out;
