@@ -214,9 +214,10 @@ assert_eq "history" 200 "$(code "/api/v1/history?from=$FROM&to=$((NOW + 1))&step
 assert_eq "history messages" \
 	"$(sq "SELECT count(*) FROM status_messages WHERE time >= $FROM / 86400 * 86400")" \
 	"$(j 'sum(p["messages"] for p in j["points"])')"
-# compliant / noncompliant per bucket: each machine's last verdict within the day.
+# compliant / noncompliant per bucket: each machine's last verdict within the day (of two in
+# the same second, the noncompliant one).
 LASTPER="WITH b AS (SELECT result, ROW_NUMBER() OVER (PARTITION BY machine, time / 86400
-	ORDER BY time DESC, id DESC) AS rn FROM status_messages WHERE time >= $FROM / 86400 * 86400)
+	ORDER BY time DESC, result <> 'compliant' DESC) AS rn FROM status_messages WHERE time >= $FROM / 86400 * 86400)
 	SELECT sum(result = 'compliant') || ' ' || sum(result <> 'compliant') FROM b WHERE rn = 1"
 assert_eq "history compliant/noncompliant" "$(sq "$LASTPER")" \
 	"$(j '"%d %d" % (sum(p["compliant"] for p in j["points"]), sum(p["noncompliant"] for p in j["points"]))')"
