@@ -38,6 +38,7 @@
 #define INGEST_FILE_MAX      (64u * 1024 * 1024) /* a batch file larger than this is refused */
 #define INGEST_QROWS_MAX     100 /* status_quarantine rows per file, then one summary row */
 #define INGEST_FILES_PER_SCAN 10000
+#define INGEST_YOUNG_S       5 /* seconds a torn or empty file is given to be completed */
 
 struct napsited_ingest {
 	struct napsited *sd;
@@ -157,6 +158,21 @@ ingest_file(struct napsited_ingest *in, struct nap_store *st, int dfd, const cha
 		len += (size_t)got;
 	}
 	close(fd);
+	/*
+	 * A writer that ignores the contract (temporary name, then rename) may still be at
+	 * work: a file that is empty or does not end in a newline is left for a later scan
+	 * while it is young, and judged as it is once it is older.
+	 */
+	if ((len == 0 || buf[len - 1] != '\n') && now - (int64_t)st_.st_mtime < INGEST_YOUNG_S) {
+		free(buf);
+		return 0;
+	}
+	if (len == 0) {
+		free(buf);
+		r = -EINVAL;
+		snprintf(why, sizeof(why), "empty file");
+		goto refuse;
+	}
 	/* messages: at most one per line */
 	{
 		size_t lines = 1;

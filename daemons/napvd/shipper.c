@@ -220,16 +220,16 @@ struct ship_pass {
 	int error;
 };
 
-/* Add the unshipped records of one file to batches (full ones are written). 0 or <0. */
+/* Add the unshipped records of one file (fd, closed here) to batches; full ones are written.
+ * 0 or <0. */
 static int
-ship_file(struct napvd_shipper *s, const char *name, struct ship_pass *ps)
+ship_file(struct napvd_shipper *s, int fd, struct ship_pass *ps)
 {
 	struct stat st;
 	const char *map, *p, *end;
 	size_t len;
-	int fd, r = 0;
+	int r = 0;
 
-	fd = open(name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (fstat(fd, &st) < 0) {
@@ -378,22 +378,62 @@ ship_pass(struct napvd_shipper *s)
 	int r, full = 0;
 	uint64_t before = s->shipped;
 
+	int afd = -1;
+
 	s->len = 0;
 	s->n = 0;
-	if ((r = ship_segments(s->dir, &segs, &nsegs)) < 0)
-		return r;
+	/*
+	 * A consistent view: the active file opened between two listings of the segments that
+	 * agree. napvd rotates by renaming the active file to a segment and then creating a new
+	 * one, so a rotation in between shows as a new segment (retry); without one, the file
+	 * opened holds every record after the last segment listed.
+	 */
+	for (int attempt = 0;; attempt++) {
+		uint64_t *again;
+		size_t nagain;
+
+		if ((r = ship_segments(s->dir, &segs, &nsegs)) < 0)
+			return r;
+		snprintf(path, sizeof(path), "%s/%s", s->dir, NAPVD_SPOOL_NAME);
+		afd = open(path, O_RDONLY | O_CLOEXEC);
+		if ((r = ship_segments(s->dir, &again, &nagain)) < 0) {
+			free(segs);
+			if (afd >= 0)
+				close(afd);
+			return r;
+		}
+		if ((nagain == nsegs && (nsegs == 0 || memcmp(again, segs, nsegs * sizeof(*segs)) ==
+							   0)) ||
+		    attempt >= 100) {
+			free(again);
+			break;
+		}
+		free(again);
+		free(segs);
+		if (afd >= 0)
+			close(afd);
+	}
 	for (size_t i = 0; i <= nsegs && ps.error == 0; i++) {
-		if (i < nsegs)
+		int fd;
+
+		if (i < nsegs) {
 			snprintf(path, sizeof(path), "%s/%s.%" PRIu64, s->dir, NAPVD_SPOOL_NAME,
 				 segs[i]);
-		else
-			snprintf(path, sizeof(path), "%s/%s", s->dir, NAPVD_SPOOL_NAME);
-		r = ship_file(s, path, &ps);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		} else {
+			fd = afd;
+			afd = -1;
+			if (fd < 0)
+				errno = ENOENT; /* no active file (a crash between rename and create) */
+		}
+		r = ship_file(s, fd, &ps);
 		if (r < 0) {
 			ps.error = r;
 			break;
 		}
 	}
+	if (afd >= 0)
+		close(afd);
 	if (ps.error == 0 && (r = ship_flush(s)) < 0)
 		ps.error = r;
 	/* segments now fully shipped: remove them (their last record is below the next one) */

@@ -45,7 +45,7 @@ inbox = $INBOX
 scan_interval = 200ms
 EOF
 	fi
-	"$NAPSITED" -d -f "$T/napsited.conf" >>"$T/napsited.log" 2>&1 &
+	"$NAPSITED" -d ${NAPSITED_VERBOSE:+-v} -f "$T/napsited.conf" >>"$T/napsited.log" 2>&1 &
 	NAPSITED_PID=$!
 	_nap_pids+=("$NAPSITED_PID")
 	local i

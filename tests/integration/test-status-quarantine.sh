@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Malformed status files in the inbox: quarantined (moved to inbox/quarantine), reported (a
+# status_quarantine row per bad line with its reason, a counter, a log line), good lines of the
+# same file stored, and the ingester alive for the next good file. One bad file arrives the
+# way napvd's do, through the SMB share; temporary names are left alone.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/peers.sh"
+. "$(dirname "$0")/status-lib.sh"
+: "${NAP_SMB_TOOL:=$_nap_build/tests/integration/nap_smb_tool}"
+need "$NAPSITED" sqlite3 "$NAP_SMB_TOOL"
+
+status_start_smbd
+status_start_napsited
+I=0123456789abcdef
+good() { # SEQ MACHINE
+	printf '{"id":"%s-%s","time":"2026-11-25T10:00:01Z","nas":"127.0.0.1","client":"local","machine":"%s","site":"S01","enforcement":"dhcp","result":"compliant","branch":"matches","action":"full","hsr_revision":5,"correlation_id":""}\n' \
+		"$I" "$1" "$2"
+}
+# 1. one bad line between good ones
+{
+	good 1 pc-1
+	echo 'this is not json'
+	good 2 pc-2
+} >"$T/mixed.jsonl"
+cp "$T/mixed.jsonl" "$INBOX/.m"
+mv "$INBOX/.m" "$INBOX/$I-1-2.jsonl"
+# 2. binary garbage, 3. a line past the length limit, 4. a directory, 5. a strict refusal
+head -c 3000 /dev/urandom >"$INBOX/garbage.jsonl"
+{ printf '{"id":"%s-3","x":"' "$I"; head -c 5000 /dev/zero | tr '\0' a; printf '"}\n'; } >"$INBOX/long.jsonl"
+mkdir "$INBOX/dir.jsonl"
+good 4 pc-4 | sed 's/"time":"[^"]*"/"time":"2026-02-30T10:00:00Z"/' >"$T/badtime.jsonl"
+# 6. the same kind of file written over SMB, as a broken napvd would
+"$NAP_SMB_TOOL" "$SMB_CRED" put "smb://127.0.0.1:$SMB_PORT/inbox/badtime.jsonl" \
+	"$T/badtime.jsonl" || fail "put over SMB"
+# 7. a temporary name: not read
+good 9 pc-9 >"$INBOX/.x.jsonl.tmp"
+
+for ((i = 0; i < 100; i++)); do
+	[[ -z $(find "$INBOX" -maxdepth 1 -name '*.jsonl' -print -quit) ]] && break
+	sleep 0.1
+done
+[[ -z $(find "$INBOX" -maxdepth 1 -name '*.jsonl' -print -quit) ]] ||
+	fail "files left in the inbox: $(ls "$INBOX")"
+assert_alive "$NAPSITED_PID" napsited
+assert_eq "good lines of the mixed file stored" 2 "$(dbq "SELECT count(*) FROM status_messages")"
+assert_eq "quarantined files" 5 "$(ls "$INBOX/quarantine" | wc -l)"
+assert_eq "the mixed file's bad line" \
+	"2|not a JSON object" "$(dbq "SELECT line, substr(reason, 1, 17) FROM status_quarantine WHERE file = '$I-1-2.jsonl'")"
+assert_match "long line reason" "more than 4096" \
+	"$(dbq "SELECT reason FROM status_quarantine WHERE file = 'long.jsonl'")"
+assert_match "directory reason" "not a regular file" \
+	"$(dbq "SELECT reason FROM status_quarantine WHERE file = 'dir.jsonl'")"
+assert_match "strict time reason" "^time:" \
+	"$(dbq "SELECT reason FROM status_quarantine WHERE file = 'badtime.jsonl'")"
+assert_ge "quarantine rows" 5 "$(dbq "SELECT count(*) FROM status_quarantine")"
+assert_ge "napsited_status_quarantined_total" 5 "$(ns_metric napsited_status_quarantined_total)"
+grep -q "quarantined" "$T/napsited.log" || fail "no log line about the quarantine"
+[[ -e $INBOX/.x.jsonl.tmp ]] || fail "the temporary file was touched"
+# the ingester goes on
+good 5 pc-5 >"$INBOX/.t"
+mv "$INBOX/.t" "$INBOX/$I-5-5.jsonl"
+for ((i = 0; i < 50; i++)); do
+	[[ -e $INBOX/$I-5-5.jsonl ]] || break
+	sleep 0.1
+done
+assert_eq "rows after a good file" 3 "$(dbq "SELECT count(*) FROM status_messages")"
+# re-delivering the quarantined mixed file after a fix counts nothing twice
+grep -v 'not json' "$T/mixed.jsonl" >"$INBOX/.again"
+mv "$INBOX/.again" "$INBOX/again.jsonl"
+for ((i = 0; i < 50; i++)); do
+	[[ -e $INBOX/again.jsonl ]] || break
+	sleep 0.1
+done
+assert_eq "rows after the re-delivery" 3 "$(dbq "SELECT count(*) FROM status_messages")"
+assert_eq "pc-1 counted once" 1 "$(dbq "SELECT messages FROM client_last WHERE machine = 'pc-1'")"
+status_stop_napsited
+log "all ok"
