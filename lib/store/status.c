@@ -12,10 +12,9 @@
  * the rows actually inserted, so its messages counter counts each id once. "Newer" orders by
  * time, then by the id's sequence (same instance: a longer decimal is a larger number; equal
  * length compares as text), so the latest verdict does not depend on the order of delivery.
- * SQLite runs the statements one by one (no round trips to save). PostgreSQL gets one
- * statement per message, a data-modifying WITH whose client_last upsert only sees the row if
- * the insert took it, sent pipelined; the count of inserted rows comes from one query at the
- * end (rows of this batch whose xmin is this transaction).
+ * SQLite runs the statements one by one (no round trips to save). PostgreSQL gets the whole
+ * batch in one statement: the messages as one JSON parameter (json_to_recordset), a
+ * data-modifying WITH whose client_last upsert only sees the rows the insert took.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -317,7 +316,7 @@ struct status_put {
 	size_t n;
 	int64_t received;
 	size_t inserted;
-	char *ids; /* PostgreSQL: the batch's ids as an array literal */
+	char *json; /* PostgreSQL: the batch as a JSON array */
 };
 
 /* A message is newer than client_last's row: later time, or same time and later sequence. */
@@ -346,58 +345,64 @@ static const char status_newer_sql[] =
 	" enforcement = $8, result = $9, branch = $10, exemption = $11, action = $12,"
 	" hsr_revision = $13 WHERE machine = $1 AND " STATUS_NEWER("$3", "$2");
 
-/* PostgreSQL: one statement per message, the upsert sees the row only if the insert took it. */
+/*
+ * PostgreSQL: the whole batch in one statement (one round trip): the messages as a JSON array
+ * parameter, inserted with ON CONFLICT DO NOTHING; only the rows the insert took reach
+ * client_last, one per machine (its newest by time, then sequence; the count and the oldest
+ * time of its new rows). The statement returns how many rows were inserted.
+ */
 #define PG_TAKE(col) " " col " = CASE WHEN " STATUS_NEWER("excluded.time", "excluded.id") \
 	" THEN excluded." col " ELSE client_last." col " END"
 static const char status_pg_sql[] =
-	"WITH ins AS (INSERT INTO status_messages (id, time, received, napvd, nas, client,"
-	" machine, site, enforcement, result, branch, exemption, action, hsr_revision,"
-	" correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-	" $15) ON CONFLICT (id) DO NOTHING RETURNING id, time, napvd, nas, client, machine, site,"
-	" enforcement, result, branch, exemption, action, hsr_revision)"
-	" INSERT INTO client_last (machine, id, time, first_seen, napvd, nas, client, site,"
+	"WITH src AS (SELECT * FROM json_to_recordset($1::json) AS x(id text, time bigint,"
+	" napvd text, nas text, client text, machine text, site text, enforcement text,"
+	" result text, branch text, exemption text, action text, hsr_revision bigint,"
+	" correlation_id text)),"
+	" ins AS (INSERT INTO status_messages (id, time, received, napvd, nas, client, machine,"
+	" site, enforcement, result, branch, exemption, action, hsr_revision, correlation_id)"
+	" SELECT id, time, $2, napvd, nas, client, machine, site, enforcement, result, branch,"
+	" exemption, action, hsr_revision, correlation_id FROM src"
+	" ON CONFLICT (id) DO NOTHING RETURNING id, time, napvd, nas, client, machine, site,"
+	" enforcement, result, branch, exemption, action, hsr_revision),"
+	" agg AS (SELECT DISTINCT ON (machine) machine, id, time, napvd, nas, client, site,"
+	" enforcement, result, branch, exemption, action, hsr_revision,"
+	" count(*) OVER (PARTITION BY machine) AS n, min(time) OVER (PARTITION BY machine) AS first"
+	" FROM ins ORDER BY machine, time DESC, length(id) DESC, id DESC),"
+	" up AS (INSERT INTO client_last (machine, id, time, first_seen, napvd, nas, client, site,"
 	" enforcement, result, branch, exemption, action, hsr_revision, messages)"
-	" SELECT machine, id, time, time, napvd, nas, client, site, enforcement, result, branch,"
-	" exemption, action, hsr_revision, 1 FROM ins"
-	" ON CONFLICT (machine) DO UPDATE SET messages = client_last.messages + 1,"
+	" SELECT machine, id, time, first, napvd, nas, client, site, enforcement, result, branch,"
+	" exemption, action, hsr_revision, n FROM agg"
+	" ON CONFLICT (machine) DO UPDATE SET messages = client_last.messages + excluded.messages,"
 	" first_seen = LEAST(client_last.first_seen, excluded.first_seen),"
 	PG_TAKE("nas") "," PG_TAKE("client") "," PG_TAKE("site") "," PG_TAKE("enforcement") ","
 	PG_TAKE("result") "," PG_TAKE("branch") "," PG_TAKE("exemption") "," PG_TAKE("action") ","
 	PG_TAKE("hsr_revision") "," PG_TAKE("napvd") ","
 	/* id and time last: the CASEs above compare against the old values either way */
-	PG_TAKE("id") "," PG_TAKE("time");
+	PG_TAKE("id") "," PG_TAKE("time") " RETURNING 1)"
+	" SELECT (SELECT count(*) FROM ins) + 0 * (SELECT count(*) FROM up)";
 #undef PG_TAKE
-
-static const char status_pg_count_sql[] =
-	"SELECT count(*) FROM status_messages WHERE id = ANY($1::text[])"
-	" AND xmin::text = (txid_current() % 4294967296)::text";
 
 static int
 status_put_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
 {
 	struct status_put *p = ctx;
-	bool pg = st->ops == &nap_store_pg_ops;
 	int r;
 
 	p->inserted = 0;
+	if (st->ops == &nap_store_pg_ops) {
+		int64_t n = 0;
+
+		r = q_int(st, status_pg_sql, SP_ARGS(SP_T(p->json), SP_I(p->received)), &n, err);
+		if (r < 0)
+			return r;
+		p->inserted = (size_t)n;
+		return 0;
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		const struct nap_status_msg *m = &p->msgs[i];
 		const char *ex = m->exemption[0] != '\0' ? m->exemption : NULL;
 		int64_t changed = 0;
 
-		if (pg) {
-			r = q_batch(st, status_pg_sql,
-				    SP_ARGS(SP_T(m->id), SP_I(m->time), SP_I(p->received),
-					    SP_T(m->napvd), SP_T(m->nas), SP_T(m->client),
-					    SP_T(m->machine), SP_T(m->site), SP_T(m->enforcement),
-					    SP_T(m->result), SP_T(m->branch), SP_T(ex),
-					    SP_T(m->action), SP_I(m->hsr_revision),
-					    SP_T(m->correlation_id)),
-				    err);
-			if (r < 0)
-				return r;
-			continue;
-		}
 		r = q_exec(st, status_insert_sql,
 			   SP_ARGS(SP_T(m->id), SP_I(m->time), SP_I(p->received), SP_T(m->napvd),
 				   SP_T(m->nas), SP_T(m->client), SP_T(m->machine), SP_T(m->site),
@@ -426,39 +431,39 @@ status_put_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
 		if (r < 0)
 			return r;
 	}
-	if (pg && p->n > 0) {
-		int64_t n = 0;
-
-		r = q_int(st, status_pg_count_sql, SP_ARGS(SP_T(p->ids)), &n, err);
-		if (r < 0)
-			return r;
-		p->inserted = (size_t)n;
-	}
 	return 0;
 }
 
-/* "{id,id,...}": ids are hex, digits and '-', nothing to quote. */
+/* The batch as a JSON array of objects for json_to_recordset (PostgreSQL). */
 static char *
-status_ids_literal(const struct nap_status_msg *msgs, size_t n)
+status_json(const struct nap_status_msg *msgs, size_t n)
 {
-	size_t cap = 3, len = 0;
+	json_t *a = json_array();
 	char *s;
 
-	for (size_t i = 0; i < n; i++)
-		cap += strlen(msgs[i].id) + 1;
-	if ((s = malloc(cap)) == NULL)
+	if (a == NULL)
 		return NULL;
-	s[len++] = '{';
 	for (size_t i = 0; i < n; i++) {
-		size_t k = strlen(msgs[i].id);
+		const struct nap_status_msg *m = &msgs[i];
+		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+				      " s:I}",
+				      "id", m->id, "time", (json_int_t)m->time, "napvd", m->napvd,
+				      "nas", m->nas, "client", m->client, "machine", m->machine,
+				      "site", m->site, "enforcement", m->enforcement, "result",
+				      m->result, "branch", m->branch, "action", m->action,
+				      "correlation_id", m->correlation_id, "hsr_revision",
+				      (json_int_t)m->hsr_revision);
 
-		if (i > 0)
-			s[len++] = ',';
-		memcpy(s + len, msgs[i].id, k);
-		len += k;
+		if (o == NULL || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+		json_object_set_new(o, "exemption", m->exemption[0] != '\0'
+							    ? json_string(m->exemption)
+							    : json_null());
 	}
-	s[len++] = '}';
-	s[len] = '\0';
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
 	return s;
 }
 
@@ -480,10 +485,10 @@ nap_store_status_put(struct nap_store *st, const struct nap_status_msg *msgs, si
 	}
 	if (n == 0)
 		return 0;
-	if (st->ops == &nap_store_pg_ops && (p.ids = status_ids_literal(msgs, n)) == NULL)
+	if (st->ops == &nap_store_pg_ops && (p.json = status_json(msgs, n)) == NULL)
 		return nap_store_errf(err, -ENOMEM, "out of memory");
 	r = store_run(st, STORE_TX_WRITE, status_put_tx, &p, err);
-	free(p.ids);
+	free(p.json);
 	if (r == 0 && inserted != NULL)
 		*inserted = p.inserted;
 	return r;
