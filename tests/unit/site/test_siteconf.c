@@ -184,7 +184,7 @@ test_errors(void **state)
 	/* Where inih or a key handler stops: the line of the offending key. */
 	parse_bad("code = S01\n", "t.conf:1: key \"code\" outside a section");
 	parse_bad("[site]\ncode = S01\n[sight]\nx = 1\n",
-		  "t.conf:4: unknown section [sight] (site, store, directory, agent, web, deployment)");
+		  "t.conf:4: unknown section [sight] (site, store, directory, agent, web, deployment, status)");
 	parse_bad("[site]\ncode = S01\nkeys = /k\n", "t.conf:3: unknown key \"keys\" in [site]");
 	parse_bad("[site]\ncode = S01\ncode = S02\n", "t.conf:3: [site] code given twice");
 	parse_bad("[site]\n\ncode = S 01\n",
@@ -682,6 +682,53 @@ test_web(void **state)
 		  "t.conf:2: listen: bad address \"*:80\" (want IPV4:PORT or [IPV6]:PORT)");
 }
 
+/* [status]: the inbox, the quarantine next to it by default, silent_after, print round trip. */
+static void
+test_status(void **state)
+{
+	struct nap_siteconf *c, *c2;
+	char *out = NULL, *out2 = NULL;
+	size_t n = 0, n2 = 0;
+	FILE *f;
+
+	(void)state;
+	c = parse_ok("[site]\ncode = S02\nkey = /k.pem\n[status]\ninbox = /srv/inbox\n");
+	assert_true(c->has_status);
+	assert_string_equal(c->status_inbox, "/srv/inbox");
+	assert_string_equal(c->status_quarantine, "/srv/inbox/quarantine");
+	assert_int_equal(c->status_silent_after, 1800);
+	assert_int_equal(c->status_scan_interval_ms, 1000);
+	f = open_memstream(&out, &n);
+	nap_siteconf_print(c, f);
+	fclose(f);
+	c2 = parse_ok(out);
+	f = open_memstream(&out2, &n2);
+	nap_siteconf_print(c2, f);
+	fclose(f);
+	assert_string_equal(out, out2);
+	nap_siteconf_free(c);
+	nap_siteconf_free(c2);
+	free(out);
+	free(out2);
+	c = parse_ok("[site]\ncode = S02\nkey = /k.pem\n[status]\ninbox = /i\nquarantine = /q\n"
+		     "silent_after = 2h\nscan_interval = 200ms\n");
+	assert_string_equal(c->status_quarantine, "/q");
+	assert_int_equal(c->status_silent_after, 7200);
+	assert_int_equal(c->status_scan_interval_ms, 200);
+	nap_siteconf_free(c);
+	c = parse_ok(minimal);
+	assert_false(c->has_status);
+	assert_null(c->status_inbox);
+	assert_int_equal(c->status_silent_after, 1800);
+	nap_siteconf_free(c);
+	parse_bad("[site]\ncode = S02\nkey = /k.pem\n[status]\ninbox = rel/dir\n",
+		  "t.conf:5: inbox: \"rel/dir\" is not an absolute path");
+	parse_bad("[site]\ncode = S02\nkey = /k.pem\n[status]\nsilent_after = 10s\n",
+		  "t.conf:5: silent_after: \"10s\" is outside 60s..30d");
+	parse_bad("[site]\ncode = S02\nkey = /k.pem\n[status]\nfoo = 1\n",
+		  "t.conf:5: unknown key \"foo\" in [status]");
+}
+
 int
 main(void)
 {
@@ -698,6 +745,7 @@ main(void)
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_sockaddr),
 		cmocka_unit_test(test_web),
+		cmocka_unit_test(test_status),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
