@@ -271,7 +271,8 @@ ingest_scan(struct napsited_ingest *in, struct nap_store *st)
 	}
 	atomic_store(&in->sd->m.status_inbox_files, (uint64_t)n);
 	dfd = dirfd(dh);
-	qsort(names, n, sizeof(*names), ingest_name_cmp);
+	if (n > 1) /* names is NULL when nothing was found */
+		qsort(names, n, sizeof(*names), ingest_name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (!atomic_load(&in->stop) && ingest_file(in, st, dfd, names[i]) == -EAGAIN) {
 			free(names[i]);

@@ -362,7 +362,8 @@ ship_segments(const char *dir, uint64_t **out, size_t *n)
 		v[(*n)++] = seq;
 	}
 	closedir(dh);
-	qsort(v, *n, sizeof(*v), ship_seq_cmp);
+	if (*n > 1) /* v is NULL when nothing was found */
+		qsort(v, *n, sizeof(*v), ship_seq_cmp);
 	*out = v;
 	return 0;
 }
