@@ -212,6 +212,9 @@ napvd_reload_config(struct napvd *d, struct napvd_config *next, char *why, size_
 		d->http = new_http;
 	}
 	napvd_sync_detach(d);
+	/* the sequence never goes back, even if a shipper took the spool files away */
+	if (strcmp(nsp->instance, d->spool.instance) == 0 && d->spool.seq_next > nsp->seq_next)
+		nsp->seq_next = d->spool.seq_next;
 	napvd_spool_close(&d->spool);
 	memcpy(&d->spool, nsp, sizeof(*nsp));
 	free(nsp);
