@@ -1046,21 +1046,6 @@ metrics_access(void *cls, struct MHD_Connection *conn, const char *url, const ch
 
 /* ---- instances ------------------------------------------------------------------------------ */
 
-__attribute__((format(printf, 2, 0))) static void
-mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[256];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	/* Handshake failures and garbage from scanners: debug, not warnings. */
-	log_debug("libmicrohttpd: %s", buf);
-}
-
 static void
 instance_free(struct hra_instance *in)
 {
@@ -1207,7 +1192,7 @@ instance_run(struct hra_instance *in, const struct naphrad_config *c, int fd, ch
 	size_t n = 0;
 
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, log_library_debug, (void *)"libmicrohttpd");
 	OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, in->kind == HRA_METRICS ? 16 : c->max_connections, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout, NULL);

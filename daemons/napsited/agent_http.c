@@ -708,21 +708,6 @@ agent_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	*req_cls = NULL;
 }
 
-__attribute__((format(printf, 2, 0))) static void
-agent_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[256];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	/* TLS handshake failures from scanners and garbage land here: debug, not warnings. */
-	log_debug("agent: libmicrohttpd: %s", buf);
-}
-
 /* ---- instances -------------------------------------------------------------------------- */
 
 static void
@@ -909,8 +894,8 @@ agent_instance_run(struct agent_instance *in, int fd, char *err, size_t len)
 	 * makes GnuTLS request (not require) a client certificate: /v1/enroll has none yet.
 	 */
 	in->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, agent_access, in, MHD_OPTION_EXTERNAL_LOGGER, agent_mhd_log,
-		in, MHD_OPTION_LISTEN_SOCKET, fd,
+		flags, 0, NULL, NULL, agent_access, in, MHD_OPTION_EXTERNAL_LOGGER,
+		log_library_debug, (void *)"agent: libmicrohttpd", MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_HTTPS_MEM_CERT, in->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, in->tls_key,
 		MHD_OPTION_HTTPS_MEM_TRUST, napsited_agent_ca_pem(in->ca),
 		MHD_OPTION_HTTPS_PRIORITIES, AGENT_TLS_PRIORITY, MHD_OPTION_CONNECTION_LIMIT,

@@ -638,20 +638,6 @@ web_route_params(const char *url, const char **arg, bool *api)
 	return rt->params;
 }
 
-__attribute__((format(printf, 2, 0))) static void
-web_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[256];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	log_debug("web: libmicrohttpd: %s", buf);
-}
-
 /* ---- instances -------------------------------------------------------------------------- */
 
 static void
@@ -815,7 +801,7 @@ web_instance_run(struct web_instance *in, int fd, char *err, size_t len)
 	if (in->tls_cert != NULL)
 		in->mhd = MHD_start_daemon(
 			flags, 0, web_accept, in, web_access, in, MHD_OPTION_EXTERNAL_LOGGER,
-			web_mhd_log, in, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+			log_library_debug, (void *)"web: libmicrohttpd", MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
 			in->threads, MHD_OPTION_HTTPS_MEM_CERT, in->tls_cert,
 			MHD_OPTION_HTTPS_MEM_KEY, in->tls_key, MHD_OPTION_HTTPS_PRIORITIES,
 			WEB_TLS_PRIORITY, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
@@ -823,7 +809,7 @@ web_instance_run(struct web_instance *in, int fd, char *err, size_t len)
 	else
 		in->mhd = MHD_start_daemon(
 			flags, 0, web_accept, in, web_access, in, MHD_OPTION_EXTERNAL_LOGGER,
-			web_mhd_log, in, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+			log_library_debug, (void *)"web: libmicrohttpd", MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
 			in->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT, MHD_OPTION_END);
 	if (in->mhd == NULL) {

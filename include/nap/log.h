@@ -9,6 +9,7 @@
 #ifndef NAP_LOG_H
 #define NAP_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <syslog.h>
@@ -20,6 +21,8 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* appends errno */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A library's log callback: WHO (a string) prefixes the line, which goes out as debug. */
+void log_library_debug(void *who, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 __attribute__((noreturn)) void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int log_warnx_r(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

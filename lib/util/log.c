@@ -96,6 +96,24 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A library's log callback (libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER has this shape): one
+ * debug line "WHO: message" without the library's trailing newline. TLS handshake failures and
+ * garbage from scanners arrive here, so they are debug lines, not warnings.
+ */
+void
+log_library_debug(void *who, const char *fmt, va_list ap)
+{
+	char buf[256];
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_debug("%s: %s", who != NULL ? (const char *)who : "library", buf);
+}
+
 void
 fatalx(const char *fmt, ...)
 {
