@@ -1089,35 +1089,6 @@ read_pem(const char *path, char **out, size_t *out_len, char *err, size_t len)
 	return 0;
 }
 
-/* The endpoint's certificate and key, checked with OpenSSL: libmicrohttpd says little. */
-static int
-tls_check(const struct hra_instance *in, const struct naphrad_config *c, char *err, size_t len)
-{
-	BIO *b = BIO_new_mem_buf(in->tls_cert, -1);
-	X509 *x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	EVP_PKEY *k = NULL;
-	int r = 0;
-
-	BIO_free(b);
-	if ((b = BIO_new_mem_buf(in->tls_key, -1)) != NULL)
-		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if (x == NULL) {
-		snprintf(err, len, "[https] cert %s: no PEM certificate", c->tls_cert);
-		r = -EINVAL;
-	} else if (k == NULL) {
-		snprintf(err, len, "[https] key %s: no PEM private key", c->tls_key);
-		r = -EINVAL;
-	} else if (X509_check_private_key(x, k) != 1) {
-		snprintf(err, len, "[https] cert %s does not match key %s", c->tls_cert, c->tls_key);
-		r = -EINVAL;
-	}
-	X509_free(x);
-	EVP_PKEY_free(k);
-	ERR_clear_error();
-	return r;
-}
-
 static int
 instance_new(struct naphrad *h, const struct naphrad_config *c, enum hra_kind kind,
 	     struct hra_instance **out, char *err, size_t len)
@@ -1144,7 +1115,8 @@ instance_new(struct naphrad *h, const struct naphrad_config *c, enum hra_kind ki
 		    (r = read_pem(c->tls_key, &in->tls_key, &in->tls_key_len, err, len)) < 0 ||
 		    (c->client_ca != NULL &&
 		     (r = read_pem(c->client_ca, &in->trust, NULL, err, len)) < 0) ||
-		    (r = tls_check(in, c, err, len)) < 0) {
+		    (r = nap_tls_pair_check(in->tls_cert, in->tls_key, c->tls_cert, c->tls_key,
+						"[https]", err, len)) < 0) {
 			instance_free(in);
 			return r;
 		}

@@ -760,40 +760,6 @@ agent_read_pem(const char *path, char **out, size_t *out_len, char *err, size_t 
  * The endpoint's own certificate and key, checked with OpenSSL first: libmicrohttpd's own
  * failure to load them says little.
  */
-static int
-agent_tls_check(const struct agent_instance *in, const struct nap_siteconf *c, char *err,
-		size_t len)
-{
-	BIO *b;
-	X509 *x = NULL;
-	EVP_PKEY *k = NULL;
-	int r = 0;
-
-	b = BIO_new_mem_buf(in->tls_cert, -1);
-	if (b != NULL)
-		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	b = BIO_new_mem_buf(in->tls_key, -1);
-	if (b != NULL)
-		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if (x == NULL) {
-		snprintf(err, len, "agent: %s: no PEM certificate", c->agent_cert);
-		r = -EINVAL;
-	} else if (k == NULL) {
-		snprintf(err, len, "agent: %s: no PEM private key", c->agent_key);
-		r = -EINVAL;
-	} else if (X509_check_private_key(x, k) != 1) {
-		snprintf(err, len, "agent: %s does not match the key %s", c->agent_cert,
-			 c->agent_key);
-		r = -EINVAL;
-	}
-	X509_free(x);
-	EVP_PKEY_free(k);
-	ERR_clear_error();
-	return r;
-}
-
 static char *
 agent_path_default(const char *set, const char *state_dir, const char *name)
 {
@@ -838,7 +804,8 @@ agent_instance_new(struct napsited *sd, struct agent_instance **out, char *err, 
 	r = agent_read_pem(c->agent_key, &in->tls_key, &in->tls_key_len, err, len);
 	if (r < 0)
 		goto fail;
-	r = agent_tls_check(in, c, err, len);
+	r = nap_tls_pair_check(in->tls_cert, in->tls_key, c->agent_cert, c->agent_key, "agent", err,
+			       len);
 	if (r < 0)
 		goto fail;
 	free(ca_cert);

@@ -688,36 +688,6 @@ web_read_pem(const char *path, char **out, size_t *out_len, char *err, size_t le
 
 /* The certificate and key, checked with OpenSSL: libmicrohttpd's own refusal says little. */
 static int
-web_tls_check(const struct web_instance *in, const struct nap_siteconf *c, char *err, size_t len)
-{
-	BIO *b;
-	X509 *x = NULL;
-	EVP_PKEY *k = NULL;
-	int r = 0;
-
-	if ((b = BIO_new_mem_buf(in->tls_cert, -1)) != NULL)
-		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if ((b = BIO_new_mem_buf(in->tls_key, -1)) != NULL)
-		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if (x == NULL) {
-		snprintf(err, len, "web: %s: no PEM certificate", c->web_cert);
-		r = -EINVAL;
-	} else if (k == NULL) {
-		snprintf(err, len, "web: %s: no PEM private key", c->web_key);
-		r = -EINVAL;
-	} else if (X509_check_private_key(x, k) != 1) {
-		snprintf(err, len, "web: %s does not match the key %s", c->web_cert, c->web_key);
-		r = -EINVAL;
-	}
-	X509_free(x);
-	EVP_PKEY_free(k);
-	ERR_clear_error();
-	return r;
-}
-
-static int
 web_instance_new(struct napsited *sd, struct web_instance **out, char *err, size_t len)
 {
 	const struct nap_siteconf *c = sd->conf;
@@ -746,7 +716,8 @@ web_instance_new(struct napsited *sd, struct web_instance **out, char *err, size
 	if (c->web_cert != NULL) {
 		if ((r = web_read_pem(c->web_cert, &in->tls_cert, &n, err, len)) < 0 ||
 		    (r = web_read_pem(c->web_key, &in->tls_key, &in->tls_key_len, err, len)) < 0 ||
-		    (r = web_tls_check(in, c, err, len)) < 0)
+		    (r = nap_tls_pair_check(in->tls_cert, in->tls_key, c->web_cert, c->web_key, "web",
+						err, len)) < 0)
 			goto fail;
 	}
 	if (c->web_token_file != NULL) {

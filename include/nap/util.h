@@ -45,6 +45,13 @@ int nap_read_file(const char *path, size_t max, uint8_t **out, size_t *out_len);
  */
 int nap_read_text_file(const char *path, size_t max, char **text, size_t *len, char *err,
 		       size_t err_len);
+/*
+ * A TLS listener's certificate and key (PEM text, as read from cert_path and key_path) checked
+ * before they are handed to a TLS library that says little about them: both parse and belong
+ * together. err gets "WHO: PATH: reason". Returns 0 or -EINVAL.
+ */
+int nap_tls_pair_check(const char *cert_pem, const char *key_pem, const char *cert_path,
+		       const char *key_path, const char *who, char *err, size_t err_len);
 /* Write a file atomically (tmp + fsync + rename + fsync dir). */
 int nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode);
 

@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "nap/util.h"
 
@@ -529,4 +532,35 @@ nap_resolve_udp(const char *hostport, struct addrinfo **res)
 	hints.ai_socktype = SOCK_DGRAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	return getaddrinfo(host, port, &hints, res) == 0 ? 0 : -EHOSTUNREACH;
+}
+
+int
+nap_tls_pair_check(const char *cert_pem, const char *key_pem, const char *cert_path,
+		   const char *key_path, const char *who, char *err, size_t err_len)
+{
+	BIO *b;
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	int r = 0;
+
+	if ((b = BIO_new_mem_buf(cert_pem, -1)) != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if ((b = BIO_new_mem_buf(key_pem, -1)) != NULL)
+		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (x == NULL) {
+		snprintf(err, err_len, "%s: %s: no PEM certificate", who, cert_path);
+		r = -EINVAL;
+	} else if (k == NULL) {
+		snprintf(err, err_len, "%s: %s: no PEM private key", who, key_path);
+		r = -EINVAL;
+	} else if (X509_check_private_key(x, k) != 1) {
+		snprintf(err, err_len, "%s: %s does not match the key %s", who, cert_path, key_path);
+		r = -EINVAL;
+	}
+	X509_free(x);
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return r;
 }
