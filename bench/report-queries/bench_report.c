@@ -133,7 +133,8 @@ raw(const char *uri, const char *sql)
 /*
  * The fill, in each dialect: message i (0..M-1) is machine i % N at time T_END - SPAN + i * SPAN
  * / M; one in five is noncompliant (restricted), one in fifty exempt; the latest message of each
- * machine goes to client_last with messages = M / N.
+ * machine goes to client_last with messages = M / N, and status_daily is the messages' per-day
+ * aggregate (what the ingester keeps).
  */
 static void
 fill(const char *uri, long n, long m)
@@ -164,6 +165,10 @@ fill(const char *uri, long n, long m)
 			 " SELECT machine, id, time, time - %lld, napvd, nas, client, site,"
 			 " enforcement, result, branch, exemption, action, hsr_revision, %ld"
 			 " FROM status_messages WHERE time >= %lld;"
+			 "INSERT INTO status_daily (day, machine, v, messages)"
+			 " SELECT time / 86400, machine, max(time * 2 + CASE WHEN result ="
+			 " 'compliant' THEN 0 ELSE 1 END), count(*) FROM status_messages"
+			 " GROUP BY 1, 2;"
 			 "INSERT INTO agent_state (client, state, compliant, hsr_revision, hsr_digest,"
 			 " evaluated, received, missing)"
 			 " SELECT 'pc-' || lpad(j::text, 6, '0'), CASE WHEN j %% 3 = 0 THEN 3 ELSE 1"
@@ -200,6 +205,10 @@ fill(const char *uri, long n, long m)
 			 " SELECT machine, id, time, time - %lld, napvd, nas, client, site,"
 			 " enforcement, result, branch, exemption, action, hsr_revision, %ld"
 			 " FROM status_messages WHERE time >= %lld;"
+			 "INSERT INTO status_daily (day, machine, v, messages)"
+			 " SELECT time / 86400, machine, max(time * 2 + CASE WHEN result ="
+			 " 'compliant' THEN 0 ELSE 1 END), count(*) FROM status_messages"
+			 " GROUP BY 1, 2;"
 			 "WITH RECURSIVE s(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM s"
 			 " WHERE j < %ld)"
 			 " INSERT INTO agent_state (client, state, compliant, hsr_revision, hsr_digest,"

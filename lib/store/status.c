@@ -9,7 +9,9 @@
  *
  * Exactly-once counting. Each message's id is its primary key: INSERT .. ON CONFLICT (id) DO
  * NOTHING stores it once however often it is delivered, and client_last is touched only for
- * the rows actually inserted, so its messages counter counts each id once. "Newer" orders by
+ * the rows actually inserted, so its messages counter counts each id once; the same rows, and
+ * only they, fold into status_daily (per day and machine: count and max(time * 2 +
+ * noncompliant), what the history report reads for day buckets). "Newer" orders by
  * time, then by the id's sequence (same instance: a longer decimal is a larger number; equal
  * length compares as text), so the latest verdict does not depend on the order of delivery.
  * SQLite runs the statements one by one (no round trips to save). PostgreSQL gets the whole
@@ -340,6 +342,12 @@ static const char status_count_sql[] =
 	" first_seen = CASE WHEN excluded.first_seen < client_last.first_seen"
 	" THEN excluded.first_seen ELSE client_last.first_seen END";
 
+/* SQLite, after an insert that took the row: fold it into the daily rollup. */
+static const char status_daily_sql[] =
+	"INSERT INTO status_daily (day, machine, v, messages) VALUES ($1, $2, $3, 1)"
+	" ON CONFLICT (day, machine) DO UPDATE SET v = max(v, excluded.v),"
+	" messages = messages + 1";
+
 static const char status_newer_sql[] =
 	"UPDATE client_last SET id = $2, time = $3, napvd = $4, nas = $5, client = $6, site = $7,"
 	" enforcement = $8, result = $9, branch = $10, exemption = $11, action = $12,"
@@ -378,8 +386,15 @@ static const char status_pg_sql[] =
 	PG_TAKE("result") "," PG_TAKE("branch") "," PG_TAKE("exemption") "," PG_TAKE("action") ","
 	PG_TAKE("hsr_revision") "," PG_TAKE("napvd") ","
 	/* id and time last: the CASEs above compare against the old values either way */
-	PG_TAKE("id") "," PG_TAKE("time") " RETURNING 1)"
-	" SELECT (SELECT count(*) FROM ins) + 0 * (SELECT count(*) FROM up)";
+	PG_TAKE("id") "," PG_TAKE("time") " RETURNING 1),"
+	" daily AS (INSERT INTO status_daily (day, machine, v, messages)"
+	" SELECT time / 86400, machine,"
+	" max(time * 2 + CASE WHEN result = 'compliant' THEN 0 ELSE 1 END), count(*)"
+	" FROM ins GROUP BY 1, 2"
+	" ON CONFLICT (day, machine) DO UPDATE SET v = GREATEST(status_daily.v, excluded.v),"
+	" messages = status_daily.messages + excluded.messages RETURNING 1)"
+	" SELECT (SELECT count(*) FROM ins) + 0 * (SELECT count(*) FROM up)"
+	" + 0 * (SELECT count(*) FROM daily)";
 #undef PG_TAKE
 
 static int
@@ -420,6 +435,11 @@ status_put_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
 				    SP_T(m->enforcement), SP_T(m->result), SP_T(m->branch), SP_T(ex),
 				    SP_T(m->action), SP_I(m->hsr_revision)),
 			    err);
+		if (r == 0)
+			r = q_batch(st, status_daily_sql,
+				    SP_ARGS(SP_I(m->time / 86400), SP_T(m->machine),
+					    SP_I(m->time * 2 + (strcmp(m->result, "compliant") != 0))),
+				    err);
 		if (r == 0)
 			r = q_batch(st, status_newer_sql,
 				    SP_ARGS(SP_T(m->machine), SP_T(m->id), SP_I(m->time),

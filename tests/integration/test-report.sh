@@ -3,8 +3,8 @@
 # napctl report compliance|clients|policies|history|feed and napctl explain on SQLite and on
 # PostgreSQL. The verdicts are real: napvd judges five machines over RADIUS (napctl radius query
 # with SoHs from napctl soh sample) and writes its status spool; the spool's records go into
-# status_messages and client_last the way the ingester stores them (one row per record, the
-# latest per machine, a count). The ingester (napsited's inbox, include/nap/status.h) has not
+# status_messages, client_last and status_daily the way the ingester stores them (one row per
+# record, the latest per machine, a count; per day and machine the last verdict). The ingester (napsited's inbox, include/nap/status.h) has not
 # landed yet, so this script loads the records with SQL generated from the spool; agent states
 # (napsited's agent endpoint in production) are loaded the same way. Then every report is
 # checked against what napvd decided, the silent-client report against the clock, and bad
@@ -93,6 +93,9 @@ agents = [("pc-bad", 3, 0, "deb-sudo-2026-03",
           ("pc-ssl", 3, 0, "deb-openssl-2026-01 deb-sudo-2026-03", None, now - 30),
           ("pc-good", 1, 1, "", None, now - 30),
           ("pc-lost", 1, 1, "", None, now - 3 * 3600)]
+print("INSERT INTO status_daily (day, machine, v, messages) SELECT time / 86400, machine,"
+      " max(time * 2 + CASE WHEN result = 'compliant' THEN 0 ELSE 1 END), count(*)"
+      " FROM status_messages GROUP BY 1, 2;")
 for c, state, compliant, missing, detail, received in agents:
     print("INSERT INTO agent_state (client, state, compliant, hsr_revision, hsr_digest,"
           " evaluated, received, missing, detail) VALUES (%s, %d, %d, 5, '', %d, %d, %s, %s);" %

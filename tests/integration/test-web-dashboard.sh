@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # napsited's admin web listener ([web]) end to end: a SQLite store with known data (policies
-# through napctl; status messages, client_last and agent states written with the sqlite3 CLI,
-# because napvd's shipper and napsited's ingester are not in the tree yet), then
+# through napctl; status messages, client_last, status_daily and agent states written with the
+# sqlite3 CLI, to hold exactly the data the checks need), then
 #   - the JSON API with curl, every number checked against sqlite3 queries of the same database;
 #   - bad parameters (range, syntax, unknown, repeated), methods and paths: 400/405/404 with a
 #     JSON error, counted in the metrics;
@@ -107,6 +107,11 @@ sqlite3 "$DB" "INSERT INTO client_last (machine,id,time,first_seen,napvd,nas,cli
 	JOIN (SELECT machine, min(time) AS first, max(time) AS last, count(*) AS n
 	FROM status_messages GROUP BY machine) f ON f.machine = m.machine AND f.last = m.time" ||
 	fail "filling client_last"
+# status_daily as the ingester keeps it: per day and machine the count and the last verdict
+# (the history checks below count from status_messages, so they check the rollup too).
+sqlite3 "$DB" "INSERT INTO status_daily (day, machine, v, messages) SELECT time / 86400,
+	machine, max(time * 2 + (result <> 'compliant')), count(*) FROM status_messages
+	GROUP BY 1, 2" || fail "filling status_daily"
 sq() { sqlite3 "$DB" "$@"; }
 SILENT_SQL="SELECT count(*) FROM client_last c LEFT JOIN agent_state a ON a.client = c.machine
 	WHERE max(c.time, coalesce(a.received, 0)) < $NOW - 1800"

@@ -79,7 +79,8 @@ raw_exec(const struct fx *f, const char *sql)
 	}
 }
 
-/* One status message, and client_last as the ingester keeps it. Test constants only. */
+/* One status message, and client_last and status_daily as the ingester keeps them. Test
+ * constants only. */
 static void
 msg(const struct fx *f, const char *id, const char *machine, int64_t t, const char *enforcement,
     const char *result, const char *branch, const char *exemption, const char *action,
@@ -118,10 +119,14 @@ msg(const struct fx *f, const char *id, const char *machine, int64_t t, const ch
 		 " hsr_revision = CASE WHEN excluded.time > client_last.time"
 		 " THEN excluded.hsr_revision ELSE client_last.hsr_revision END,"
 		 " time = CASE WHEN excluded.time > client_last.time THEN excluded.time"
-		 " ELSE client_last.time END",
+		 " ELSE client_last.time END;"
+		 "INSERT INTO status_daily (day, machine, v, messages) VALUES (%lld, '%s', %lld, 1)"
+		 " ON CONFLICT (day, machine) DO UPDATE SET messages = status_daily.messages + 1,"
+		 " v = CASE WHEN excluded.v > status_daily.v THEN excluded.v ELSE status_daily.v END",
 		 id, (long long)t, (long long)t + 5, machine, enforcement, result, branch, ex, action,
 		 (long long)rev, machine, id, (long long)t, (long long)t, enforcement, result, branch,
-		 ex, action, (long long)rev);
+		 ex, action, (long long)rev, (long long)(t / 86400), machine,
+		 (long long)(t * 2 + (strcmp(result, "compliant") != 0)));
 	raw_exec(f, sql);
 }
 
@@ -752,8 +757,8 @@ test_empty_store(void **state)
 	struct nap_report_policy_list *p = NULL;
 	struct nap_store_err err = {{0}};
 
-	raw_exec(f, "DELETE FROM status_messages; DELETE FROM client_last; DELETE FROM "
-		    "agent_state");
+	raw_exec(f, "DELETE FROM status_messages; DELETE FROM status_daily; DELETE FROM "
+		    "client_last; DELETE FROM agent_state");
 	assert_int_equal(nap_report_compliance(f->st, NOW, 60, &s, &err), 0);
 	assert_int_equal(s.clients, 0);
 	assert_int_equal(s.messages, 0);
@@ -764,6 +769,11 @@ test_empty_store(void **state)
 	assert_int_equal(h->n, 24);
 	for (size_t i = 0; i < h->n; i++)
 		assert_int_equal(h->v[i].messages, 0);
+	nap_report_history_free(h);
+	assert_int_equal(nap_report_history(f->st, NOW - 3 * D, NOW, D, &h, &err), 0);
+	assert_int_equal(h->n, 3);
+	for (size_t i = 0; i < h->n; i++)
+		assert_int_equal(h->v[i].compliant + h->v[i].noncompliant + h->v[i].messages, 0);
 	nap_report_history_free(h);
 	assert_int_equal(nap_report_policies(f->st, 0, 0, &p, &err), 0);
 	assert_int_equal(p->total, 3);

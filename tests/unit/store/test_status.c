@@ -51,6 +51,7 @@ setup(void **state)
 		assert_int_equal(q_exec(f->st, "DELETE FROM status_messages", SP_NONE, NULL, &err),
 				 0);
 		assert_int_equal(q_exec(f->st, "DELETE FROM client_last", SP_NONE, NULL, &err), 0);
+		assert_int_equal(q_exec(f->st, "DELETE FROM status_daily", SP_NONE, NULL, &err), 0);
 		assert_int_equal(q_exec(f->st, "DELETE FROM status_quarantine", SP_NONE, NULL, &err),
 				 0);
 	} else {
@@ -355,6 +356,76 @@ test_put_dup_in_batch(void **state)
 	assert_int_equal(count(f, "SELECT messages FROM client_last WHERE machine = $1", "pc-1"), 2);
 }
 
+/* status_daily's v for (day, machine), -1 when there is no row. */
+static int64_t
+daily(struct fx *f, int64_t day, const char *machine, int64_t *messages)
+{
+	struct nap_store_err err = {{0}};
+	struct store_cursor *c;
+	int64_t v = -1;
+	int r;
+
+	r = f->st->ops->query(f->st,
+			      "SELECT v, messages FROM status_daily WHERE day = $1 AND machine = $2",
+			      SP_ARGS(SP_I(day), SP_T(machine)), &c, &err);
+	if (r != 0)
+		fail_msg("status_daily: %s", err.msg);
+	*messages = 0;
+	if ((r = f->st->ops->next(c, &err)) == 1) {
+		v = f->st->ops->int64(c, 0);
+		*messages = f->st->ops->int64(c, 1);
+	}
+	f->st->ops->done(c);
+	assert_true(r >= 0);
+	return v;
+}
+
+/*
+ * The daily rollup the ingester keeps (migration 5): per (day, machine) the message count
+ * and max(time * 2 + noncompliant); duplicates do not count twice, batches across midnight
+ * split, a same-second tie goes to the noncompliant verdict, and the rollup equals the same
+ * aggregate recomputed from the messages.
+ */
+static void
+test_put_daily(void **state)
+{
+	struct fx *f = *state;
+	struct nap_store_err err = {{0}};
+	struct nap_status_msg m[6];
+	const int64_t d0 = 20000 * 86400LL;
+	int64_t n;
+	size_t ins;
+
+	make(&m[0], INST, 1, "pc-1", d0 + 100, "noncompliant");
+	make(&m[1], INST, 2, "pc-1", d0 + 86399, "compliant");
+	make(&m[2], INST, 3, "pc-1", d0 + 86400, "noncompliant"); /* the next day */
+	make(&m[3], INST, 4, "pc-2", d0 + 500, "compliant");
+	make(&m[4], INST, 5, "pc-2", d0 + 500, "noncompliant"); /* same second */
+	make(&m[5], INST, 6, "pc-2", d0 + 400, "compliant");     /* earlier, later batch */
+	if (nap_store_status_put(f->st, m, 3, 2000, &ins, &err) != 0 ||
+	    nap_store_status_put(f->st, m + 3, 2, 2000, &ins, &err) != 0 ||
+	    nap_store_status_put(f->st, m, 6, 2001, &ins, &err) != 0) /* re-delivered + one new */
+		fail_msg("put: %s", err.msg);
+	assert_int_equal(ins, 1);
+	assert_int_equal(daily(f, 20000, "pc-1", &n), (d0 + 86399) * 2);
+	assert_int_equal(n, 2);
+	assert_int_equal(daily(f, 20001, "pc-1", &n), (d0 + 86400) * 2 + 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(daily(f, 20000, "pc-2", &n), (d0 + 500) * 2 + 1);
+	assert_int_equal(n, 3);
+	assert_int_equal(daily(f, 20001, "pc-2", &n), -1);
+	assert_int_equal(count(f, "SELECT count(*) FROM status_daily", NULL), 3);
+	/* every row as recomputed from the messages, and nothing else */
+	assert_int_equal(count(f,
+			       "SELECT count(*) FROM status_daily d JOIN (SELECT time / 86400 AS"
+			       " day, machine, max(time * 2 + CASE WHEN result = 'compliant' THEN 0"
+			       " ELSE 1 END) AS v, count(*) AS n FROM status_messages GROUP BY 1, 2)"
+			       " x ON x.day = d.day AND x.machine = d.machine AND x.v = d.v"
+			       " AND x.n = d.messages",
+			       NULL),
+			 3);
+}
+
 static void
 test_put_big(void **state)
 {
@@ -428,6 +499,7 @@ main(void)
 		T(test_put_once),
 		T(test_put_order),
 		T(test_put_dup_in_batch),
+		T(test_put_daily),
 		T(test_put_big),
 		T(test_put_bad),
 		T(test_quarantine),

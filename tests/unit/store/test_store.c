@@ -346,6 +346,44 @@ test_migrations(void **state)
 	assert_int_equal(revision(f), 0);
 }
 
+/*
+ * Migration 5 on a store that already holds status messages: status_daily is built from them
+ * (per day and machine the count and max(time * 2 + noncompliant)).
+ */
+static void
+test_migration_daily_backfill(void **state)
+{
+	struct fx *f = *state;
+	int v = -1;
+
+	raw_exec(f, "DROP TABLE status_daily; DELETE FROM schema_migrations WHERE version = 5;"
+		    "INSERT INTO status_messages (id, time, received, napvd, nas, client, machine,"
+		    " site, enforcement, result, branch, exemption, action, hsr_revision,"
+		    " correlation_id) VALUES"
+		    " ('a-1', 172800100, 0, 'a', 'n', 'c', 'pc-1', 'S', 'dhcp', 'compliant', 'm',"
+		    " NULL, 'full', 1, 'x'),"
+		    " ('a-2', 172800200, 0, 'a', 'n', 'c', 'pc-1', 'S', 'dhcp', 'noncompliant', 'm',"
+		    " NULL, 'restricted', 1, 'x'),"
+		    " ('a-3', 172886400, 0, 'a', 'n', 'c', 'pc-1', 'S', 'dhcp', 'compliant', 'm',"
+		    " NULL, 'full', 1, 'x'),"
+		    " ('a-4', 172800200, 0, 'a', 'n', 'c', 'pc-2', 'S', 'dhcp', 'compliant', 'm',"
+		    " NULL, 'full', 1, 'x')");
+	store_reopen(f);
+	assert_int_equal(nap_store_schema_version(f->st, &v), 0);
+	assert_int_equal(v, nap_store_schema_latest());
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM status_daily"), 3);
+	assert_int_equal(raw_int(f, "SELECT v FROM status_daily WHERE day = 2000 AND machine = "
+				    "'pc-1'"),
+			 172800200LL * 2 + 1);
+	assert_int_equal(raw_int(f, "SELECT messages FROM status_daily WHERE day = 2000 AND "
+				    "machine = 'pc-1'"),
+			 2);
+	assert_int_equal(raw_int(f, "SELECT v FROM status_daily WHERE day = 2001"),
+			 172886400LL * 2);
+	assert_int_equal(raw_int(f, "SELECT v FROM status_daily WHERE machine = 'pc-2'"),
+			 172800200LL * 2);
+}
+
 static void
 test_schema_newer_refused(void **state)
 {
@@ -2573,6 +2611,7 @@ main(void)
 		T(test_open_errors),
 		cmocka_unit_test(test_plain_path_is_sqlite),
 		T(test_migrations),
+		T(test_migration_daily_backfill),
 		T(test_schema_newer_refused),
 		cmocka_unit_test(test_policy_check),
 		cmocka_unit_test(test_exemption_check),
