@@ -182,16 +182,95 @@ managed_reject(struct napvd_managed *m, struct nap_shv_status *st)
 	managed_status_write(m, st);
 }
 
+/*
+ * Steps 1 and 3 for the file's text: its own rules, then napvd.conf (conf_path) parsed again
+ * with its keys. On success *ov holds those keys, *next the configuration and *revision the
+ * file's; on failure st holds the reasons (and its revision what the file says, if anything).
+ */
+static int
+managed_validate(const char *conf_path, const char *name, const char *text, size_t len,
+		 struct nap_shv_status *st, uint64_t *revision, struct napvd_overlay *ov,
+		 struct napvd_config **next)
+{
+	struct nap_shv_settings s;
+	struct nap_shv_errors errs;
+	char err[1024];
+	int r;
+
+	*next = NULL;
+	st->revision = managed_scan_revision(text, len);
+	nap_shv_settings_init(&s);
+	r = nap_shv_settings_parse(text, len, &s, &errs);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			managed_add_error(st, "out of memory");
+		for (size_t i = 0; i < errs.n; i++)
+			managed_add_error(st, errs.msg[i]);
+		if (errs.dropped > 0) {
+			snprintf(err, sizeof(err), "... and %zu more", errs.dropped);
+			managed_add_error(st, err);
+		}
+		return r;
+	}
+	st->revision = *revision = s.revision;
+	ov->name = name;
+	r = nap_shv_settings_each(&s, managed_overlay_add, ov);
+	nap_shv_settings_clear(&s);
+	if (r == 0)
+		r = napvd_config_parse_file_overlay(conf_path, ov, next, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "out of memory");
+	if (r < 0) {
+		managed_add_error(st, err);
+		managed_overlay_free(ov);
+		return r;
+	}
+	return 0;
+}
+
+int
+napvd_managed_check_file(const char *conf_path, const char *path, struct napvd_config **out,
+			 FILE *errs)
+{
+	struct nap_shv_status st;
+	struct napvd_overlay ov = {0};
+	uint8_t *text = NULL;
+	uint64_t rev = 0;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	r = nap_read_file(path, NAP_SHV_FILE_MAX, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		fprintf(errs, "napvd: [managed] %s: %s\n", path,
+			r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+		return r;
+	}
+	memset(&st, 0, sizeof(st));
+	r = managed_validate(conf_path, path, (const char *)text, len, &st, &rev, &ov, out);
+	free(text);
+	if (r < 0) {
+		fprintf(errs, "napvd: [managed] %s (revision %" PRIu64 ") would be rejected:\n",
+			path, st.revision);
+		for (size_t i = 0; i < st.n_errors; i++)
+			fprintf(errs, "  %s\n", st.errors[i]);
+		return r;
+	}
+	managed_overlay_free(&ov);
+	return 1;
+}
+
 void
 napvd_managed_check(struct napvd *d)
 {
 	struct napvd_managed *m = d->managed;
-	struct nap_shv_settings s;
-	struct nap_shv_errors errs;
 	struct nap_shv_status st;
 	struct napvd_overlay ov = {0};
 	struct napvd_config *next = NULL;
 	uint8_t *text = NULL, digest[32];
+	uint64_t s_rev = 0;
 	size_t len = 0;
 	char err[1024];
 	int r;
@@ -236,46 +315,23 @@ napvd_managed_check(struct napvd *d)
 	memcpy(m->digest, digest, sizeof(digest));
 	m->have_digest = true;
 	m->checks++;
-	st.revision = managed_scan_revision((const char *)text, len);
 
-	/* 1. the settings file's own rules */
-	nap_shv_settings_init(&s);
-	r = nap_shv_settings_parse((const char *)text, len, &s, &errs);
+	/* 1. and 3. (the file's own rules, napvd.conf's with its keys) */
+	r = managed_validate(d->conf->path, m->path, (const char *)text, len, &st, &s_rev, &ov,
+			     &next);
 	free(text);
 	if (r < 0) {
-		if (r == -ENOMEM)
-			managed_add_error(&st, "out of memory");
-		for (size_t i = 0; i < errs.n; i++)
-			managed_add_error(&st, errs.msg[i]);
-		if (errs.dropped > 0) {
-			snprintf(err, sizeof(err), "... and %zu more", errs.dropped);
-			managed_add_error(&st, err);
-		}
 		managed_reject(m, &st);
 		return;
 	}
-	st.revision = s.revision;
 	/* 2. newer than what runs (a replayed old file is refused) */
-	if (m->have_ov && s.revision <= m->running_revision) {
+	if (m->have_ov && s_rev <= m->running_revision) {
 		snprintf(err, sizeof(err),
 			 "revision %" PRIu64 " is not newer than the running revision %" PRIu64,
-			 s.revision, m->running_revision);
-		managed_add_error(&st, err);
-		nap_shv_settings_clear(&s);
-		managed_reject(m, &st);
-		return;
-	}
-	/* 3. napvd.conf with these keys in place of its own, napvd.conf's own rules */
-	ov.name = m->path;
-	r = nap_shv_settings_each(&s, managed_overlay_add, &ov);
-	nap_shv_settings_clear(&s);
-	if (r == 0)
-		r = napvd_config_parse_file_overlay(d->conf->path, &ov, &next, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "out of memory");
-	if (r < 0) {
+			 s_rev, m->running_revision);
 		managed_add_error(&st, err);
 		managed_overlay_free(&ov);
+		napvd_config_free(next);
 		managed_reject(m, &st);
 		return;
 	}
@@ -296,13 +352,13 @@ napvd_managed_check(struct napvd *d)
 	m->ov = ov;
 	m->ov.name = m->path;
 	m->have_ov = true;
-	m->running_revision = st.revision;
+	m->running_revision = s_rev;
 	m->accepted++;
 	m->last_rejected = false;
 	m->decided_at = st.applied;
 	st.result = NAP_SHV_ACCEPTED;
 	st.running_revision = m->running_revision;
-	log_info("[managed] %s revision %" PRIu64 " applied", m->path, st.revision);
+	log_info("[managed] %s revision %" PRIu64 " applied", m->path, s_rev);
 	managed_status_write(m, &st);
 }
 

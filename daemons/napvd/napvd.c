@@ -302,6 +302,26 @@ napvd_check_config(const char *path, int verbose)
 		fprintf(stderr, "napvd: %s\n", err);
 		return 1;
 	}
+	/* The managed file as the daemon would apply it at start-up: the settings shown are then
+	 * the ones napvd would run on. */
+	if (c->managed_file != NULL) {
+		struct napvd_config *with = NULL;
+
+		r = napvd_managed_check_file(path, c->managed_file, &with, stderr);
+		if (r < 0) {
+			napvd_config_free(c);
+			return 1;
+		}
+		if (r == 0) {
+			fprintf(stderr, "napvd: [managed] %s is not there (napvd.conf alone)\n",
+				c->managed_file);
+		} else {
+			fprintf(stderr, "napvd: [managed] %s is valid; the settings below include it\n",
+				c->managed_file);
+			napvd_config_free(c);
+			c = with;
+		}
+	}
 	/* A check leaves state_dir alone (the LDAP source would load and save its copy there). */
 	state_dir = c->state_dir;
 	c->state_dir = NULL;

@@ -627,6 +627,13 @@ void napvd_managed_check(struct napvd *d);
 /* After a reload: [managed] file or check_interval may have changed. */
 void napvd_managed_reconfigure(struct napvd *d);
 void napvd_managed_close(struct napvd *d);
+/*
+ * napvd -n: judge the managed file at path as the daemon would (its own rules, then conf_path
+ * with its keys; not the revision, which needs the running one). 0: no file; 1: valid, *out the
+ * configuration with it; < 0: invalid or unreadable, the reasons written to errs.
+ */
+int napvd_managed_check_file(const char *conf_path, const char *path,
+			     struct napvd_config **out, FILE *errs);
 /* Its Prometheus lines into out (metrics.c); returns their length. */
 size_t napvd_managed_metrics(const struct napvd *d, char *out, size_t cap);
 /*

@@ -36,6 +36,11 @@ assert_eq "napvd.conf alone: 2h-old SoH within 26h" full-access "$(state_of "$AG
 assert_ne "napvd.conf alone: client component failure noncompliant" full-access \
 	"$(state_of "$FAILED")"
 assert_eq "no managed revision yet" 0 "$(metric napvd_managed_revision)"
+# napvd -n: no managed file yet is not an error
+rc=0
+out=$("$NAPVD" -n -f "$T/napvd.conf" 2>&1) || rc=$?
+assert_eq "napvd -n without the managed file: exit 0" 0 "$rc"
+assert_match "napvd -n says the file is not there" 'nap-shv.conf is not there' "$out"
 
 # --- napctl validates before storing -----------------------------------------------------
 rc=0
@@ -82,6 +87,12 @@ for ((i = 0; i < 50; i++)); do
 done
 assert_eq "SIGHUP reloaded" $((OK0 + 1)) "$(metric napvd_config_reloads_total 'result="ok"')"
 assert_eq "after SIGHUP the managed mapping stays" full-access "$(state_of "$FAILED")"
+# napvd -n judges the managed file too and shows the settings with it
+rc=0
+out=$("$NAPVD" -n -f "$T/napvd.conf" 2>&1) || rc=$?
+assert_eq "napvd -n with a valid managed file: exit 0" 0 "$rc"
+assert_match "napvd -n: managed file valid" 'nap-shv.conf is valid' "$out"
+assert_match "napvd -n: the managed validity period shown" 'validity_period = 3h' "$out"
 
 # --- a bad file written straight onto the share: rejected whole ----------------------------
 cat >"$T/bad.conf" <<'EOF'
@@ -113,6 +124,11 @@ assert_eq "rejected whole: mapping stays" full-access "$(state_of "$FAILED")"
 # (a writer that is not nap_smb_put may show napvd a partial file first: rejected as well)
 assert_ge "rejects metric" 1 "$(metric napvd_managed_rejects_total)"
 assert_eq "managed revision metric unchanged" 2 "$(metric napvd_managed_revision)"
+rc=0
+out=$("$NAPVD" -n -f "$T/napvd.conf" 2>&1) || rc=$?
+assert_eq "napvd -n with the bad managed file: exit 1" 1 "$rc"
+assert_match "napvd -n: why" 'revision 10\) would be rejected' "$out"
+assert_match "napvd -n: the error" 'line 7: other: want compliant or noncompliant' "$out"
 
 # napvd's own rules too: a bind password file that is not on the napvd host
 shv set shv1 uri=ldap://127.0.0.1:1 base=dc=napt,dc=test bind_dn=cn=napvd,dc=napt,dc=test \
