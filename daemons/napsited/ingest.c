@@ -318,9 +318,8 @@ ingest_thread(void *arg)
 }
 
 int
-napsited_ingest_start(struct napsited *sd)
+napsited_ingest_start(struct napsited *sd, const struct nap_siteconf *c)
 {
-	const struct nap_siteconf *c = sd->conf;
 	struct napsited_ingest *in;
 	int r;
 
@@ -376,6 +375,21 @@ fail:
 	return r;
 }
 
+static bool
+str_differ(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+bool
+napsited_ingest_changed(const struct nap_siteconf *a, const struct nap_siteconf *b)
+{
+	return a->has_status != b->has_status || str_differ(a->status_inbox, b->status_inbox) ||
+	       str_differ(a->status_quarantine, b->status_quarantine) ||
+	       a->status_scan_interval_ms != b->status_scan_interval_ms ||
+	       strcmp(a->store_uri, b->store_uri) != 0;
+}
+
 void
 napsited_ingest_stop(void)
 {
@@ -383,6 +397,7 @@ napsited_ingest_stop(void)
 
 	if (in == NULL)
 		return;
+	/* a file being ingested finishes its transaction (or rolls back): nothing is lost */
 	atomic_store(&in->stop, true);
 	while (write(in->wake[1], "x", 1) < 0 && errno == EINTR)
 		;

@@ -551,6 +551,22 @@ site_reload(struct site *s)
 	password_free(s->password);
 	s->password = npassword;
 	npassword = NULL;
+	/*
+	 * The status ingester: restarted on new [status] settings or store; a file it is
+	 * ingesting finishes first. Settings it cannot run on bring the previous ones back.
+	 */
+	if (napsited_ingest_changed(old, next)) {
+		napsited_ingest_stop();
+		if ((r = napsited_ingest_start(&s->sd, next)) < 0) {
+			log_warnx("reload: [status] %s; the ingester keeps its previous settings",
+				  strerror(-r));
+			if ((r = napsited_ingest_start(&s->sd, old)) < 0)
+				log_warnx("reload: [status] ingester: %s; not ingesting",
+					  strerror(-r));
+		} else {
+			log_info("reload: [status] ingester restarted");
+		}
+	}
 	nap_siteconf_free(old);
 	/* Sign again (the key or site may have changed) and publish what that gives. */
 	s->built = false;
@@ -775,7 +791,7 @@ main(int argc, char *argv[])
 		fatalx("shv pusher: %s", strerror(-r));
 #endif
 	/* The status inbox: file reads and store writes in a thread of its own (ingest.c). */
-	if ((r = napsited_ingest_start(&s.sd)) < 0)
+	if ((r = napsited_ingest_start(&s.sd, s.sd.conf)) < 0)
 		fatalx("[status] ingester: %s", strerror(-r));
 	s.next_poll_ms = mono_ms() + s.sd.conf->poll_interval_ms;
 	log_info("napsited started: site %s, store %s (%s), %zu directory URI(s)%s",

@@ -166,8 +166,10 @@ void napsited_shv_stop(void);
  * that stores napvd's batch files and deletes them after the commit. Start after the
  * privilege drop; [status] changes need a restart.
  */
-int napsited_ingest_start(struct napsited *sd);
+int napsited_ingest_start(struct napsited *sd, const struct nap_siteconf *c);
 void napsited_ingest_stop(void);
+/* Whether the ingester must restart to take b in place of a ([status], the store URI). */
+bool napsited_ingest_changed(const struct nap_siteconf *a, const struct nap_siteconf *b);
 
 int napsited_metrics_listen(const char *addr, int *fd);
 int napsited_metrics_start(struct napsited *sd, int fd);

@@ -124,6 +124,22 @@ napvd_tick_cb(struct napvd_io *io, uint32_t events)
 	napvd_http_tick(d);
 }
 
+static bool
+str_differ(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* Whether [status] shipping settings differ (the shipper keeps the ones it started with). */
+static bool
+napvd_status_changed(const struct napvd_config *a, const struct napvd_config *b)
+{
+	return str_differ(a->status_ship, b->status_ship) ||
+	       str_differ(a->status_credentials, b->status_credentials) ||
+	       a->status_ship_interval != b->status_ship_interval ||
+	       a->status_batch_max != b->status_batch_max;
+}
+
 /*
  * SIGHUP: parse and validate the whole new file, open everything the new configuration needs
  * next to the old resources, and only then switch. Any failure leaves napvd as it was. The
@@ -207,6 +223,9 @@ napvd_reload_config(struct napvd *d, struct napvd_config *next, char *why, size_
 	}
 
 	/* Commit: nothing below can fail. */
+	if (napvd_status_changed(d->conf, next))
+		log_warnx("reload: [status] changes take effect when napvd restarts (the shipper "
+			  "reads its credentials before dropping privileges); it ships as before");
 	if (metrics_changed) {
 		napvd_http_close(d);
 		d->http = new_http;

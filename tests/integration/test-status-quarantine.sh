@@ -3,7 +3,8 @@
 # Malformed status files in the inbox: quarantined (moved to inbox/quarantine), reported (a
 # status_quarantine row per bad line with its reason, a counter, a log line), good lines of the
 # same file stored, and the ingester alive for the next good file. One bad file arrives the
-# way napvd's do, through the SMB share; temporary names are left alone.
+# way napvd's do, through the SMB share; temporary names are left alone. Last, SIGHUP with a
+# new inbox restarts the ingester on it; one with an inbox that is not there keeps the old one.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/peers.sh"
 . "$(dirname "$0")/status-lib.sh"
@@ -74,5 +75,39 @@ for ((i = 0; i < 50; i++)); do
 done
 assert_eq "rows after the re-delivery" 3 "$(dbq "SELECT count(*) FROM status_messages")"
 assert_eq "pc-1 counted once" 1 "$(dbq "SELECT messages FROM client_last WHERE machine = 'pc-1'")"
+
+# SIGHUP with a new [status] inbox: the ingester restarts on it
+reload_napsited() { # EXPECTED-LOG-LINE
+	local n
+	n=$(ns_metric napsited_reloads_total)
+	kill -HUP "$NAPSITED_PID"
+	for ((i = 0; i < 50; i++)); do
+		(($(ns_metric napsited_reloads_total) > n)) && grep -q "$1" "$T/napsited.log" && return 0
+		sleep 0.1
+	done
+	fail "no reload with '$1' in the log"
+}
+ingested() { # FILE
+	for ((i = 0; i < 50; i++)); do
+		[[ -e $1 ]] || return 0
+		sleep 0.1
+	done
+	fail "$1 was not ingested"
+}
+mkdir "$T/inbox2"
+sed -i "s|^inbox = .*|inbox = $T/inbox2|" "$T/napsited.conf"
+reload_napsited "ingester restarted"
+good 6 pc-6 >"$T/inbox2/.t"
+mv "$T/inbox2/.t" "$T/inbox2/$I-6-6.jsonl"
+ingested "$T/inbox2/$I-6-6.jsonl"
+assert_eq "rows after a file in the new inbox" 4 "$(dbq "SELECT count(*) FROM status_messages")"
+# an inbox that is not there: the ingester keeps the previous one
+sed -i "s|^inbox = .*|inbox = $T/nonexistent|" "$T/napsited.conf"
+reload_napsited "the ingester keeps its previous settings"
+good 7 pc-7 >"$T/inbox2/.t"
+mv "$T/inbox2/.t" "$T/inbox2/$I-7-7.jsonl"
+ingested "$T/inbox2/$I-7-7.jsonl"
+assert_eq "rows after a failed [status] reload" 5 "$(dbq "SELECT count(*) FROM status_messages")"
+assert_alive "$NAPSITED_PID" napsited
 status_stop_napsited
 log "all ok"
