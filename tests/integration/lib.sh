@@ -271,6 +271,18 @@ wait_metrics() {
 	fail "napvd metrics on 127.0.0.1:$METRICS_PORT not up within 10 s"
 }
 
+# reload_napvd: SIGHUP napvd and wait until its ok-reload counter moves; fails if it does not.
+reload_napvd() {
+	local ok0 i
+	ok0=$(metric napvd_config_reloads_total 'result="ok"')
+	kill -HUP "$NAPVD_PID"
+	for ((i = 0; i < 50; i++)); do
+		(($(metric napvd_config_reloads_total 'result="ok"') > ok0)) && return 0
+		sleep 0.1
+	done
+	fail "napvd did not reload (napvd_config_reloads_total{result=\"ok\"} stayed $ok0)"
+}
+
 # stop_napvd: SIGTERM; napvd must exit 0 (a crash on the way out fails the test).
 stop_napvd() {
 	local pid=$NAPVD_PID

@@ -39,12 +39,7 @@ wait_drained 30
 status_check_exact
 # SIGHUP with other [status] settings: said in the log, shipping goes on as before
 sed -i 's/^ship_interval = .*/ship_interval = 2s/' "$T/napvd.conf"
-ok0=$(metric napvd_config_reloads_total 'result="ok"')
-kill -HUP "$NAPVD_PID"
-for ((i = 0; i < 50; i++)); do
-	(($(metric napvd_config_reloads_total 'result="ok"') > ok0)) && break
-	sleep 0.1
-done
+reload_napvd
 grep -q '\[status\] changes take effect when napvd restarts' "$T/napvd.log" ||
 	fail "no log line saying [status] changes need a restart"
 drive 50 1
