@@ -111,11 +111,15 @@ need() {
 	done
 }
 
-# free_port [udp|tcp]: a high port on loopback not in use (per /proc/net) and not handed out yet.
+# free_port [udp|tcp]: a port on loopback not in use (per /proc/net) and not handed out yet,
+# below the kernel's ephemeral range (ip_local_port_range): a port in that range can be taken
+# by any outgoing connection between this check and the daemon's bind.
 free_port() {
-	local port hex i
+	local port hex i lo=10000 hi=32768 range
+	read -r range _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || range=32768
+	((range > lo + 2000)) && hi=$range
 	for ((i = 0; i < 200; i++)); do
-		port=$((20000 + RANDOM % 40000))
+		port=$((lo + RANDOM % (hi - lo)))
 		[[ $_nap_ports == *" $port "* ]] && continue
 		# callers use $(free_port): the variable above is lost in the subshell, the file not
 		grep -qx "$port" "$T/.ports" 2>/dev/null && continue
