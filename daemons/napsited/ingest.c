@@ -13,6 +13,10 @@
  * row in status_quarantine with its reason, a counter and a rate-limited log line; the
  * ingester goes on with the next file. Temporary names (".NAME.tmp", anything starting with
  * a dot) are left alone: napvd renames them when they are complete.
+ *
+ * Retention ([status] keep, keep_daily): at start and hourly the same thread deletes messages
+ * and quarantine rows older than keep and daily history rows older than keep_daily, oldest
+ * first, 10,000 rows per transaction; client_last (each machine's latest verdict) stays.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +48,8 @@ struct napsited_ingest {
 	struct napsited *sd;
 	char *store_uri, *inbox, *quarantine;
 	int64_t interval_ms;
+	int64_t keep, keep_daily; /* seconds, 0: forever */
+	int64_t next_prune_ms;    /* monotonic; 0: at once */
 	int inofd;
 	int wake[2]; /* a pipe: stop */
 	pthread_t thread;
@@ -287,6 +293,54 @@ ingest_scan(struct napsited_ingest *in, struct nap_store *st)
 	closedir(dh);
 }
 
+#define INGEST_PRUNE_EVERY_MS (3600 * 1000) /* retention pass */
+#define INGEST_PRUNE_BATCH 10000            /* rows per kind per transaction */
+
+static int64_t
+ingest_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Retention: messages (and quarantine rows) older than keep, daily rows older than keep_daily,
+ * in bounded transactions so that ingesting is held up for one at a time; at start and hourly.
+ */
+static void
+ingest_prune(struct napsited_ingest *in, struct nap_store *st)
+{
+	int64_t now = time(NULL), before, before_day, total = 0, total_daily = 0;
+	struct nap_status_pruned p;
+	struct nap_store_err serr = {{0}};
+
+	if ((in->keep == 0 && in->keep_daily == 0) || ingest_mono_ms() < in->next_prune_ms)
+		return;
+	before = in->keep > 0 ? now - in->keep : 0;
+	before_day = in->keep_daily > 0 ? (now - in->keep_daily) / 86400 : 0;
+	do {
+		if (nap_store_status_prune(st, before, before_day, INGEST_PRUNE_BATCH, &p, &serr) <
+		    0) {
+			LOG_WARNX_RL("status: pruning: %s", serr.msg);
+			in->next_prune_ms = ingest_mono_ms() + 60 * 1000; /* try again soon */
+			return;
+		}
+		total += p.messages;
+		total_daily += p.daily;
+		atomic_fetch_add(&in->sd->m.status_pruned, (uint64_t)p.messages);
+		atomic_fetch_add(&in->sd->m.status_pruned_daily, (uint64_t)p.daily);
+	} while (!atomic_load(&in->stop) &&
+		 (p.messages == INGEST_PRUNE_BATCH || p.quarantine == INGEST_PRUNE_BATCH ||
+		  p.daily == INGEST_PRUNE_BATCH));
+	if (total > 0 || total_daily > 0)
+		log_info("status: pruned %" PRId64 " message(s) older than %" PRId64 " d and %" PRId64
+			 " daily row(s) older than %" PRId64 " d",
+			 total, in->keep / 86400, total_daily, in->keep_daily / 86400);
+	in->next_prune_ms = ingest_mono_ms() + INGEST_PRUNE_EVERY_MS;
+}
+
 static void *
 ingest_thread(void *arg)
 {
@@ -304,6 +358,8 @@ ingest_thread(void *arg)
 		}
 		if (st != NULL)
 			ingest_scan(in, st);
+		if (st != NULL)
+			ingest_prune(in, st);
 		if (poll(pfd, 2, (int)in->interval_ms) > 0 && (pfd[0].revents & POLLIN)) {
 			char ev[4096];
 
@@ -329,6 +385,8 @@ napsited_ingest_start(struct napsited *sd, const struct nap_siteconf *c)
 		return -ENOMEM;
 	in->sd = sd;
 	in->interval_ms = c->status_scan_interval_ms;
+	in->keep = c->status_keep;
+	in->keep_daily = c->status_keep_daily;
 	in->inofd = -1;
 	in->wake[0] = in->wake[1] = -1;
 	in->store_uri = strdup(c->store_uri);
@@ -387,6 +445,7 @@ napsited_ingest_changed(const struct nap_siteconf *a, const struct nap_siteconf 
 	return a->has_status != b->has_status || str_differ(a->status_inbox, b->status_inbox) ||
 	       str_differ(a->status_quarantine, b->status_quarantine) ||
 	       a->status_scan_interval_ms != b->status_scan_interval_ms ||
+	       a->status_keep != b->status_keep || a->status_keep_daily != b->status_keep_daily ||
 	       strcmp(a->store_uri, b->store_uri) != 0;
 }
 

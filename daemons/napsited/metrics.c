@@ -183,6 +183,12 @@ napsited_metrics_text(struct napsited *sd)
 	mb_metric(&b, "napsited_status_store_errors_total", "counter",
 		  "Status batches the store refused (the file stays for a retry).",
 		  ld(&m->status_store_errors));
+	mb_metric(&b, "napsited_status_pruned_total", "counter",
+		  "Status messages deleted for being older than [status] keep.",
+		  ld(&m->status_pruned));
+	mb_metric(&b, "napsited_status_daily_pruned_total", "counter",
+		  "Daily history rows deleted for being older than [status] keep_daily.",
+		  ld(&m->status_pruned_daily));
 	mb_metric(&b, "napsited_status_inbox_files", "gauge",
 		  "Status batch files waiting in the inbox.", ld(&m->status_inbox_files));
 	mb_metric(&b, "napsited_shv_points", "gauge", "SHV points in the store.",

@@ -81,6 +81,8 @@ struct napsited_metrics {
 	_Atomic uint64_t status_files;        /* batch files committed */
 	_Atomic uint64_t status_store_errors; /* batches the store refused (kept for a retry) */
 	_Atomic uint64_t status_inbox_files;  /* files waiting in the inbox, last scan */
+	_Atomic uint64_t status_pruned;       /* messages deleted by [status] keep */
+	_Atomic uint64_t status_pruned_daily; /* status_daily rows deleted by keep_daily */
 };
 
 /*

@@ -106,6 +106,8 @@ struct nap_siteconf {
 	char *status_quarantine; /* default <inbox>/quarantine */
 	int64_t status_silent_after; /* seconds: a client quiet this long is "silent" (30 min) */
 	int64_t status_scan_interval_ms; /* inbox scan without inotify events (default 1 s) */
+	int64_t status_keep;       /* seconds: messages and quarantine rows kept (90 d; 0: forever) */
+	int64_t status_keep_daily; /* seconds: status_daily rows kept (400 d; 0: forever) */
 };
 
 /* Parse and check; on error a negative errno and "file:line: message" in err. */

@@ -70,6 +70,18 @@ int nap_status_id_parse(const char *id, char instance[NAP_STATUS_INSTANCE_LEN + 
 int nap_store_status_put(struct nap_store *st, const struct nap_status_msg *msgs, size_t n,
 			 int64_t received, size_t *inserted, struct nap_store_err *err);
 
+/*
+ * Retention ([status] keep, keep_daily): one transaction deleting at most limit rows of each
+ * kind, oldest first: status messages with time < before and quarantine rows received before
+ * it (before 0: none), and status_daily rows with day < before_day (UTC day number; 0: none).
+ * client_last is never pruned. Call again while any count equals limit.
+ */
+struct nap_status_pruned {
+	int64_t messages, quarantine, daily;
+};
+int nap_store_status_prune(struct nap_store *st, int64_t before, int64_t before_day,
+			   int64_t limit, struct nap_status_pruned *out, struct nap_store_err *err);
+
 /* Record a quarantined line (line 0: the whole file) with its reason. */
 int nap_store_status_quarantine(struct nap_store *st, const char *file, int64_t line,
 				const char *reason, int64_t received, struct nap_store_err *err);

@@ -891,6 +891,15 @@ siteconf_key_status(struct siteconf_parse *p, const char *name, const char *valu
 					    30 * 86400);
 	if (strcmp(name, "scan_interval") == 0)
 		return siteconf_ms_key(p, name, value, &c->status_scan_interval_ms, 50, 600000);
+	if (strcmp(name, "keep") == 0 || strcmp(name, "keep_daily") == 0) {
+		int64_t *dst = name[4] == '\0' ? &c->status_keep : &c->status_keep_daily;
+
+		if (strcmp(value, "0") == 0) { /* forever */
+			*dst = 0;
+			return 1;
+		}
+		return siteconf_seconds_key(p, name, value, dst, 86400, 100 * 366 * 86400LL);
+	}
 	return -1;
 }
 
@@ -906,7 +915,8 @@ static const char *const siteconf_keys[SEC_COUNT][16] = {
 	[SEC_DEPLOYMENT] = {"site_host", "inbox_url", "inbox_credentials", "radius",
 			    "radius_secret_file", "gc", "gc_bind_dn", "gc_bind_password_file",
 			    "dhcp", "hra", "ipsec", "ca_file"},
-	[SEC_STATUS] = {"inbox", "quarantine", "silent_after", "scan_interval"},
+	[SEC_STATUS] = {"inbox", "quarantine", "silent_after", "scan_interval", "keep",
+			"keep_daily"},
 };
 
 static siteconf_key_fn *const siteconf_key_fns[SEC_COUNT] = {
@@ -1139,6 +1149,8 @@ siteconf_new(void)
 	c->web_threads = SITECONF_DEFAULT_WEB_THREADS;
 	c->status_silent_after = 30 * 60;
 	c->status_scan_interval_ms = 1000;
+	c->status_keep = 90 * 86400;
+	c->status_keep_daily = 400 * 86400;
 	return c;
 }
 
@@ -1330,6 +1342,14 @@ nap_siteconf_print(const struct nap_siteconf *c, FILE *f)
 		siteconf_print_str(f, "quarantine", c->status_quarantine);
 		siteconf_print_ms(f, "silent_after", c->status_silent_after * 1000);
 		siteconf_print_ms(f, "scan_interval", c->status_scan_interval_ms);
+		if (c->status_keep == 0)
+			fprintf(f, "keep = 0\n");
+		else
+			siteconf_print_ms(f, "keep", c->status_keep * 1000);
+		if (c->status_keep_daily == 0)
+			fprintf(f, "keep_daily = 0\n");
+		else
+			siteconf_print_ms(f, "keep_daily", c->status_keep_daily * 1000);
 	}
 	if (c->has_deployment) {
 		static const char *const lists[] = {"radius", "gc", "dhcp", "hra"};

@@ -541,3 +541,59 @@ nap_store_status_quarantine(struct nap_store *st, const char *file, int64_t line
 		return nap_store_errf(err, -EINVAL, "quarantine: file name or reason not UTF-8");
 	return store_run(st, STORE_TX_WRITE, status_quarantine_tx, &q, err);
 }
+
+/* ---- retention ---- */
+
+struct status_prune {
+	int64_t before, before_day, limit;
+	struct nap_status_pruned *out;
+};
+
+static int
+status_prune_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
+{
+	struct status_prune *p = ctx;
+	int64_t n = 0;
+	int r;
+
+	memset(p->out, 0, sizeof(*p->out));
+	if (p->before > 0) {
+		/* oldest first, through the (time, ...) index; a bounded transaction each call */
+		r = q_exec(st,
+			   "DELETE FROM status_messages WHERE id IN (SELECT id FROM status_messages"
+			   " WHERE time < $1 ORDER BY time LIMIT $2)",
+			   SP_ARGS(SP_I(p->before), SP_I(p->limit)), &n, err);
+		if (r < 0)
+			return r;
+		p->out->messages = n;
+		r = q_exec(st,
+			   "DELETE FROM status_quarantine WHERE seq IN (SELECT seq FROM"
+			   " status_quarantine WHERE received < $1 ORDER BY seq LIMIT $2)",
+			   SP_ARGS(SP_I(p->before), SP_I(p->limit)), &n, err);
+		if (r < 0)
+			return r;
+		p->out->quarantine = n;
+	}
+	if (p->before_day > 0) {
+		r = q_exec(st,
+			   "DELETE FROM status_daily WHERE (day, machine) IN (SELECT day, machine"
+			   " FROM status_daily WHERE day < $1 ORDER BY day, machine LIMIT $2)",
+			   SP_ARGS(SP_I(p->before_day), SP_I(p->limit)), &n, err);
+		if (r < 0)
+			return r;
+		p->out->daily = n;
+	}
+	return 0;
+}
+
+int
+nap_store_status_prune(struct nap_store *st, int64_t before, int64_t before_day, int64_t limit,
+		       struct nap_status_pruned *out, struct nap_store_err *err)
+{
+	struct status_prune p = {before, before_day, limit, out};
+
+	memset(out, 0, sizeof(*out));
+	if (before < 0 || before_day < 0 || limit <= 0)
+		return nap_store_errf(err, -EINVAL, "prune: bad bounds");
+	return store_run(st, STORE_TX_WRITE, status_prune_tx, &p, err);
+}

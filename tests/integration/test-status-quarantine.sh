@@ -4,7 +4,8 @@
 # status_quarantine row per bad line with its reason, a counter, a log line), good lines of the
 # same file stored, and the ingester alive for the next good file. One bad file arrives the
 # way napvd's do, through the SMB share; temporary names are left alone. Last, SIGHUP with a
-# new inbox restarts the ingester on it; one with an inbox that is not there keeps the old one.
+# new inbox restarts the ingester on it; one with an inbox that is not there keeps the old one;
+# retention ([status] keep, keep_daily) deletes what is older, never client_last.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/peers.sh"
 . "$(dirname "$0")/status-lib.sh"
@@ -108,6 +109,27 @@ good 7 pc-7 >"$T/inbox2/.t"
 mv "$T/inbox2/.t" "$T/inbox2/$I-7-7.jsonl"
 ingested "$T/inbox2/$I-7-7.jsonl"
 assert_eq "rows after a failed [status] reload" 5 "$(dbq "SELECT count(*) FROM status_messages")"
+
+# Retention: a message 200 days old is stored (the start-up pass ran before it came); a reload
+# with keep = 100d restarts the ingester, whose first pass deletes it and keeps the recent ones;
+# its day stays in the daily history until keep_daily = 150d; client_last keeps the machine.
+OLD=$(date -u -d '200 days ago' +%Y-%m-%dT%H:%M:%SZ)
+good 8 pc-old | sed "s/\"time\":\"[^\"]*\"/\"time\":\"$OLD\"/" >"$T/inbox2/.t"
+mv "$T/inbox2/.t" "$T/inbox2/$I-8-8.jsonl"
+ingested "$T/inbox2/$I-8-8.jsonl"
+assert_eq "the old message stored" 1 "$(dbq "SELECT count(*) FROM status_messages WHERE machine = 'pc-old'")"
+assert_eq "pruned before" 0 "$(ns_metric napsited_status_pruned_total)"
+sed -i "s|^inbox = .*|inbox = $T/inbox2\nkeep = 100d|" "$T/napsited.conf"
+reload_napsited "pruned 1 message(s) older than 100 d"
+assert_eq "old message pruned" 0 "$(dbq "SELECT count(*) FROM status_messages WHERE machine = 'pc-old'")"
+assert_eq "recent messages kept" 5 "$(dbq "SELECT count(*) FROM status_messages")"
+assert_eq "napsited_status_pruned_total" 1 "$(ns_metric napsited_status_pruned_total)"
+assert_eq "client_last keeps pc-old" 1 "$(dbq "SELECT count(*) FROM client_last WHERE machine = 'pc-old'")"
+assert_eq "its day in the history" 1 "$(dbq "SELECT count(*) FROM status_daily WHERE machine = 'pc-old'")"
+sed -i "s|^keep = 100d|keep = 100d\nkeep_daily = 150d|" "$T/napsited.conf"
+reload_napsited "1 daily row(s) older than 150 d"
+assert_eq "its day pruned at keep_daily" 0 "$(dbq "SELECT count(*) FROM status_daily WHERE machine = 'pc-old'")"
+assert_eq "napsited_status_daily_pruned_total" 1 "$(ns_metric napsited_status_daily_pruned_total)"
 assert_alive "$NAPSITED_PID" napsited
 status_stop_napsited
 log "all ok"

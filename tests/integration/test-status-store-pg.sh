@@ -15,5 +15,5 @@ if ((rc != 0)); then
 	fail "test_status against PostgreSQL: exit $rc"
 fi
 grep -E '^\[ +(PASSED|SKIPPED|FAILED) +\]' "$T/test-status.log" >&2 || true
-grep -q '^\[  PASSED  \] 9 test' "$T/test-status.log" || fail "test_status did not pass all 9 cases"
+grep -q '^\[  PASSED  \] 10 test' "$T/test-status.log" || fail "test_status did not pass all 10 cases"
 log "ok"

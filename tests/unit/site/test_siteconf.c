@@ -698,6 +698,8 @@ test_status(void **state)
 	assert_string_equal(c->status_quarantine, "/srv/inbox/quarantine");
 	assert_int_equal(c->status_silent_after, 1800);
 	assert_int_equal(c->status_scan_interval_ms, 1000);
+	assert_int_equal(c->status_keep, 90 * 86400);
+	assert_int_equal(c->status_keep_daily, 400 * 86400);
 	f = open_memstream(&out, &n);
 	nap_siteconf_print(c, f);
 	fclose(f);
@@ -716,6 +718,22 @@ test_status(void **state)
 	assert_int_equal(c->status_silent_after, 7200);
 	assert_int_equal(c->status_scan_interval_ms, 200);
 	nap_siteconf_free(c);
+	/* retention: 0 keeps forever, and prints back as 0 */
+	c = parse_ok("[site]\ncode = S02\nkey = /k.pem\n[status]\ninbox = /i\nkeep = 0\n"
+		     "keep_daily = 730d\n");
+	assert_int_equal(c->status_keep, 0);
+	assert_int_equal(c->status_keep_daily, 730 * 86400);
+	f = open_memstream(&out, &n);
+	nap_siteconf_print(c, f);
+	fclose(f);
+	assert_non_null(strstr(out, "keep = 0\n"));
+	assert_non_null(strstr(out, "keep_daily = 730d\n"));
+	free(out);
+	nap_siteconf_free(c);
+	parse_bad("[site]\ncode = S02\nkey = /k.pem\n[status]\nkeep = 12h\n",
+		  "t.conf:5: keep: \"12h\" is outside 86400s..36600d");
+	parse_bad("[site]\ncode = S02\nkey = /k.pem\n[status]\nkeep_daily = forever\n",
+		  "t.conf:5: keep_daily: bad duration \"forever\" (e.g. 90s, 15m, 26h, 365d)");
 	c = parse_ok(minimal);
 	assert_false(c->has_status);
 	assert_null(c->status_inbox);

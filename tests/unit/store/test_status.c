@@ -426,6 +426,56 @@ test_put_daily(void **state)
 			 3);
 }
 
+/*
+ * Retention: messages older than the bound go oldest first, at most limit per call, quarantine
+ * rows by their ingest time, daily rows by day; client_last stays whatever is pruned.
+ */
+static void
+test_prune(void **state)
+{
+	struct fx *f = *state;
+	struct nap_store_err err = {{0}};
+	struct nap_status_pruned p;
+	struct nap_status_msg m[5];
+	const int64_t d0 = 20000 * 86400LL;
+	size_t ins;
+
+	make(&m[0], INST, 1, "pc-1", d0 + 10, "compliant");
+	make(&m[1], INST, 2, "pc-2", d0 + 20, "noncompliant");
+	make(&m[2], INST, 3, "pc-1", d0 + 30, "compliant");
+	make(&m[3], INST, 4, "pc-3", d0 + 86400 + 5, "compliant"); /* the next day */
+	make(&m[4], INST, 5, "pc-1", d0 + 2 * 86400, "noncompliant");
+	if (nap_store_status_put(f->st, m, 5, d0 + 2 * 86400, &ins, &err) != 0 ||
+	    nap_store_status_quarantine(f->st, "old.jsonl", 1, "bad", d0, &err) != 0 ||
+	    nap_store_status_quarantine(f->st, "new.jsonl", 1, "bad", d0 + 2 * 86400, &err) != 0)
+		fail_msg("put: %s", err.msg);
+	/* nothing older than the bounds: nothing goes */
+	assert_int_equal(nap_store_status_prune(f->st, d0, 20000, 10, &p, &err), 0);
+	assert_int_equal(p.messages + p.quarantine + p.daily, 0);
+	/* limit 2: the two oldest messages of the three before d0 + 86400 */
+	assert_int_equal(nap_store_status_prune(f->st, d0 + 86400, 0, 2, &p, &err), 0);
+	assert_int_equal(p.messages, 2);
+	assert_int_equal(p.quarantine, 1);
+	assert_int_equal(p.daily, 0);
+	assert_int_equal(count(f, "SELECT min(time) FROM status_messages", NULL), d0 + 30);
+	assert_int_equal(nap_store_status_prune(f->st, d0 + 86400, 0, 2, &p, &err), 0);
+	assert_int_equal(p.messages, 1);
+	assert_int_equal(p.quarantine, 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM status_messages", NULL), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM status_quarantine", NULL), 1);
+	/* the daily history outlives the messages until its own bound */
+	assert_int_equal(count(f, "SELECT count(*) FROM status_daily", NULL), 4);
+	assert_int_equal(nap_store_status_prune(f->st, 0, 20001, 10, &p, &err), 0);
+	assert_int_equal(p.messages, 0);
+	assert_int_equal(p.daily, 2);
+	assert_int_equal(count(f, "SELECT min(day) FROM status_daily", NULL), 20001);
+	/* client_last keeps every machine, pc-2 included (all its messages are gone) */
+	assert_int_equal(count(f, "SELECT count(*) FROM client_last", NULL), 3);
+	assert_int_equal(count(f, "SELECT messages FROM client_last WHERE machine = $1", "pc-1"), 3);
+	assert_int_equal(nap_store_status_prune(f->st, -1, 0, 10, &p, &err), -EINVAL);
+	assert_int_equal(nap_store_status_prune(f->st, 0, 0, 0, &p, &err), -EINVAL);
+}
+
 static void
 test_put_big(void **state)
 {
@@ -500,6 +550,7 @@ main(void)
 		T(test_put_order),
 		T(test_put_dup_in_batch),
 		T(test_put_daily),
+		T(test_prune),
 		T(test_put_big),
 		T(test_put_bad),
 		T(test_quarantine),
