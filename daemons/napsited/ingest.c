@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "nap/log.h"
 #include "nap/status.h"
 #include "nap/store.h"
@@ -100,17 +102,34 @@ ingest_quarantine_file(struct napsited_ingest *in, int dfd, const char *name)
 	close(qfd);
 }
 
+/*
+ * A quarantine row, recorded once per (file, digest, line): digest names the file's bytes (or,
+ * when they were not read, its size and time), so reading the same file again adds nothing.
+ */
 static void
-ingest_qrow(struct napsited_ingest *in, struct nap_store *st, const char *name, int64_t line,
+ingest_qrow(struct nap_store *st, const char *name, const char *digest, int64_t line,
 	    const char *reason, int64_t now)
 {
 	struct nap_store_err serr = {{0}};
 	char safe_name[256];
 
 	nap_escape((const uint8_t *)name, strlen(name), safe_name, sizeof(safe_name));
-	if (nap_store_status_quarantine(st, safe_name, line, reason, now, &serr) < 0)
+	if (nap_store_status_quarantine(st, safe_name, digest, line, reason, now, &serr) < 0)
 		LOG_WARNX_RL("status: recording the quarantine of %s: %s", safe_name, serr.msg);
-	(void)in;
+}
+
+/* The first 64 bits of the SHA-256 of the file's bytes, in hex. */
+static void
+ingest_digest(const char *buf, size_t len, char out[17])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 8) {
+		out[0] = '\0';
+		return;
+	}
+	nap_hex_encode(md, 8, out);
 }
 
 /*
@@ -123,7 +142,7 @@ ingest_file(struct napsited_ingest *in, struct nap_store *st, int dfd, const cha
 	struct napsited_metrics *m = &in->sd->m;
 	struct nap_store_err serr = {{0}};
 	struct stat st_;
-	char *buf = NULL, why[256], safe_name[256];
+	char *buf = NULL, why[256], safe_name[256], digest[40] = "";
 	size_t len = 0, n = 0, inserted = 0, bad = 0, lineno = 0;
 	int64_t now = (int64_t)time(NULL);
 	int fd, r;
@@ -137,7 +156,15 @@ ingest_file(struct napsited_ingest *in, struct nap_store *st, int dfd, const cha
 		snprintf(why, sizeof(why), "cannot open: %s", strerror(errno));
 		goto refuse;
 	}
-	if (fstat(fd, &st_) < 0 || !S_ISREG(st_.st_mode)) {
+	if (fstat(fd, &st_) < 0) {
+		close(fd);
+		r = -EINVAL;
+		snprintf(why, sizeof(why), "cannot stat: %s", strerror(errno));
+		goto refuse;
+	}
+	snprintf(digest, sizeof(digest), "s%lld-m%lld", (long long)st_.st_size,
+		 (long long)st_.st_mtime);
+	if (!S_ISREG(st_.st_mode)) {
 		close(fd);
 		r = -EINVAL;
 		snprintf(why, sizeof(why), "not a regular file");
@@ -173,6 +200,7 @@ ingest_file(struct napsited_ingest *in, struct nap_store *st, int dfd, const cha
 		free(buf);
 		return 0;
 	}
+	ingest_digest(buf, len, digest);
 	if (len == 0) {
 		free(buf);
 		r = -EINVAL;
@@ -210,14 +238,14 @@ ingest_file(struct napsited_ingest *in, struct nap_store *st, int dfd, const cha
 		} else {
 			bad++;
 			if (bad <= INGEST_QROWS_MAX)
-				ingest_qrow(in, st, name, (int64_t)lineno, why, now);
+				ingest_qrow(st, name, digest, (int64_t)lineno, why, now);
 			LOG_WARNX_RL("status: %s line %zu: %s (quarantined)", safe_name, lineno, why);
 		}
 		off += l + (nl != NULL);
 	}
 	if (bad > INGEST_QROWS_MAX) {
 		snprintf(why, sizeof(why), "%zu more malformed lines", bad - INGEST_QROWS_MAX);
-		ingest_qrow(in, st, name, 0, why, now);
+		ingest_qrow(st, name, digest, 0, why, now);
 	}
 	free(buf);
 	if (n > 0 && nap_store_status_put(st, in->msgs, n, now, &inserted, &serr) < 0) {
@@ -241,7 +269,7 @@ ingest_file(struct napsited_ingest *in, struct nap_store *st, int dfd, const cha
 	return 0;
 refuse:
 	LOG_WARNX_RL("status: %s: %s (quarantined)", safe_name, why);
-	ingest_qrow(in, st, name, 0, why, now);
+	ingest_qrow(st, name, digest, 0, why, now);
 	atomic_fetch_add(&m->status_quarantined, 1);
 	ingest_quarantine_file(in, dfd, name);
 	return r;

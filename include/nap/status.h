@@ -82,8 +82,12 @@ struct nap_status_pruned {
 int nap_store_status_prune(struct nap_store *st, int64_t before, int64_t before_day,
 			   int64_t limit, struct nap_status_pruned *out, struct nap_store_err *err);
 
-/* Record a quarantined line (line 0: the whole file) with its reason. */
-int nap_store_status_quarantine(struct nap_store *st, const char *file, int64_t line,
-				const char *reason, int64_t received, struct nap_store_err *err);
+/*
+ * Record a quarantined line (line 0: the whole file) with its reason, once: the same file
+ * (name and digest, e.g. of its bytes; NULL = "") and line again adds nothing.
+ */
+int nap_store_status_quarantine(struct nap_store *st, const char *file, const char *digest,
+				int64_t line, const char *reason, int64_t received,
+				struct nap_store_err *err);
 
 #endif

@@ -665,6 +665,11 @@ static const char *const pg_migrations[] = {
 	" SELECT time / 86400, machine,"
 	" max(time * 2 + CASE WHEN result = 'compliant' THEN 0 ELSE 1 END), count(*)"
 	" FROM status_messages GROUP BY 1, 2;",
+	/* 6: a quarantined line is recorded once (sqlite.c has the why) */
+	"DELETE FROM status_quarantine WHERE seq NOT IN"
+	" (SELECT min(seq) FROM status_quarantine GROUP BY file, line);"
+	"ALTER TABLE status_quarantine ADD COLUMN digest TEXT NOT NULL DEFAULT '';"
+	"CREATE UNIQUE INDEX status_quarantine_once ON status_quarantine (file, digest, line);",
 };
 
 const struct store_ops nap_store_pg_ops = {

@@ -543,6 +543,13 @@ static const char *const sq_migrations[] = {
 	"INSERT INTO status_daily (day, machine, v, messages)"
 	" SELECT time / 86400, machine, max(time * 2 + (result <> 'compliant')), count(*)"
 	" FROM status_messages GROUP BY 1, 2;",
+	/* 6: a quarantined line is recorded once: a file read again (napsited stopped between its
+	 * rows and moving it, or its messages refused by the store and retried) adds no row; the
+	 * digest of the file's bytes keeps a later, different file of the same name apart */
+	"DELETE FROM status_quarantine WHERE seq NOT IN"
+	" (SELECT min(seq) FROM status_quarantine GROUP BY file, line);"
+	"ALTER TABLE status_quarantine ADD COLUMN digest TEXT NOT NULL DEFAULT '';"
+	"CREATE UNIQUE INDEX status_quarantine_once ON status_quarantine (file, digest, line);",
 };
 
 const struct store_ops nap_store_sqlite_ops = {

@@ -515,7 +515,7 @@ nap_store_status_put(struct nap_store *st, const struct nap_status_msg *msgs, si
 }
 
 struct status_quarantine {
-	const char *file, *reason;
+	const char *file, *digest, *reason;
 	int64_t line, received;
 };
 
@@ -525,20 +525,24 @@ status_quarantine_tx(struct nap_store *st, void *ctx, struct nap_store_err *err)
 	struct status_quarantine *q = ctx;
 
 	return q_exec(st,
-		      "INSERT INTO status_quarantine (file, line, reason, received)"
-		      " VALUES ($1, $2, $3, $4)",
-		      SP_ARGS(SP_T(q->file), SP_I(q->line), SP_T(q->reason), SP_I(q->received)),
+		      "INSERT INTO status_quarantine (file, digest, line, reason, received)"
+		      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (file, digest, line) DO NOTHING",
+		      SP_ARGS(SP_T(q->file), SP_T(q->digest), SP_I(q->line), SP_T(q->reason),
+			      SP_I(q->received)),
 		      NULL, err);
 }
 
 int
-nap_store_status_quarantine(struct nap_store *st, const char *file, int64_t line,
-			    const char *reason, int64_t received, struct nap_store_err *err)
+nap_store_status_quarantine(struct nap_store *st, const char *file, const char *digest,
+			    int64_t line, const char *reason, int64_t received,
+			    struct nap_store_err *err)
 {
-	struct status_quarantine q = {file, reason, line, received};
+	struct status_quarantine q = {file, digest != NULL ? digest : "", reason, line, received};
 
-	if (!nap_store_utf8_valid(file) || !nap_store_utf8_valid(reason))
-		return nap_store_errf(err, -EINVAL, "quarantine: file name or reason not UTF-8");
+	if (!nap_store_utf8_valid(file) || !nap_store_utf8_valid(q.digest) ||
+	    !nap_store_utf8_valid(reason))
+		return nap_store_errf(err, -EINVAL, "quarantine: file name, digest or reason not "
+						    "UTF-8");
 	return store_run(st, STORE_TX_WRITE, status_quarantine_tx, &q, err);
 }
 

@@ -110,6 +110,18 @@ mv "$T/inbox2/.t" "$T/inbox2/$I-7-7.jsonl"
 ingested "$T/inbox2/$I-7-7.jsonl"
 assert_eq "rows after a failed [status] reload" 5 "$(dbq "SELECT count(*) FROM status_messages")"
 
+# The same bad file once more (as after a napsited stop between its rows and moving it): its
+# good lines count nothing twice and its bad line keeps its one row; quarantined again.
+rows0=$(dbq "SELECT count(*) FROM status_quarantine")
+cp "$T/mixed.jsonl" "$T/inbox2/.t"
+mv "$T/inbox2/.t" "$T/inbox2/$I-1-2.jsonl"
+ingested "$T/inbox2/$I-1-2.jsonl"
+assert_eq "the same bad file again: no new quarantine row" "$rows0" \
+	"$(dbq "SELECT count(*) FROM status_quarantine")"
+assert_eq "the same bad file again: its messages not counted twice" 5 \
+	"$(dbq "SELECT count(*) FROM status_messages")"
+[[ -e $T/inbox2/quarantine/$I-1-2.jsonl ]] || fail "the file was not quarantined again"
+
 # Retention: a message 200 days old is stored (the start-up pass ran before it came); a reload
 # with keep = 100d restarts the ingester, whose first pass deletes it and keeps the recent ones;
 # its day stays in the daily history until keep_daily = 150d; client_last keeps the machine.

@@ -446,8 +446,8 @@ test_prune(void **state)
 	make(&m[3], INST, 4, "pc-3", d0 + 86400 + 5, "compliant"); /* the next day */
 	make(&m[4], INST, 5, "pc-1", d0 + 2 * 86400, "noncompliant");
 	if (nap_store_status_put(f->st, m, 5, d0 + 2 * 86400, &ins, &err) != 0 ||
-	    nap_store_status_quarantine(f->st, "old.jsonl", 1, "bad", d0, &err) != 0 ||
-	    nap_store_status_quarantine(f->st, "new.jsonl", 1, "bad", d0 + 2 * 86400, &err) != 0)
+	    nap_store_status_quarantine(f->st, "old.jsonl", NULL, 1, "bad", d0, &err) != 0 ||
+	    nap_store_status_quarantine(f->st, "new.jsonl", NULL, 1, "bad", d0 + 2 * 86400, &err) != 0)
 		fail_msg("put: %s", err.msg);
 	/* nothing older than the bounds: nothing goes */
 	assert_int_equal(nap_store_status_prune(f->st, d0, 20000, 10, &p, &err), 0);
@@ -526,15 +526,29 @@ test_quarantine(void **state)
 	struct fx *f = *state;
 	struct nap_store_err err = {{0}};
 
-	if (nap_store_status_quarantine(f->st, "x-1-2.jsonl", 3, "time: not ...", 2000, &err) != 0)
+	if (nap_store_status_quarantine(f->st, "x-1-2.jsonl", "d1", 3, "time: not ...", 2000,
+					&err) != 0)
 		fail_msg("quarantine: %s", err.msg);
-	if (nap_store_status_quarantine(f->st, "y.jsonl", 0, "not UTF-8", 2001, &err) != 0)
+	if (nap_store_status_quarantine(f->st, "y.jsonl", NULL, 0, "not UTF-8", 2001, &err) != 0)
 		fail_msg("quarantine: %s", err.msg);
 	assert_int_equal(count(f, "SELECT count(*) FROM status_quarantine", NULL), 2);
 	assert_int_equal(count(f, "SELECT line FROM status_quarantine WHERE file = $1",
 			       "x-1-2.jsonl"),
 			 3);
-	assert_int_equal(nap_store_status_quarantine(f->st, "\xff", 0, "r", 1, &err), -EINVAL);
+	/* the same file read again (napsited stopped before moving it): no second row */
+	if (nap_store_status_quarantine(f->st, "x-1-2.jsonl", "d1", 3, "time: not ...", 2500,
+					&err) != 0)
+		fail_msg("quarantine: %s", err.msg);
+	assert_int_equal(count(f, "SELECT count(*) FROM status_quarantine", NULL), 2);
+	assert_int_equal(count(f, "SELECT received FROM status_quarantine WHERE file = $1",
+			       "x-1-2.jsonl"),
+			 2000);
+	/* another file of the same name (other bytes): its own row */
+	if (nap_store_status_quarantine(f->st, "x-1-2.jsonl", "d2", 3, "time: not ...", 2600,
+					&err) != 0)
+		fail_msg("quarantine: %s", err.msg);
+	assert_int_equal(count(f, "SELECT count(*) FROM status_quarantine", NULL), 3);
+	assert_int_equal(nap_store_status_quarantine(f->st, "\xff", NULL, 0, "r", 1, &err), -EINVAL);
 }
 
 int

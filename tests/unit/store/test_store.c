@@ -347,8 +347,9 @@ test_migrations(void **state)
 }
 
 /*
- * Migration 5 on a store that already holds status messages: status_daily is built from them
- * (per day and machine the count and max(time * 2 + noncompliant)).
+ * Migrations 5 and 6 on a store that already holds status messages and quarantine rows:
+ * status_daily is built from the messages (per day and machine the count and max(time * 2 +
+ * noncompliant)), and rows recorded twice for one quarantined line are made one.
  */
 static void
 test_migration_daily_backfill(void **state)
@@ -356,7 +357,12 @@ test_migration_daily_backfill(void **state)
 	struct fx *f = *state;
 	int v = -1;
 
-	raw_exec(f, "DROP TABLE status_daily; DELETE FROM schema_migrations WHERE version = 5;"
+	/* back to version 4: migration 6 undone, then 5 */
+	raw_exec(f, "DROP INDEX status_quarantine_once;"
+		    "ALTER TABLE status_quarantine DROP COLUMN digest;"
+		    "DROP TABLE status_daily; DELETE FROM schema_migrations WHERE version >= 5;"
+		    "INSERT INTO status_quarantine (file, line, reason, received) VALUES"
+		    " ('q.jsonl', 2, 'bad', 1), ('q.jsonl', 2, 'bad', 2), ('q.jsonl', 3, 'bad', 1);"
 		    "INSERT INTO status_messages (id, time, received, napvd, nas, client, machine,"
 		    " site, enforcement, result, branch, exemption, action, hsr_revision,"
 		    " correlation_id) VALUES"
@@ -382,6 +388,9 @@ test_migration_daily_backfill(void **state)
 			 172886400LL * 2);
 	assert_int_equal(raw_int(f, "SELECT v FROM status_daily WHERE machine = 'pc-2'"),
 			 172800200LL * 2);
+	/* migration 6: a quarantined line recorded twice before it keeps its first row */
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM status_quarantine"), 2);
+	assert_int_equal(raw_int(f, "SELECT received FROM status_quarantine WHERE line = 2"), 1);
 }
 
 static void
