@@ -124,22 +124,6 @@ napvd_tick_cb(struct napvd_io *io, uint32_t events)
 	napvd_http_tick(d);
 }
 
-static bool
-str_differ(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
-/* Whether [status] shipping settings differ (the shipper keeps the ones it started with). */
-static bool
-napvd_status_changed(const struct napvd_config *a, const struct napvd_config *b)
-{
-	return str_differ(a->status_ship, b->status_ship) ||
-	       str_differ(a->status_credentials, b->status_credentials) ||
-	       a->status_ship_interval != b->status_ship_interval ||
-	       a->status_batch_max != b->status_batch_max;
-}
-
 /*
  * SIGHUP: parse and validate the whole new file, open everything the new configuration needs
  * next to the old resources, and only then switch. Any failure leaves napvd as it was. The
@@ -151,6 +135,7 @@ napvd_reload_config(struct napvd *d, struct napvd_config *next, char *why, size_
 	struct napvd_hsr_cache nh = {0};
 	struct napvd_spool *nsp = NULL;
 	struct napvd_http *old_http = d->http, *new_http = NULL;
+	struct napvd_shipper_change *ship = NULL;
 	bool metrics_changed;
 	uint64_t cut;
 	char err[1024];
@@ -200,6 +185,13 @@ napvd_reload_config(struct napvd *d, struct napvd_config *next, char *why, size_
 		nsp = NULL;
 		goto fail;
 	}
+	/* [status]: a new shipper (its credentials read now) when the settings changed */
+	r = napvd_shipper_prepare(d->conf, next, &ship, err, sizeof(err));
+	if (r < 0) {
+		snprintf(why, why_len, "[status] %s", err);
+		log_warnx("reload: [status] %s; keeping the running configuration", err);
+		goto fail;
+	}
 	metrics_changed = next->has_metrics != d->conf->has_metrics ||
 			  (next->has_metrics && !napvd_sockaddr_equal(&next->metrics,
 								      &d->conf->metrics));
@@ -223,9 +215,8 @@ napvd_reload_config(struct napvd *d, struct napvd_config *next, char *why, size_
 	}
 
 	/* Commit: nothing below can fail. */
-	if (napvd_status_changed(d->conf, next))
-		log_warnx("reload: [status] changes take effect when napvd restarts (the shipper "
-			  "reads its credentials before dropping privileges); it ships as before");
+	napvd_shipper_commit(ship);
+	ship = NULL;
 	if (metrics_changed) {
 		napvd_http_close(d);
 		d->http = new_http;
@@ -259,6 +250,7 @@ napvd_reload_config(struct napvd *d, struct napvd_config *next, char *why, size_
 	log_info("reload: configuration %s loaded", d->conf->path);
 	return 0;
 fail:
+	napvd_shipper_abort(ship);
 	if (new_http != NULL) {
 		d->http = new_http;
 		napvd_http_close(d);

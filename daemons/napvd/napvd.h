@@ -498,6 +498,16 @@ int napvd_shipper_open(const struct napvd_config *c, char *err, size_t err_len);
 int napvd_shipper_start(void);
 void napvd_shipper_stop(void);
 void napvd_shipper_stats(struct napvd_ship_stats *out);
+/*
+ * SIGHUP: prepare a new shipper when [status] (or state_dir, while shipping) changed (reads the
+ * credentials: they must be readable by napvd's user; *out NULL when nothing changed), then
+ * commit (cannot fail; the old thread finishes its pass, the new one waits for it) or abort.
+ */
+struct napvd_shipper_change;
+int napvd_shipper_prepare(const struct napvd_config *cur, const struct napvd_config *next,
+			  struct napvd_shipper_change **out, char *err, size_t err_len);
+void napvd_shipper_commit(struct napvd_shipper_change *ch);
+void napvd_shipper_abort(struct napvd_shipper_change *ch);
 /* Read dir/shipped: the last sequence shipped, 0 when none. */
 uint64_t napvd_shipped_read(const char *dir);
 /* Stop the sync thread (after its last sync) and close. Does not write pending records. */

@@ -38,6 +38,10 @@
 
 #define SHIP_BACKOFF_MAX 30 /* seconds between attempts after failures, at most */
 
+struct napvd_shipper_change {
+	struct napvd_shipper *next; /* NULL: shipping stops */
+};
+
 struct napvd_shipper {
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -52,7 +56,8 @@ struct napvd_shipper {
 	uint32_t batch_max;
 	char instance[17];
 	uint64_t shipped; /* last sequence shipped */
-	struct napvd_ship_stats stats; /* under mu */
+	struct napvd_ship_stats stats; /* under mu; the totals are ship_totals' */
+	struct napvd_shipper *prev;    /* a retired shipper this thread joins before its first pass */
 	/* the batch being built */
 	char *buf;
 	size_t len, cap;
@@ -61,6 +66,11 @@ struct napvd_shipper {
 };
 
 static struct napvd_shipper *napvd_ship;
+/* Retired by a reload without a successor: joined by the next start, or at exit. */
+static struct napvd_shipper *napvd_ship_retired;
+/* Counters survive a reload's new shipper (Prometheus counters never go back). */
+static pthread_mutex_t ship_totals_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t ship_shipped_total, ship_batches_total, ship_errors_total;
 
 static int64_t
 ship_now(void)
@@ -68,14 +78,16 @@ ship_now(void)
 	return (int64_t)time(NULL);
 }
 
-int
-napvd_shipper_open(const struct napvd_config *c, char *err, size_t err_len)
+/* A shipper for c's [status] (credentials read now); *out NULL when c does not ship. */
+static int
+ship_new(const struct napvd_config *c, struct napvd_shipper **out, char *err, size_t err_len)
 {
 	struct napvd_shipper *s;
 	const char *share;
 	size_t n;
 	int r;
 
+	*out = NULL;
 	if (c->status_ship == NULL)
 		return 0;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -114,8 +126,14 @@ napvd_shipper_open(const struct napvd_config *c, char *err, size_t err_len)
 		pthread_condattr_destroy(&ca);
 	}
 	s->stats.enabled = true;
-	napvd_ship = s;
+	*out = s;
 	return 0;
+}
+
+int
+napvd_shipper_open(const struct napvd_config *c, char *err, size_t err_len)
+{
+	return ship_new(c, &napvd_ship, err, err_len);
 }
 
 /* Record the shipped position durably. */
@@ -164,10 +182,12 @@ ship_flush(struct napvd_shipper *s)
 		return r;
 	}
 	pthread_mutex_lock(&s->mu);
-	s->stats.shipped_total += s->n;
-	s->stats.batches_total++;
 	s->stats.shipped_seq = s->last;
 	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&ship_totals_mu);
+	ship_shipped_total += s->n;
+	ship_batches_total++;
+	pthread_mutex_unlock(&ship_totals_mu);
 	log_debug("status: shipped %u record(s) %" PRIu64 "-%" PRIu64, s->n, s->first, s->last);
 	s->len = 0;
 	s->n = 0;
@@ -486,9 +506,12 @@ ship_pass(struct napvd_shipper *s)
 		ship_backlog_file(s, path, &ps);
 	}
 	free(segs);
+	if (ps.error != 0) {
+		pthread_mutex_lock(&ship_totals_mu);
+		ship_errors_total++;
+		pthread_mutex_unlock(&ship_totals_mu);
+	}
 	pthread_mutex_lock(&s->mu);
-	if (ps.error != 0)
-		s->stats.errors_total++;
 	s->stats.backlog_records = ps.backlog;
 	s->stats.backlog_bytes = ps.backlog_bytes;
 	s->stats.lag_seconds = ps.backlog > 0 && ps.oldest > 0 ? ship_now() - ps.oldest : 0;
@@ -501,12 +524,24 @@ ship_pass(struct napvd_shipper *s)
 	return full;
 }
 
+static void ship_free(struct napvd_shipper *s);
+static void ship_join(struct napvd_shipper *s);
+
 static void *
 ship_main(void *arg)
 {
 	struct napvd_shipper *s = arg;
 	int64_t wait = s->interval;
 
+	/* A reload's predecessor finishes its pass first: one writer of the position at a time. */
+	if (s->prev != NULL) {
+		ship_join(s->prev);
+		s->prev = NULL;
+		s->shipped = napvd_shipped_read(s->dir);
+		pthread_mutex_lock(&s->mu);
+		s->stats.shipped_seq = s->shipped;
+		pthread_mutex_unlock(&s->mu);
+	}
 	for (;;) {
 		struct timespec until;
 		int r;
@@ -534,15 +569,13 @@ ship_main(void *arg)
 	return NULL;
 }
 
-int
-napvd_shipper_start(void)
+/* Read the instance and the position, start the thread (joining s->prev first). */
+static int
+ship_start(struct napvd_shipper *s)
 {
-	struct napvd_shipper *s = napvd_ship;
 	char path[4200];
 	int fd, r;
 
-	if (s == NULL || s->started)
-		return 0;
 	snprintf(path, sizeof(path), "%s/%s", s->dir, NAPVD_INSTANCE_NAME);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
@@ -562,21 +595,29 @@ napvd_shipper_start(void)
 	return 0;
 }
 
-void
-napvd_shipper_stop(void)
+int
+napvd_shipper_start(void)
 {
 	struct napvd_shipper *s = napvd_ship;
 
-	if (s == NULL)
-		return;
-	if (s->started) {
-		pthread_mutex_lock(&s->mu);
-		s->quit = true;
-		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		pthread_join(s->thread, NULL);
-	}
-	napvd_ship = NULL;
+	if (s == NULL || s->started)
+		return 0;
+	return ship_start(s);
+}
+
+/* Tell the thread to stop after its pass (no wait). */
+static void
+ship_retire(struct napvd_shipper *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->quit = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+ship_free(struct napvd_shipper *s)
+{
 	nap_smb_close(s->smb);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
@@ -586,15 +627,136 @@ napvd_shipper_stop(void)
 	free(s);
 }
 
+/* Wait for a retired shipper (and its own predecessor) and free it. */
+static void
+ship_join(struct napvd_shipper *s)
+{
+	if (s->started)
+		pthread_join(s->thread, NULL);
+	if (s->prev != NULL) /* it never started, so never joined it */
+		ship_join(s->prev);
+	ship_free(s);
+}
+
+void
+napvd_shipper_stop(void)
+{
+	struct napvd_shipper *s = napvd_ship;
+
+	napvd_ship = NULL;
+	if (s != NULL) {
+		if (s->started)
+			ship_retire(s);
+		ship_join(s);
+	}
+	if (napvd_ship_retired != NULL) {
+		ship_join(napvd_ship_retired);
+		napvd_ship_retired = NULL;
+	}
+}
+
+static bool
+ship_str_differ(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/*
+ * SIGHUP, before anything is switched: a new shipper when [status] or state_dir changed (the
+ * credentials read now, so they must be readable by napvd's user); *out stays NULL when
+ * nothing changed. Fails with err set, changing nothing.
+ */
+int
+napvd_shipper_prepare(const struct napvd_config *cur, const struct napvd_config *next,
+		      struct napvd_shipper_change **out, char *err, size_t err_len)
+{
+	struct napvd_shipper_change *ch;
+	int r;
+
+	*out = NULL;
+	if (!ship_str_differ(cur->status_ship, next->status_ship) &&
+	    !ship_str_differ(cur->status_credentials, next->status_credentials) &&
+	    cur->status_ship_interval == next->status_ship_interval &&
+	    cur->status_batch_max == next->status_batch_max &&
+	    !(next->status_ship != NULL && ship_str_differ(cur->state_dir, next->state_dir)))
+		return 0;
+	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	if ((r = ship_new(next, &ch->next, err, err_len)) < 0) {
+		free(ch);
+		return r;
+	}
+	*out = ch;
+	return 0;
+}
+
+/*
+ * Switch (cannot fail): the running shipper is told to stop after its pass; the new one (if
+ * any) starts now and joins it before its own first pass, so one thread at a time ships and
+ * writes the position. The main loop never waits for SMB.
+ */
+void
+napvd_shipper_commit(struct napvd_shipper_change *ch)
+{
+	struct napvd_shipper *old = napvd_ship, *nx;
+	int r;
+
+	if (ch == NULL)
+		return;
+	nx = ch->next;
+	free(ch);
+	if (old != NULL && old->started)
+		ship_retire(old);
+	napvd_ship = nx;
+	/*
+	 * A shipper retired without a successor exists only while nothing ships (napvd_ship is
+	 * NULL), so at most one of old and napvd_ship_retired is set here.
+	 */
+	if (nx == NULL) {
+		if (old != NULL) {
+			napvd_ship_retired = old; /* joined by the next start, or at exit */
+			log_info("status: shipping stopped ([status] ship removed)");
+		}
+		return;
+	}
+	nx->prev = old != NULL ? old : napvd_ship_retired;
+	napvd_ship_retired = NULL;
+	if ((r = ship_start(nx)) < 0) {
+		/* the instance file is napvd's own: this does not happen; keep the chain joinable */
+		log_warnx("status: shipper: %s; not shipping until napvd restarts", strerror(-r));
+		napvd_ship = NULL;
+		napvd_ship_retired = nx;
+		return;
+	}
+	log_info("status: shipping reconfigured");
+}
+
+void
+napvd_shipper_abort(struct napvd_shipper_change *ch)
+{
+	if (ch == NULL)
+		return;
+	if (ch->next != NULL)
+		ship_free(ch->next);
+	free(ch);
+}
+
 void
 napvd_shipper_stats(struct napvd_ship_stats *out)
 {
 	struct napvd_shipper *s = napvd_ship;
 
 	memset(out, 0, sizeof(*out));
-	if (s == NULL)
-		return;
-	pthread_mutex_lock(&s->mu);
-	*out = s->stats;
-	pthread_mutex_unlock(&s->mu);
+	if (s != NULL) {
+		pthread_mutex_lock(&s->mu);
+		*out = s->stats;
+		pthread_mutex_unlock(&s->mu);
+	}
+	pthread_mutex_lock(&ship_totals_mu);
+	out->shipped_total = ship_shipped_total;
+	out->batches_total = ship_batches_total;
+	out->errors_total = ship_errors_total;
+	pthread_mutex_unlock(&ship_totals_mu);
 }

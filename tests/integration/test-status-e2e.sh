@@ -37,12 +37,40 @@ assert_eq "instance id after a restart" "$inst" "$(cat "$T/state/instance")"
 drive 200 1
 wait_drained 30
 status_check_exact
-# SIGHUP with other [status] settings: said in the log, shipping goes on as before
-sed -i 's/^ship_interval = .*/ship_interval = 2s/' "$T/napvd.conf"
+# SIGHUP with other [status] settings: a new shipper takes over after the old one's pass
+sed -i 's/^ship_interval = .*/ship_interval = 2s/; s/^batch_max = .*/batch_max = 7/' "$T/napvd.conf"
 reload_napvd
-grep -q '\[status\] changes take effect when napvd restarts' "$T/napvd.log" ||
-	fail "no log line saying [status] changes need a restart"
+grep -q 'status: shipping reconfigured' "$T/napvd.log" || fail "no 'shipping reconfigured' line"
+shipped0=$(metric napvd_status_shipped_total)
 drive 50 1
+wait_drained 30
+status_check_exact
+assert_ge "shipped counter kept across the reload" $((shipped0 + 1)) "$(metric napvd_status_shipped_total)"
+# a credentials file that is not there: the reload is refused whole, shipping goes on
+err0=$(metric napvd_config_reloads_total 'result="error"')
+cp "$T/napvd.conf" "$T/napvd.conf.good"
+sed -i "s|^credentials = .*|credentials = $T/nonexistent.cred|" "$T/napvd.conf"
+kill -HUP "$NAPVD_PID"
+for ((i = 0; i < 50; i++)); do
+	(($(metric napvd_config_reloads_total 'result="error"') > err0)) && break
+	sleep 0.1
+done
+assert_eq "reload with missing credentials refused" $((err0 + 1)) \
+	"$(metric napvd_config_reloads_total 'result="error"')"
+cp "$T/napvd.conf.good" "$T/napvd.conf"
+drive 50 1
+wait_drained 30
+status_check_exact
+# [status] ship removed: nothing ships; put back: the backlog goes, exactly once
+sed -i 's/^ship = /#ship = /' "$T/napvd.conf"
+reload_napvd
+grep -q 'status: shipping stopped' "$T/napvd.log" || fail "no 'shipping stopped' line"
+shipped_at=$(cat "$T/state/shipped")
+drive 50 1
+sleep 3
+assert_eq "nothing shipped while [status] ship is off" "$shipped_at" "$(cat "$T/state/shipped")"
+cp "$T/napvd.conf.good" "$T/napvd.conf"
+reload_napvd
 wait_drained 30
 status_check_exact
 stop_napvd
