@@ -1324,7 +1324,7 @@ nap_build_request(struct dhcpd_nap *nap, const struct nap_backend *be,
 
 	snprintf(mac, sizeof(mac), "%02X-%02X-%02X-%02X-%02X-%02X", q->mac[0], q->mac[1],
 		 q->mac[2], q->mac[3], q->mac[4], q->mac[5]);
-	nap_radius_build_init(b, NAP_RADIUS_ACCESS_REQUEST, 0, NULL);
+	nap_radclient_attrs_init(b, NAP_RADIUS_ACCESS_REQUEST);
 	r |= nap_radius_add_u32(b, NAP_RADIUS_SERVICE_TYPE, NAP_RADIUS_SERVICE_AUTHORIZE_ONLY);
 	r |= nap_radius_add_ms_u32(b, NAP_MS_NETWORK_ACCESS_SERVER_TYPE, NAP_MS_NAS_DHCP);
 	r |= nap_radius_add_ms_u32(b, NAP_MS_IDENTITY_TYPE, 1); /* machine health check only */

@@ -29,7 +29,7 @@ naphrad_verdict_request(struct nap_radius_builder *b, const struct naphrad_query
 	int r = 0;
 	const char *user = q->identity != NULL ? q->identity : "anonymous";
 
-	nap_radius_build_init(b, NAP_RADIUS_ACCESS_REQUEST, 0, NULL);
+	nap_radclient_attrs_init(b, NAP_RADIUS_ACCESS_REQUEST);
 	r |= nap_radius_add_attr(b, NAP_RADIUS_USER_NAME, user, strlen(user));
 	r |= nap_radius_add_u32(b, NAP_RADIUS_SERVICE_TYPE, NAP_RADIUS_SERVICE_AUTHORIZE_ONLY);
 	r |= nap_radius_add_ms_u32(b, NAP_MS_NETWORK_ACCESS_SERVER_TYPE, NAP_MS_NAS_HRA);

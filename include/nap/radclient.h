@@ -116,9 +116,12 @@ int nap_radclient_new(const struct nap_radclient_config *conf, struct nap_radcli
 /* Cancel every request (callbacks run with NAP_RADCLIENT_CANCELLED), close the sockets. */
 void nap_radclient_free(struct nap_radclient *rc);
 
+/* Begin the attributes of a request: the builder with code and no random authenticator (the
+ * client draws its own per packet). */
+void nap_radclient_attrs_init(struct nap_radius_builder *b, uint8_t code);
+
 /*
- * Start a request. attrs holds the code (nap_radius_build_init(b, code, 0, NULL)) and the
- * attributes; id, authenticator and Message-Authenticator are the client's (do not add one).
+ * Start a request. attrs holds the code (nap_radclient_attrs_init) and the attributes; id, authenticator and Message-Authenticator are the client's (do not add one).
  * The builder is copied and may be reused at once. *handle (may be NULL) identifies the
  * request for nap_radclient_cancel(). Returns 0, -EMSGSIZE when the attributes and the
  * Message-Authenticator do not fit, -ENOBUFS past max_outstanding or when no socket has a free

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "nap/log.h"
@@ -70,6 +71,11 @@ struct nap_radclient {
 	struct rc_req *head, *tail;
 	uint64_t next_handle;
 	struct nap_radclient_stats st;
+	/* Request Authenticators come from here: one DRBG call per 32 of them (each RAND_bytes
+	 * costs a getpid() for OpenSSL's fork check, a syscall per request otherwise). Filled
+	 * on first use, so never before a daemon's fork. */
+	uint8_t rnd[32 * NAP_RADIUS_AUTH_LEN];
+	size_t rnd_left;
 	/* scratch */
 	struct nap_radius_builder b;
 	struct nap_radius_packet pkt;
@@ -335,13 +341,20 @@ rc_next_server(const struct nap_radclient *rc, const struct rc_req *q, int64_t n
 }
 
 static void
-rc_new_auth(struct rc_req *q)
+rc_new_auth(struct nap_radclient *rc, struct rc_req *q)
 {
-	if (RAND_bytes(q->auth, sizeof(q->auth)) != 1) {
-		/* RAND_bytes does not fail on Linux with a seeded DRBG; keep going regardless. */
-		for (size_t i = 0; i < sizeof(q->auth); i++)
-			q->auth[i] = (uint8_t)random();
+	if (rc->rnd_left < sizeof(q->auth)) {
+		if (RAND_bytes(rc->rnd, sizeof(rc->rnd)) != 1) {
+			/* RAND_bytes does not fail on Linux with a seeded DRBG; keep going. */
+			for (size_t i = 0; i < sizeof(q->auth); i++)
+				q->auth[i] = (uint8_t)random();
+			return;
+		}
+		rc->rnd_left = sizeof(rc->rnd);
 	}
+	rc->rnd_left -= sizeof(q->auth);
+	memcpy(q->auth, rc->rnd + rc->rnd_left, sizeof(q->auth));
+	OPENSSL_cleanse(rc->rnd + rc->rnd_left, sizeof(q->auth)); /* used once, then gone */
 }
 
 static void
@@ -387,7 +400,7 @@ rc_failover(struct nap_radclient *rc, struct rc_req *q, int64_t now)
 		q->tried |= 1u << next;
 		q->server = (size_t)next;
 		q->sends_here = 0;
-		rc_new_auth(q); /* a new packet for a new server (RFC 5080 §2.2.1) */
+		rc_new_auth(rc, q); /* a new packet for a new server (RFC 5080 §2.2.1) */
 		if (rc_send(rc, q, now) == 0)
 			return true;
 		/* No slot for that family or the packet does not build for it: try the next. */
@@ -429,7 +442,7 @@ rc_start(struct nap_radclient *rc, uint8_t code, const uint8_t *attrs, size_t at
 		q->pinned = true;
 		q->tried = 1u << pinned_server;
 		q->server = (size_t)pinned_server;
-		rc_new_auth(q);
+		rc_new_auth(rc, q);
 		r = rc_send(rc, q, now);
 	} else {
 		q->pinned = false;
@@ -446,6 +459,14 @@ rc_start(struct nap_radclient *rc, uint8_t code, const uint8_t *attrs, size_t at
 	if (handle != NULL)
 		*handle = q->handle;
 	return 0;
+}
+
+void
+nap_radclient_attrs_init(struct nap_radius_builder *b, uint8_t code)
+{
+	static const uint8_t unused[NAP_RADIUS_AUTH_LEN]; /* the client stamps its own */
+
+	nap_radius_build_init(b, code, 0, unused);
 }
 
 int

@@ -491,7 +491,7 @@ test_many(void **state)
 	for (int i = 0; i < MANY; i++) {
 		struct nap_radius_builder b;
 
-		nap_radius_build_init(&b, NAP_RADIUS_ACCESS_REQUEST, 0, NULL);
+		nap_radclient_attrs_init(&b, NAP_RADIUS_ACCESS_REQUEST);
 		assert_int_equal(nap_radius_add_u32(&b, NAP_RADIUS_NAS_PORT, (uint32_t)i), 0);
 		assert_int_equal(nap_radclient_request(e->rc, &b, e->now, on_result, &s[i], NULL), 0);
 		if (i % BATCH == BATCH - 1 || i == MANY - 1) {
@@ -511,6 +511,11 @@ test_many(void **state)
 	nap_radclient_get_stats(e->rc, &st);
 	assert_int_equal(st.sockets, 3);
 	assert_int_equal(st.outstanding, MANY);
+	/* every Request Authenticator its own, across the client's refills of its random pool */
+	for (int i = 0; i < MANY; i++)
+		for (int j = i + 1; j < MANY; j++)
+			assert_memory_not_equal(got[i].req.authenticator, got[j].req.authenticator,
+						NAP_RADIUS_AUTH_LEN);
 	for (int i = 0; i < MANY; i++) {
 		uint32_t port;
 
