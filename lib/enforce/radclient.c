@@ -28,6 +28,7 @@
 #define RC_DEFAULT_HOLDDOWN 30000
 #define RC_DEFAULT_MAX      4096
 #define RC_READ_BUDGET      256 /* datagrams per socket per call, so timers are not starved */
+#define RC_READ_VLEN        8   /* datagrams per recvmmsg */
 
 struct rc_req {
 	struct rc_req *prev, *next; /* deadline list */
@@ -79,7 +80,8 @@ struct nap_radclient {
 	/* scratch */
 	struct nap_radius_builder b;
 	struct nap_radius_packet pkt;
-	uint8_t rbuf[NAP_RADIUS_MAX_LEN];
+	uint8_t rbuf[RC_READ_VLEN][NAP_RADIUS_MAX_LEN];
+	bool reading; /* rbuf holds datagrams not yet handled: a callback's read waits */
 };
 
 int64_t
@@ -621,31 +623,53 @@ rc_datagram(struct nap_radclient *rc, size_t si, const uint8_t *p, size_t n,
 	rc_finish(rc, q, NAP_RADCLIENT_REPLY, pkt, now);
 }
 
+/*
+ * Read what the socket holds, RC_READ_VLEN datagrams per recvmmsg; fewer than asked means the
+ * queue is empty, so the usual single reply costs one syscall (no trailing EAGAIN read).
+ */
 static void
 rc_read_sock(struct nap_radclient *rc, size_t si, int64_t now)
 {
-	for (int k = 0; k < RC_READ_BUDGET; k++) {
-		struct sockaddr_storage from;
-		socklen_t from_len = sizeof(from);
-		ssize_t n;
+	if (rc->reading)
+		return; /* from a callback: the read under way goes on with this socket too */
+	rc->reading = true;
+	for (int k = 0; k < RC_READ_BUDGET; k += RC_READ_VLEN) {
+		struct mmsghdr mm[RC_READ_VLEN];
+		struct iovec iov[RC_READ_VLEN];
+		struct sockaddr_storage from[RC_READ_VLEN];
+		int n;
 
-		n = recvfrom(rc->socks[si].fd, rc->rbuf, sizeof(rc->rbuf), MSG_DONTWAIT | MSG_TRUNC,
-			     (struct sockaddr *)&from, &from_len);
+		memset(mm, 0, sizeof(mm));
+		for (int i = 0; i < RC_READ_VLEN; i++) {
+			iov[i].iov_base = rc->rbuf[i];
+			iov[i].iov_len = sizeof(rc->rbuf[i]);
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_name = &from[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		n = recvmmsg(rc->socks[si].fd, mm, RC_READ_VLEN, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED)
 				LOG_WARNX_RL("radclient: recv: %s", strerror(errno));
-			return;
+			break;
 		}
-		if ((size_t)n > sizeof(rc->rbuf)) {
-			rc->st.malformed++;
-			LOG_WARNX_RL("radclient: dropped a %zd-byte datagram (over %d)", n,
-				     NAP_RADIUS_MAX_LEN);
-			continue;
+		for (int i = 0; i < n; i++) {
+			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				rc->st.malformed++;
+				LOG_WARNX_RL("radclient: dropped a datagram over %d bytes",
+					     NAP_RADIUS_MAX_LEN);
+				continue;
+			}
+			rc_datagram(rc, si, rc->rbuf[i], mm[i].msg_len, &from[i],
+				    mm[i].msg_hdr.msg_namelen, now);
 		}
-		rc_datagram(rc, si, rc->rbuf, (size_t)n, &from, from_len, now);
+		if (n < RC_READ_VLEN)
+			break;
 	}
+	rc->reading = false;
 }
 
 size_t

@@ -305,6 +305,23 @@ test_bad_replies(void **state)
 				f->from_len),
 			 (ssize_t)sizeof(junk));
 	client_read(e);
+	/* Larger than any RADIUS packet (the read is truncated: dropped and counted), twice in one
+	 * read with the junk between. */
+	{
+		static uint8_t big[NAP_RADIUS_MAX_LEN + 900];
+
+		big[0] = 2;
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(sendto(f->fd, big, sizeof(big), 0,
+						(struct sockaddr *)&f->from, f->from_len),
+					 (ssize_t)sizeof(big));
+			if (i == 0)
+				assert_int_equal(sendto(f->fd, junk, sizeof(junk), 0,
+							(struct sockaddr *)&f->from, f->from_len),
+						 (ssize_t)sizeof(junk));
+		}
+		client_read(e);
+	}
 	/* The right answer from the wrong address (server 1's socket). */
 	{
 		struct fake *g = &e->srv[1];
@@ -321,7 +338,7 @@ test_bad_replies(void **state)
 	nap_radclient_get_stats(e->rc, &st);
 	assert_int_equal(st.bad_auth, 2);
 	assert_int_equal(st.unexpected, 2);
-	assert_int_equal(st.malformed, 1);
+	assert_int_equal(st.malformed, 4);
 	assert_int_equal(st.servers[0].bad_auth, 2);
 
 	fake_reply(f, e->secret, NAP_MS_QSTATE_FULL_ACCESS);
