@@ -461,17 +461,11 @@ fail:
 	return r;
 }
 
-static bool
-str_differ(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
 bool
 napsited_ingest_changed(const struct nap_siteconf *a, const struct nap_siteconf *b)
 {
-	return a->has_status != b->has_status || str_differ(a->status_inbox, b->status_inbox) ||
-	       str_differ(a->status_quarantine, b->status_quarantine) ||
+	return a->has_status != b->has_status || !nap_streq_null(a->status_inbox, b->status_inbox) ||
+	       !nap_streq_null(a->status_quarantine, b->status_quarantine) ||
 	       a->status_scan_interval_ms != b->status_scan_interval_ms ||
 	       a->status_keep != b->status_keep || a->status_keep_daily != b->status_keep_daily ||
 	       strcmp(a->store_uri, b->store_uri) != 0;

@@ -511,8 +511,7 @@ site_reload(struct site *s)
 			goto fail;
 		}
 	}
-	metrics_changed = (next->metrics == NULL) != (old->metrics == NULL) ||
-			  (next->metrics != NULL && strcmp(next->metrics, old->metrics) != 0);
+	metrics_changed = !nap_streq_null(next->metrics, old->metrics);
 	if (metrics_changed && next->metrics != NULL &&
 	    (r = napsited_metrics_listen(next->metrics, &nfd)) < 0) {
 		log_warnx("reload: metrics %s: %s; keeping the running configuration",

@@ -655,12 +655,6 @@ napvd_shipper_stop(void)
 	}
 }
 
-static bool
-ship_str_differ(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
 /*
  * SIGHUP, before anything is switched: a new shipper when [status] or state_dir changed (the
  * credentials read now, so they must be readable by napvd's user); *out stays NULL when
@@ -674,11 +668,11 @@ napvd_shipper_prepare(const struct napvd_config *cur, const struct napvd_config 
 	int r;
 
 	*out = NULL;
-	if (!ship_str_differ(cur->status_ship, next->status_ship) &&
-	    !ship_str_differ(cur->status_credentials, next->status_credentials) &&
+	if (nap_streq_null(cur->status_ship, next->status_ship) &&
+	    nap_streq_null(cur->status_credentials, next->status_credentials) &&
 	    cur->status_ship_interval == next->status_ship_interval &&
 	    cur->status_batch_max == next->status_batch_max &&
-	    !(next->status_ship != NULL && ship_str_differ(cur->state_dir, next->state_dir)))
+	    !(next->status_ship != NULL && !nap_streq_null(cur->state_dir, next->state_dir)))
 		return 0;
 	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
 		snprintf(err, err_len, "out of memory");

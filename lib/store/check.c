@@ -468,14 +468,6 @@ nap_agent_state_clear(struct nap_agent_state *s)
 	s->detail = NULL;
 }
 
-static bool
-store_streq_null(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
 int
 nap_policy_req_cmp(const struct nap_policy_req *a, const struct nap_policy_req *b)
 {
@@ -508,7 +500,7 @@ nap_policy_equal(const struct nap_policy *a, const struct nap_policy *b)
 	const struct nap_policy_req *sa[NAP_POLICY_MAX_REQS], *sb[NAP_POLICY_MAX_REQS];
 
 	if (strcmp(a->id, b->id) != 0 || strcmp(a->severity, b->severity) != 0 ||
-	    a->effective != b->effective || !store_streq_null(a->reason, b->reason) ||
+	    a->effective != b->effective || !nap_streq_null(a->reason, b->reason) ||
 	    a->n_reqs != b->n_reqs || a->n_reqs > NAP_POLICY_MAX_REQS)
 		return false;
 	/* The requirements are a set: their order says nothing. */
@@ -630,9 +622,9 @@ nap_check_equal(const struct nap_check *a, const struct nap_check *b)
 {
 	if (strcmp(a->id, b->id) != 0 || a->type != b->type ||
 	    strcmp(a->severity, b->severity) != 0 || a->effective != b->effective ||
-	    !store_streq_null(a->reason, b->reason) || a->max_age != b->max_age ||
-	    !store_streq_null(a->path, b->path) || !store_streq_null(a->sha256, b->sha256) ||
-	    !store_streq_null(a->unit, b->unit) || a->n_argv != b->n_argv ||
+	    !nap_streq_null(a->reason, b->reason) || a->max_age != b->max_age ||
+	    !nap_streq_null(a->path, b->path) || !nap_streq_null(a->sha256, b->sha256) ||
+	    !nap_streq_null(a->unit, b->unit) || a->n_argv != b->n_argv ||
 	    a->expect_exit != b->expect_exit)
 		return false;
 	for (size_t i = 0; i < a->n_argv; i++) {

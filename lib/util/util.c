@@ -145,6 +145,14 @@ nap_consttime_eq(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+bool
+nap_streq_null(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 void
 nap_wipe(void *p, size_t n)
 {
