@@ -16,7 +16,8 @@
  *
  * Retention ([status] keep, keep_daily): at start and hourly the same thread deletes messages
  * and quarantine rows older than keep and daily history rows older than keep_daily, oldest
- * first, 10,000 rows per transaction; client_last (each machine's latest verdict) stays.
+ * first, 10,000 rows per transaction and ten transactions per turn (a large backlog goes in
+ * turns with the inbox's files); client_last (each machine's latest verdict) stays.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -323,6 +324,7 @@ ingest_scan(struct napsited_ingest *in, struct nap_store *st)
 
 #define INGEST_PRUNE_EVERY_MS (3600 * 1000) /* retention pass */
 #define INGEST_PRUNE_BATCH 10000            /* rows per kind per transaction */
+#define INGEST_PRUNE_TURN  10               /* transactions, then files get their turn */
 
 static int64_t
 ingest_mono_ms(void)
@@ -343,6 +345,8 @@ ingest_prune(struct napsited_ingest *in, struct nap_store *st)
 	int64_t now = time(NULL), before, before_day, total = 0, total_daily = 0;
 	struct nap_status_pruned p;
 	struct nap_store_err serr = {{0}};
+	bool more;
+	int turn = 0;
 
 	if ((in->keep == 0 && in->keep_daily == 0) || ingest_mono_ms() < in->next_prune_ms)
 		return;
@@ -359,14 +363,16 @@ ingest_prune(struct napsited_ingest *in, struct nap_store *st)
 		total_daily += p.daily;
 		atomic_fetch_add(&in->sd->m.status_pruned, (uint64_t)p.messages);
 		atomic_fetch_add(&in->sd->m.status_pruned_daily, (uint64_t)p.daily);
-	} while (!atomic_load(&in->stop) &&
-		 (p.messages == INGEST_PRUNE_BATCH || p.quarantine == INGEST_PRUNE_BATCH ||
-		  p.daily == INGEST_PRUNE_BATCH));
+		more = p.messages == INGEST_PRUNE_BATCH || p.quarantine == INGEST_PRUNE_BATCH ||
+		       p.daily == INGEST_PRUNE_BATCH;
+	} while (more && !atomic_load(&in->stop) && ++turn < INGEST_PRUNE_TURN);
 	if (total > 0 || total_daily > 0)
 		log_info("status: pruned %" PRId64 " message(s) older than %" PRId64 " d and %" PRId64
-			 " daily row(s) older than %" PRId64 " d",
-			 total, in->keep / 86400, total_daily, in->keep_daily / 86400);
-	in->next_prune_ms = ingest_mono_ms() + INGEST_PRUNE_EVERY_MS;
+			 " daily row(s) older than %" PRId64 " d%s",
+			 total, in->keep / 86400, total_daily, in->keep_daily / 86400,
+			 more ? "; more after the inbox's turn" : "");
+	/* a large backlog (the first pass after an upgrade) goes in turns with the inbox */
+	in->next_prune_ms = ingest_mono_ms() + (more ? 0 : INGEST_PRUNE_EVERY_MS);
 }
 
 static void *
