@@ -174,15 +174,6 @@ collect_set(struct agent_check_result *out, uint8_t status, const char *fmt, ...
 
 /* ---- the runner ---- */
 
-static int64_t
-collect_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 collect_child(const char *const *argv, int out_fd, int err_fd)
 {
@@ -217,7 +208,7 @@ int
 collect_run(const char *const *argv, int64_t timeout_ms, size_t max_out, struct collect_run *r)
 {
 	int out_pipe[2], err_pipe[2], st = 0, e = 0;
-	int64_t deadline = collect_mono_ms() + timeout_ms;
+	int64_t deadline = nap_mono_ms() + timeout_ms;
 	size_t cap = max_out + 1;
 	bool eof = false, exited = false;
 	pid_t pid;
@@ -264,7 +255,7 @@ collect_run(const char *const *argv, int64_t timeout_ms, size_t max_out, struct 
 		r->exec_errno = e != 0 ? e : EIO;
 
 	while (!eof || !exited) {
-		int64_t left = deadline - collect_mono_ms();
+		int64_t left = deadline - nap_mono_ms();
 		pid_t w;
 
 		if (!exited) {

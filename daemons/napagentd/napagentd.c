@@ -91,15 +91,6 @@ usage(void)
 	exit(1);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 mkdir_state(const struct agent_conf *c)
 {
@@ -584,7 +575,7 @@ agent_hra(struct agent *a, const struct agent_eval *e, bool force)
 	uint8_t *soh = NULL;
 	char fp[sizeof(a->hra_fp)], err[512], when[32];
 	const char *why;
-	int64_t now = mono_ms(), wall = (int64_t)time(NULL);
+	int64_t now = nap_mono_ms(), wall = (int64_t)time(NULL);
 	int r;
 
 	if (!agent_hra_enabled(&c->hra))
@@ -850,7 +841,7 @@ static void
 agent_cycle(struct agent *a, bool force_renew)
 {
 	struct agent_eval e;
-	int64_t now = mono_ms();
+	int64_t now = nap_mono_ms();
 	bool rem_failed = false;
 	char rem_msg[512];
 
@@ -943,9 +934,9 @@ agent_sohr_arrived(struct agent *a, bool *force_renew)
 	if (act.restricted) {
 		/* napvd restricted us: evaluate; renew if we are compliant (it saw an old SoH). */
 		a->quarantined = true;
-		if (mono_ms() - a->last_sohr_renew > AGENT_SOHR_RENEW_HOLD * 1000) {
+		if (nap_mono_ms() - a->last_sohr_renew > AGENT_SOHR_RENEW_HOLD * 1000) {
 			*force_renew = true;
-			a->last_sohr_renew = mono_ms();
+			a->last_sohr_renew = nap_mono_ms();
 		}
 	}
 }
@@ -1001,10 +992,10 @@ agent_inotify(struct agent *a)
 			if (ev->wd == a->wd_pkg &&
 			    (a->watch_name[0] == '\0' || strcmp(name, a->watch_name) == 0)) {
 				log_debug("package database changed (%s)", name);
-				a->next_eval = mono_ms() + a->conf->settle * 1000;
+				a->next_eval = nap_mono_ms() + a->conf->settle * 1000;
 			} else if (ev->wd == a->wd_policy && strcmp(name, a->policy_name) == 0) {
 				log_debug("policy file changed");
-				a->next_eval = mono_ms() + a->conf->settle * 1000;
+				a->next_eval = nap_mono_ms() + a->conf->settle * 1000;
 			}
 			p += sizeof(*ev) + ev->len;
 		}
@@ -1094,7 +1085,7 @@ agent_daemon(struct agent_conf *c, bool foreground)
 		struct pollfd pfd[2] = {{.fd = a.sfd, .events = POLLIN},
 					{.fd = a.ifd, .events = POLLIN}};
 		bool force_renew = false;
-		int64_t now = mono_ms(), next, timeout;
+		int64_t now = nap_mono_ms(), next, timeout;
 
 		if (a.policy_now || (a.next_policy != 0 && now >= a.next_policy)) {
 			bool changed;
@@ -1124,7 +1115,7 @@ agent_daemon(struct agent_conf *c, bool foreground)
 			a.eval_now = false;
 			agent_cycle(&a, false);
 		}
-		now = mono_ms();
+		now = nap_mono_ms();
 		next = a.next_eval;
 		if (a.conf->url != NULL && a.next_policy != 0 && a.next_policy < next)
 			next = a.next_policy;

@@ -37,15 +37,6 @@ static const char *const agent_run_fixed_env[] = {
 	"NEEDRESTART_MODE=l",
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- configuration ---- */
 
 void
@@ -366,7 +357,7 @@ agent_run(char *const argv[], const char (*env)[AGENT_REMEDIATION_ENV_MAX], size
 {
 	const char *envp[NAP_ARRAY_SIZE(agent_run_fixed_env) + AGENT_REMEDIATION_MAX_ENV + 1];
 	int out[2], errp[2], status = 0, e = 0;
-	int64_t start = now_ms(), deadline, kill_at = -1;
+	int64_t start = nap_mono_ms(), deadline, kill_at = -1;
 	bool timed_out = false, exited = false, open_out = true;
 	int last_sig = 0;
 	pid_t pid;
@@ -409,13 +400,13 @@ agent_run(char *const argv[], const char (*env)[AGENT_REMEDIATION_ENV_MAX], size
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		r->exec_errno = e;
-		r->duration_ms = now_ms() - start;
+		r->duration_ms = nap_mono_ms() - start;
 		return -ENOEXEC;
 	}
 	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
 	deadline = start + (timeout_ms > 0 ? timeout_ms : 0);
 	while (!exited) {
-		int64_t now = now_ms(), wait_ms = 50;
+		int64_t now = nap_mono_ms(), wait_ms = 50;
 		pid_t w;
 
 		if (!timed_out && timeout_ms > 0 && now >= deadline) {
@@ -474,7 +465,7 @@ agent_run(char *const argv[], const char (*env)[AGENT_REMEDIATION_ENV_MAX], size
 	/* nothing of the group outlives the command when it was killed */
 	if (timed_out)
 		kill_group(pid, SIGKILL);
-	r->duration_ms = now_ms() - start;
+	r->duration_ms = nap_mono_ms() - start;
 	if (timed_out) {
 		r->how = AGENT_RUN_TIMEOUT;
 		r->code = WIFSIGNALED(status) ? WTERMSIG(status) : last_sig;
@@ -605,7 +596,7 @@ agent_remediate(const struct agent_remediation_conf *c, const char *const *packa
 {
 	struct agent_run_result *run;
 	char prog[256], how[400], names[160];
-	int64_t start = now_ms();
+	int64_t start = nap_mono_ms();
 	size_t i, done;
 	int r;
 
@@ -700,7 +691,7 @@ agent_remediate(const struct agent_remediation_conf *c, const char *const *packa
 	res->output_len = run->output_len;
 	res->output_truncated = run->output_truncated;
 	free(run);
-	res->duration_ms = now_ms() - start;
+	res->duration_ms = nap_mono_ms() - start;
 
 	switch (res->status) {
 	case AGENT_REMEDIATION_OK:

@@ -46,15 +46,6 @@ dhcpd_real_s(void)
 	return (int64_t)ts.tv_sec;
 }
 
-static int64_t
-dhcpd_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 dhcpd_mkdir_p(const char *path)
 {
@@ -306,7 +297,7 @@ dhcpd_loop(struct dhcpd_main *mn)
 {
 	struct dhcpd *d = &mn->d;
 	struct pollfd pfd[DHCPD_MAX_PFDS];
-	int64_t next_tick = dhcpd_mono_ms() + DHCPD_TICK_MS;
+	int64_t next_tick = nap_mono_ms() + DHCPD_TICK_MS;
 
 	while (!mn->quit) {
 		size_t n = 0, n_sock, http_at, http_n = 0, nap_at, nap_n = 0, sync_at = 0;
@@ -338,13 +329,13 @@ dhcpd_loop(struct dhcpd_main *mn)
 			if (nd >= 0 && nd < deadline)
 				deadline = nd;
 		}
-		now = dhcpd_mono_ms();
+		now = nap_mono_ms();
 		timeout = deadline <= now ? 0 : (int)(deadline - now);
 		r = poll(pfd, n, timeout);
 		if (r < 0 && errno != EINTR)
 			fatal("poll");
 		d->now = dhcpd_real_s();
-		d->now_ms = dhcpd_mono_ms();
+		d->now_ms = nap_mono_ms();
 		if (r > 0 && (pfd[0].revents & POLLIN) != 0)
 			dhcpd_signals(mn);
 		if (mn->quit)
@@ -428,7 +419,7 @@ main(int argc, char *argv[])
 	}
 	d->verbose = verbose;
 	d->now = dhcpd_real_s();
-	d->now_ms = dhcpd_mono_ms();
+	d->now_ms = nap_mono_ms();
 	if ((r = dhcpd_mkdir_p(d->conf->state_dir)) < 0)
 		fatalx("state_dir %s: %s", d->conf->state_dir, strerror(-r));
 	if (dhcpd_leases_open(&d->leases, d->conf->state_dir, d->now, err, sizeof(err)) < 0)

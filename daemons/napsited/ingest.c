@@ -326,15 +326,6 @@ ingest_scan(struct napsited_ingest *in, struct nap_store *st)
 #define INGEST_PRUNE_BATCH 10000            /* rows per kind per transaction */
 #define INGEST_PRUNE_TURN  10               /* transactions, then files get their turn */
 
-static int64_t
-ingest_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Retention: messages (and quarantine rows) older than keep, daily rows older than keep_daily,
  * in bounded transactions so that ingesting is held up for one at a time; at start and hourly.
@@ -348,7 +339,7 @@ ingest_prune(struct napsited_ingest *in, struct nap_store *st)
 	bool more;
 	int turn = 0;
 
-	if ((in->keep == 0 && in->keep_daily == 0) || ingest_mono_ms() < in->next_prune_ms)
+	if ((in->keep == 0 && in->keep_daily == 0) || nap_mono_ms() < in->next_prune_ms)
 		return;
 	before = in->keep > 0 ? now - in->keep : 0;
 	before_day = in->keep_daily > 0 ? (now - in->keep_daily) / 86400 : 0;
@@ -356,7 +347,7 @@ ingest_prune(struct napsited_ingest *in, struct nap_store *st)
 		if (nap_store_status_prune(st, before, before_day, INGEST_PRUNE_BATCH, &p, &serr) <
 		    0) {
 			LOG_WARNX_RL("status: pruning: %s", serr.msg);
-			in->next_prune_ms = ingest_mono_ms() + 60 * 1000; /* try again soon */
+			in->next_prune_ms = nap_mono_ms() + 60 * 1000; /* try again soon */
 			return;
 		}
 		total += p.messages;
@@ -372,7 +363,7 @@ ingest_prune(struct napsited_ingest *in, struct nap_store *st)
 			 total, in->keep / 86400, total_daily, in->keep_daily / 86400,
 			 more ? "; more after the inbox's turn" : "");
 	/* a large backlog (the first pass after an upgrade) goes in turns with the inbox */
-	in->next_prune_ms = ingest_mono_ms() + (more ? 0 : INGEST_PRUNE_EVERY_MS);
+	in->next_prune_ms = nap_mono_ms() + (more ? 0 : INGEST_PRUNE_EVERY_MS);
 }
 
 static void *

@@ -63,15 +63,6 @@ usage(void)
 	exit(1);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 password_free(char *p)
 {
@@ -251,7 +242,7 @@ site_build(struct site *s)
 	s->built_revision = snap->revision;
 	if (c->has_directory) {
 		s->pending = true;
-		s->next_attempt_ms = mono_ms();
+		s->next_attempt_ms = nap_mono_ms();
 		atomic_store(&s->sd.m.publish_pending, 1);
 	}
 out:
@@ -372,7 +363,7 @@ site_publish(struct site *s)
 		/* Up to a fifth earlier, so that several sites do not retry in step. */
 		delay = s->backoff_ms -
 			(int64_t)arc4random_uniform((uint32_t)(s->backoff_ms / 5 + 1));
-		s->next_attempt_ms = mono_ms() + delay;
+		s->next_attempt_ms = nap_mono_ms() + delay;
 		if (s->failures == 1)
 			log_warnx("publish of HSR revision %" PRIu64
 				  " failed: %s; retrying in %.3f s",
@@ -570,7 +561,7 @@ site_reload(struct site *s)
 	/* Sign again (the key or site may have changed) and publish what that gives. */
 	s->built = false;
 	s->backoff_ms = 0;
-	s->next_poll_ms = mono_ms();
+	s->next_poll_ms = nap_mono_ms();
 	atomic_fetch_add(&s->sd.m.reloads_ok, 1);
 	log_info("reload: configuration %s loaded", s->sd.conf->path);
 	return;
@@ -602,9 +593,9 @@ site_signals(struct site *s)
 #ifdef NAPSITED_HAVE_SHV
 			napsited_shv_kick();
 #endif
-			s->next_poll_ms = mono_ms();
+			s->next_poll_ms = nap_mono_ms();
 			if (s->pending) {
-				s->next_attempt_ms = mono_ms();
+				s->next_attempt_ms = nap_mono_ms();
 				s->backoff_ms = 0;
 			}
 			break;
@@ -623,7 +614,7 @@ static void
 site_loop(struct site *s)
 {
 	while (!s->quit) {
-		int64_t now = mono_ms(), wake = s->next_poll_ms, timeout;
+		int64_t now = nap_mono_ms(), wake = s->next_poll_ms, timeout;
 		struct pollfd pfd = {.fd = s->sigfd, .events = POLLIN};
 
 		if (s->pending && s->next_attempt_ms < wake)
@@ -637,12 +628,12 @@ site_loop(struct site *s)
 			site_signals(s);
 		if (s->quit)
 			break;
-		now = mono_ms();
+		now = nap_mono_ms();
 		if (now >= s->next_poll_ms) {
 			site_poll(s);
-			s->next_poll_ms = mono_ms() + s->sd.conf->poll_interval_ms;
+			s->next_poll_ms = nap_mono_ms() + s->sd.conf->poll_interval_ms;
 		}
-		if (s->pending && mono_ms() >= s->next_attempt_ms)
+		if (s->pending && nap_mono_ms() >= s->next_attempt_ms)
 			site_publish(s);
 		/* A signal that came in during the directory work is served next round. */
 	}
@@ -792,7 +783,7 @@ main(int argc, char *argv[])
 	/* The status inbox: file reads and store writes in a thread of its own (ingest.c). */
 	if ((r = napsited_ingest_start(&s.sd, s.sd.conf)) < 0)
 		fatalx("[status] ingester: %s", strerror(-r));
-	s.next_poll_ms = mono_ms() + s.sd.conf->poll_interval_ms;
+	s.next_poll_ms = nap_mono_ms() + s.sd.conf->poll_interval_ms;
 	log_info("napsited started: site %s, store %s (%s), %zu directory URI(s)%s",
 		 s.sd.conf->site, s.sd.conf->store_uri, nap_store_backend(s.store),
 		 s.sd.conf->n_dir_uri, s.sd.conf->has_agent ? ", agent endpoint" : "");

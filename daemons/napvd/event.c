@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nap/util.h"
 #include "napvd.h"
 
 #define NAPVD_EV_MAX 32
@@ -19,11 +20,8 @@
 static int64_t
 napvd_sys_mono_ms(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return nap_mono_ms();
 }
 
 static int64_t

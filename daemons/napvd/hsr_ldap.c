@@ -137,15 +137,6 @@ struct napvd_ldap {
 	atomic_bool up, persisting;
 };
 
-static int64_t
-napvd_ldap_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool
 napvd_ldap_stopping(struct napvd_ldap *s)
 {
@@ -518,7 +509,7 @@ napvd_ldap_tcp(struct napvd_ldap *s, const struct addrinfo *ai, char *err, size_
 	struct timeval tv = {.tv_sec = s->timeout_ms / 1000};
 	int fd, soerr = 0, one = 1;
 	socklen_t sl = sizeof(soerr);
-	int64_t deadline = napvd_ldap_mono_ms() + s->timeout_ms;
+	int64_t deadline = nap_mono_ms() + s->timeout_ms;
 
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0) {
@@ -540,7 +531,7 @@ napvd_ldap_tcp(struct napvd_ldap *s, const struct addrinfo *ai, char *err, size_
 			for (;;) {
 				struct pollfd p[2] = {{.fd = fd, .events = POLLOUT},
 						      {.fd = s->stop_fd, .events = POLLIN}};
-				int64_t left = deadline - napvd_ldap_mono_ms();
+				int64_t left = deadline - nap_mono_ms();
 				int n;
 
 				if (napvd_ldap_stopping(s)) {
@@ -1172,7 +1163,7 @@ static int
 napvd_ldap_read(struct napvd_ldap *s, char *err, size_t cap)
 {
 	struct timeval tv = {.tv_sec = s->timeout_ms / 1000};
-	int64_t deadline = napvd_ldap_mono_ms() + s->timeout_ms;
+	int64_t deadline = nap_mono_ms() + s->timeout_ms;
 	struct napvd_ldap_seen *seen = NULL;
 	size_t n_seen = 0;
 	bool done = false;
@@ -1191,7 +1182,7 @@ napvd_ldap_read(struct napvd_ldap *s, char *err, size_t cap)
 	}
 	while (!done) {
 		LDAPMessage *msg = NULL;
-		int64_t left = deadline - napvd_ldap_mono_ms();
+		int64_t left = deadline - nap_mono_ms();
 		struct timeval wait = {.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
 		int code = LDAP_OTHER;
 
@@ -1275,7 +1266,7 @@ napvd_ldap_main(void *arg)
 		}
 		if (napvd_ldap_sync_drain(s, &dirty, err, sizeof(err)) < 0)
 			goto failed;
-		now = napvd_ldap_mono_ms();
+		now = nap_mono_ms();
 		if (dirty || now >= next_read) {
 			dirty = false;
 			if (napvd_ldap_read(s, err, sizeof(err)) < 0) {
@@ -1283,7 +1274,7 @@ napvd_ldap_main(void *arg)
 					break;
 				goto failed;
 			}
-			next_read = napvd_ldap_mono_ms() + s->interval_ms;
+			next_read = nap_mono_ms() + s->interval_ms;
 			/* Notifications that came in during the read. */
 			continue;
 		}

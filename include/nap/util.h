@@ -34,6 +34,8 @@ void nap_hex_encode(const uint8_t *p, size_t n, char *out);
 void nap_escape(const uint8_t *p, size_t n, char *out, size_t out_cap);
 
 bool nap_consttime_eq(const void *a, const void *b, size_t n);
+/* CLOCK_MONOTONIC in milliseconds: for timeouts and intervals, never for dates. */
+int64_t nap_mono_ms(void);
 /* Two optional strings are the same: both NULL, or both set and equal. */
 bool nap_streq_null(const char *a, const char *b);
 void nap_wipe(void *p, size_t n);

@@ -87,10 +87,7 @@ struct nap_radclient {
 int64_t
 nap_radclient_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return nap_mono_ms();
 }
 
 int

@@ -271,19 +271,10 @@ probe_set(struct probe *p, enum probe_status st, const char *fmt, ...)
 	return st == PS_OK ? 0 : -1;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 left_ms(const struct probe *p)
 {
-	int64_t l = p->deadline_ms - mono_ms();
+	int64_t l = p->deadline_ms - nap_mono_ms();
 
 	return l > 0 ? (int)l : 0;
 }
@@ -631,17 +622,17 @@ probe_radius(struct probe *p)
 		ssize_t got;
 
 		/* Send, and once more halfway through the wait (UDP may lose one). */
-		if (sends == 0 || (sends == 1 && mono_ms() >= resend)) {
+		if (sends == 0 || (sends == 1 && nap_mono_ms() >= resend)) {
 			if (send(fd, pkt, len, 0) < 0) {
 				probe_net_error(p, errno);
 				goto out_fd;
 			}
 			sends++;
-			resend = mono_ms() + p->timeout_ms / 2;
+			resend = nap_mono_ms() + p->timeout_ms / 2;
 		}
 		wait = left_ms(p);
-		if (sends == 1 && resend - mono_ms() < wait)
-			wait = (int)(resend - mono_ms() > 0 ? resend - mono_ms() : 0);
+		if (sends == 1 && resend - nap_mono_ms() < wait)
+			wait = (int)(resend - nap_mono_ms() > 0 ? resend - nap_mono_ms() : 0);
 		if (left_ms(p) == 0) {
 			probe_net_error(p, ETIMEDOUT);
 			goto out_fd;
@@ -854,7 +845,7 @@ cmd_check(const struct ctl_cmd *cmd, int argc, char *argv[])
 
 		if (row->probe == PORTS_PROBE_NONE)
 			continue;
-		t0 = mono_ms();
+		t0 = nap_mono_ms();
 		p.deadline_ms = t0 + o.timeout_ms;
 		switch (row->probe) {
 		case PORTS_PROBE_LDAP:
@@ -883,7 +874,7 @@ cmd_check(const struct ctl_cmd *cmd, int argc, char *argv[])
 					       probe_names[row->probe], "from_to", ft, "endpoint",
 					       ep, "url", row->url, "result",
 					       probe_status_names[p.st], "why", p.why, "source",
-					       row->source, "ms", (json_int_t)(mono_ms() - t0)));
+					       row->source, "ms", (json_int_t)(nap_mono_ms() - t0)));
 		else
 			printf("%-7s %-32s %-26s %-12s %s\n", probe_names[row->probe], ft, ep,
 			       probe_status_names[p.st], p.why);
