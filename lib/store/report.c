@@ -1325,7 +1325,7 @@ history_tx(struct nap_store *st, void *arg, struct nap_store_err *err)
 		r = st->ops->query(st,
 				   "SELECT b, sum(v % 2), count(*), sum(n) FROM"
 				   " (SELECT time / $1 AS b, machine,"
-				   " max(time * 2 + CASE WHEN result = 'compliant' THEN 0 ELSE 1 END)"
+				   " max(" STATUS_VERDICT_V ")"
 				   " AS v, count(*) AS n FROM status_messages"
 				   " WHERE time >= $2 AND time < $3 GROUP BY 1, 2) x"
 				   " GROUP BY b ORDER BY b",

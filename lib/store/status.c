@@ -389,7 +389,7 @@ static const char status_pg_sql[] =
 	PG_TAKE("id") "," PG_TAKE("time") " RETURNING 1),"
 	" daily AS (INSERT INTO status_daily (day, machine, v, messages)"
 	" SELECT time / 86400, machine,"
-	" max(time * 2 + CASE WHEN result = 'compliant' THEN 0 ELSE 1 END), count(*)"
+	" max(" STATUS_VERDICT_V "), count(*)"
 	" FROM ins GROUP BY 1, 2"
 	" ON CONFLICT (day, machine) DO UPDATE SET v = GREATEST(status_daily.v, excluded.v),"
 	" messages = status_daily.messages + excluded.messages RETURNING 1)"

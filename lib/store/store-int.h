@@ -50,6 +50,13 @@ struct store_param {
 
 #define STORE_MAX_PARAMS 16
 
+/*
+ * A status message's verdict for the history: time * 2 + (noncompliant ? 1 : 0), so that the
+ * maximum over a bucket is its last verdict and a same-second tie goes to noncompliant
+ * (report.c; status_daily.v holds it per day and machine, status.c).
+ */
+#define STATUS_VERDICT_V "time * 2 + CASE WHEN result = 'compliant' THEN 0 ELSE 1 END"
+
 /* Backend cursor over the rows of one statement. */
 struct store_cursor;
 
