@@ -142,6 +142,39 @@ sed -i "s|^keep = 100d|keep = 100d\nkeep_daily = 150d|" "$T/napsited.conf"
 reload_napsited "1 daily row(s) older than 150 d"
 assert_eq "its day pruned at keep_daily" 0 "$(dbq "SELECT count(*) FROM status_daily WHERE machine = 'pc-old'")"
 assert_eq "napsited_status_daily_pruned_total" 1 "$(ns_metric napsited_status_daily_pruned_total)"
+
+# A large backlog (as on the first pass after an upgrade): 230,000 old messages and 25,000 old
+# daily rows go in turns of ten 10,000-row transactions, the inbox's files read between turns,
+# until none is left; the recent rows and client_last stay.
+dbq "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 230000)
+     INSERT INTO status_messages (id, time, received, napvd, nas, client, machine, site,
+       enforcement, result, branch, action, hsr_revision, correlation_id)
+     SELECT 'backlog-' || i, strftime('%s', 'now') - 200 * 86400 - i, strftime('%s', 'now'),
+       'bench', '127.0.0.1', 'local', 'pc-b' || (i % 1000), 'S01', 'dhcp', 'compliant',
+       'matches', 'full', 5, '' FROM n;
+     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
+     INSERT INTO status_daily (day, machine, v, messages)
+     SELECT strftime('%s', 'now') / 86400 - 200 - i / 100, 'pc-d' || (i % 100), 1, 1 FROM n;" \
+	>/dev/null
+assert_eq "backlog stored" 230000 "$(dbq "SELECT count(*) FROM status_messages WHERE id LIKE 'backlog-%'")"
+pruned0=$(ns_metric napsited_status_pruned_total)
+daily0=$(ns_metric napsited_status_daily_pruned_total)
+sed -i "s|^keep = 100d|keep = 99d|" "$T/napsited.conf"
+reload_napsited "more after the inbox's turn"
+good 10 pc-10 >"$T/inbox2/.t"
+mv "$T/inbox2/.t" "$T/inbox2/$I-10-10.jsonl"
+ingested "$T/inbox2/$I-10-10.jsonl"
+for ((i = 0; i < 300; i++)); do
+	(($(ns_metric napsited_status_pruned_total) - pruned0 >= 230000)) && break
+	sleep 0.1
+done
+assert_eq "backlog pruned (messages)" 230000 $(($(ns_metric napsited_status_pruned_total) - pruned0))
+assert_eq "backlog pruned (daily rows)" 25000 $(($(ns_metric napsited_status_daily_pruned_total) - daily0))
+assert_eq "no old message left" 0 "$(dbq "SELECT count(*) FROM status_messages WHERE id LIKE 'backlog-%'")"
+assert_eq "no old daily row left" 0 "$(dbq "SELECT count(*) FROM status_daily WHERE machine LIKE 'pc-d%'")"
+assert_eq "recent messages kept, the file sent while pruning stored" 6 "$(dbq "SELECT count(*) FROM status_messages")"
+assert_ge "turns taken" 2 "$(grep -c "pruned .*more after the inbox's turn" "$T/napsited.log")"
+assert_eq "client_last untouched" 1 "$(dbq "SELECT count(*) FROM client_last WHERE machine = 'pc-old'")"
 assert_alive "$NAPSITED_PID" napsited
 status_stop_napsited
 log "all ok"
