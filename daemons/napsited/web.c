@@ -79,6 +79,7 @@ struct web_instance {
 	char *store_uri;
 	char site[NAP_SITE_MAX + 1];
 	int64_t silent_after;
+	int64_t refresh; /* seconds, 0: pages do not reload themselves */
 	unsigned threads;
 	/* One store connection per pool thread, handed out under lock. */
 	pthread_mutex_t lock;
@@ -583,6 +584,7 @@ web_access(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	r.site = in->site;
 	r.now = (int64_t)time(NULL);
 	r.silent_after = in->silent_after;
+	r.refresh = in->refresh;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		web_fail(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
 		return web_send(in, conn, &r, api);
@@ -708,6 +710,7 @@ web_instance_new(struct napsited *sd, struct web_instance **out, char *err, size
 	in->n_allow = c->n_web_allow;
 	snprintf(in->site, sizeof(in->site), "%s", c->site);
 	in->silent_after = NAPSITED_WEB_SILENT_AFTER(c);
+	in->refresh = c->web_refresh;
 	in->listen = strdup(c->web_listen);
 	in->store_uri = strdup(c->store_uri);
 	r = -ENOMEM;
@@ -757,7 +760,8 @@ web_instance_same(const struct web_instance *a, const struct web_instance *b)
 	return web_str_eq(a->listen, b->listen) && web_str_eq(a->tls_cert, b->tls_cert) &&
 	       web_str_eq(a->tls_key, b->tls_key) && web_str_eq(a->token, b->token) &&
 	       web_str_eq(a->store_uri, b->store_uri) && strcmp(a->site, b->site) == 0 &&
-	       a->silent_after == b->silent_after && a->threads == b->threads &&
+	       a->silent_after == b->silent_after && a->refresh == b->refresh &&
+	       a->threads == b->threads &&
 	       a->n_allow == b->n_allow && memcmp(a->allow, b->allow, sizeof(a->allow)) == 0;
 }
 

@@ -55,6 +55,7 @@ struct web_req {
 	const char *site; /* the site code */
 	int64_t now;
 	int64_t silent_after;
+	int64_t refresh; /* [web] refresh: seconds after which a page reloads itself, 0: never */
 	/* The query parameters the route declared, in its order; NULL when absent or empty. */
 	const char *param[WEB_PARAMS_MAX];
 	/* The reply: status, body (malloc'ed, taken over), content type. */

@@ -183,7 +183,13 @@ page_begin(struct web_buf *b, const struct web_req *r, enum web_nav nav, const c
 	static const char *const names[] = {"Overview", "Clients", "Policies", "Status feed"};
 
 	web_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-			"<meta name=\"viewport\" content=\"width=device-width\"><title>");
+			"<meta name=\"viewport\" content=\"width=device-width\">");
+	/* a wall display stays current without script: the browser fetches the same URL again
+	 * (not an error page: asking again for what was refused gets the same answer) */
+	if (r->refresh > 0 && nav != NAV_NONE)
+		web_buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%" PRId64 "\">",
+			       r->refresh);
+	web_buf_puts(b, "<title>");
 	web_buf_html(b, title);
 	web_buf_puts(b, " \xe2\x80\x94 nap site ");
 	web_buf_html(b, r->site);

@@ -80,6 +80,7 @@ struct nap_siteconf {
 	size_t n_web_allow;
 	char *web_token_file; /* a bearer token (or basic password) every request needs */
 	int64_t web_threads;  /* request threads, default 4 */
+	int64_t web_refresh;  /* seconds the pages reload themselves after, 0: never; default 60 */
 	/* [deployment] (napctl ports/check/firewall: the deployment's other hosts) */
 	bool has_deployment;
 	char *dep_site_host;         /* the site server as peers reach it (default: [agent] listen's

@@ -43,6 +43,7 @@
 #define SITECONF_DEFAULT_CERT_LIFE  (365 * 86400)
 #define SITECONF_DEFAULT_TOKEN_LIFE (24 * 3600)
 #define SITECONF_DEFAULT_WEB_THREADS 4
+#define SITECONF_DEFAULT_WEB_REFRESH 60 /* seconds */
 
 enum siteconf_section {
 	SEC_SITE,
@@ -617,6 +618,13 @@ siteconf_key_web(struct siteconf_parse *p, const char *name, const char *value)
 		c->web_threads = v;
 		return 1;
 	}
+	if (strcmp(name, "refresh") == 0) {
+		if (strcmp(value, "0") == 0) { /* the pages do not reload themselves */
+			c->web_refresh = 0;
+			return 1;
+		}
+		return siteconf_seconds_key(p, name, value, &c->web_refresh, 5, 86400);
+	}
 	return -1;
 }
 
@@ -911,7 +919,7 @@ static const char *const siteconf_keys[SEC_COUNT][16] = {
 			   "ca_file", "timeout", "retry_min", "retry_max", "create_container"},
 	[SEC_AGENT] = {"listen", "cert", "key", "ca_cert", "ca_key", "cert_lifetime",
 		       "token_lifetime"},
-	[SEC_WEB] = {"listen", "cert", "key", "allow", "token_file", "threads"},
+	[SEC_WEB] = {"listen", "cert", "key", "allow", "token_file", "threads", "refresh"},
 	[SEC_DEPLOYMENT] = {"site_host", "inbox_url", "inbox_credentials", "radius",
 			    "radius_secret_file", "gc", "gc_bind_dn", "gc_bind_password_file",
 			    "dhcp", "hra", "ipsec", "ca_file"},
@@ -1147,6 +1155,7 @@ siteconf_new(void)
 	c->agent_cert_lifetime = SITECONF_DEFAULT_CERT_LIFE;
 	c->agent_token_lifetime = SITECONF_DEFAULT_TOKEN_LIFE;
 	c->web_threads = SITECONF_DEFAULT_WEB_THREADS;
+	c->web_refresh = SITECONF_DEFAULT_WEB_REFRESH;
 	c->status_silent_after = 30 * 60;
 	c->status_scan_interval_ms = 1000;
 	c->status_keep = 90 * 86400;
@@ -1335,6 +1344,10 @@ nap_siteconf_print(const struct nap_siteconf *c, FILE *f)
 		fprintf(f, "\n");
 		siteconf_print_str(f, "token_file", c->web_token_file);
 		fprintf(f, "threads = %" PRId64 "\n", c->web_threads);
+		if (c->web_refresh == 0)
+			fprintf(f, "refresh = 0\n");
+		else
+			siteconf_print_ms(f, "refresh", c->web_refresh * 1000);
 	}
 	if (c->has_status) {
 		fprintf(f, "\n[status]\n");

@@ -407,6 +407,12 @@ for p in / /clients /clients/pc24 /policies /policies/deb-openssl /feed; do
 	grep -qiE 'url\(|@import|<script|<link' "$T/raw.html" && fail "$p loads a resource"
 done
 log "ok: no external URL, stylesheet link, import or script in any page"
+assert_match "pages reload themselves (default refresh = 60s)" '<meta http-equiv="refresh" content="60">' \
+	"$(curl -s "$URL/clients")"
+curl -s "$URL/clients?sort=nope" >"$T/err.html"
+assert_match "a bad parameter gets the error page" 'id="error"' "$(cat "$T/err.html")"
+assert_eq "an error page has no refresh" 0 "$(grep -c 'http-equiv="refresh"' "$T/err.html" || true)"
+assert_eq "the API has no refresh" 0 "$(curl -s "$URL/api/v1/compliance" | grep -c refresh || true)"
 assert_match "CSP" "default-src 'none'" \
 	"$(curl -sI "$URL/" | tr -d '\r' | grep -i '^content-security-policy:')"
 
@@ -430,8 +436,11 @@ reload() {
 }
 printf 's3cret-token\n' >"$T/token"
 chmod 600 "$T/token"
-write_conf "token_file = $T/token"
+write_conf "token_file = $T/token
+refresh = 0"
 reload
+assert_eq "refresh = 0: no reload tag" 0 \
+	"$(curl -s -u admin:s3cret-token "$URL/" | grep -c 'http-equiv="refresh"' || true)"
 assert_eq "no token" 401 "$(code /api/v1/compliance)"
 assert_match "401 asks for basic" 'Basic realm="nap"' "$(curl -sI "$URL/" | tr -d '\r')"
 assert_eq "wrong token" 401 "$(code /api/v1/compliance -H 'Authorization: Bearer nope')"

@@ -620,6 +620,7 @@ test_web(void **state)
 	assert_null(c->web_cert);
 	assert_null(c->web_token_file);
 	assert_int_equal(c->web_threads, 4);
+	assert_int_equal(c->web_refresh, 60);
 	assert_int_equal(c->n_web_allow, 2);
 	inet_pton(AF_INET, "127.3.2.1", &a4.sin_addr);
 	assert_true(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a4));
@@ -634,7 +635,8 @@ test_web(void **state)
 	nap_siteconf_free(c);
 
 	c = parse_ok("[site]\ncode=S\nkey=/k\n[web]\nlisten = [::1]:8080\ncert = /c\nkey = /k\n"
-		     "allow = 10.1.0.0/16, 192.0.2.7 fd00::/8\ntoken_file = /t\nthreads = 2\n");
+		     "allow = 10.1.0.0/16, 192.0.2.7 fd00::/8\ntoken_file = /t\nthreads = 2\n"
+		     "refresh = 5m\n");
 	assert_int_equal(c->n_web_allow, 3);
 	assert_int_equal(c->web_allow[0].prefix, 16);
 	assert_int_equal(c->web_allow[1].prefix, 32);
@@ -648,15 +650,25 @@ test_web(void **state)
 	assert_true(nap_siteconf_cidr_match(c->web_allow, c->n_web_allow, (void *)&a6));
 	assert_string_equal(c->web_token_file, "/t");
 	assert_int_equal(c->web_threads, 2);
+	assert_int_equal(c->web_refresh, 300);
 	f = open_memstream(&p, &n);
 	nap_siteconf_print(c, f);
 	fclose(f);
 	assert_non_null(strstr(p, "[web]\nlisten = [::1]:8080\ncert = /c\nkey = /k\n"
 				  "allow = 10.1.0.0/16 192.0.2.7/32 fd00::/8\ntoken_file = /t\n"
-				  "threads = 2\n"));
+				  "threads = 2\nrefresh = 5m\n"));
 	nap_siteconf_free(c);
 	c = parse_ok(p);
 	assert_int_equal(c->n_web_allow, 3);
+	assert_int_equal(c->web_refresh, 300);
+	nap_siteconf_free(c);
+	free(p);
+	c = parse_ok("[site]\ncode=S\nkey=/k\n[web]\nlisten = 127.0.0.1:8080\nrefresh = 0\n");
+	assert_int_equal(c->web_refresh, 0);
+	f = open_memstream(&p, &n);
+	nap_siteconf_print(c, f);
+	fclose(f);
+	assert_non_null(strstr(p, "refresh = 0\n"));
 	nap_siteconf_free(c);
 	free(p);
 
@@ -678,6 +690,8 @@ test_web(void **state)
 	parse_bad("[web]\nallow = ,\n",
 		  "t.conf:2: allow: empty (leave the key out for loopback only)");
 	parse_bad("[web]\nthreads = 0\n", "t.conf:2: threads: \"0\" is not a number 1..64");
+	parse_bad("[web]\nrefresh = 1s\n", "t.conf:2: refresh: \"1s\" is outside 5s..1d");
+	parse_bad("[web]\nrefresh = often\n", "t.conf:2: refresh: bad duration \"often\" (e.g. 90s, 15m, 26h, 365d)");
 	parse_bad("[web]\nlisten = *:80\n",
 		  "t.conf:2: listen: bad address \"*:80\" (want IPV4:PORT or [IPV6]:PORT)");
 }
