@@ -41,9 +41,11 @@ void nap_smb_close(struct nap_smb *s);
 void nap_smb_set_timeout(struct nap_smb *s, int timeout_ms);
 
 /*
- * Write len bytes to url: first to ".NAME.tmp" in the same directory, then renamed over NAME,
- * so a reader of the directory never sees a partial file under NAME. A failure removes the
- * temporary file when it can.
+ * Write len bytes to url: first to ".NAME.XXXXXXXX.tmp" (random, one per put) in the same
+ * directory, then renamed over NAME, so a reader of the directory never sees a partial file under
+ * NAME and two writers of NAME at once do not disturb each other (the last rename wins; a
+ * sharing violation on the rename is retried for up to 620 ms). A failure removes the temporary
+ * file when it can.
  */
 int nap_smb_put(struct nap_smb *s, const char *url, const void *data, size_t len, char *err,
 		size_t errlen);

@@ -80,8 +80,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(argv[2], "put") == 0 && argc == 5) {
-		char *data;
-		size_t len;
+		char *data = NULL;
+		size_t len = 0;
 
 		if ((r = slurp(argv[4], &data, &len)) < 0) {
 			snprintf(err, sizeof(err), "%s: %s", argv[4], strerror(-r));

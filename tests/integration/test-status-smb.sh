@@ -22,7 +22,7 @@ cmp "$T/blob" "$T/SMB/share/inbox/a.bin" || fail "a.bin on the share differs fro
 tool get "$U/a.bin" >"$T/blob.back" || fail "get a.bin"
 cmp "$T/blob" "$T/blob.back" || fail "get returned other bytes"
 log "ok: put/get of 300000 bytes, identical on the share and back"
-[[ ! -e $T/SMB/share/inbox/.a.bin.tmp ]] || fail "the temporary name was left behind"
+[[ -z $(find "$T/SMB/share/inbox" -maxdepth 1 -name ".a.bin.*.tmp") ]] || fail "the temporary name was left behind"
 
 # get with a limit below the size: refused
 rc=0
@@ -86,6 +86,27 @@ done
 wait "$writer" || fail "the puts of race.txt failed"
 log "race.txt polled $seen times while being replaced"
 assert_eq "partial race.txt seen by a reader" 0 "$bad"
+
+# two writers of one file at once (napsited's SHV pusher and `napctl shv push`): every put
+# succeeds, the file is whole and one of theirs, no temporary file stays behind
+head -c 150000 /dev/zero | tr '\0' a >"$T/w1"
+head -c 170000 /dev/zero | tr '\0' b >"$T/w2"
+for w in 1 2; do
+	(
+		for i in 1 2 3 4 5 6 7 8; do
+			tool put "$U/shared.conf" "$T/w$w" 2>>"$T/writer$w.err" || exit 1
+		done
+	) &
+	eval "writer$w=\$!"
+done
+rc1=0 rc2=0
+wait "$writer1" || rc1=$?
+wait "$writer2" || rc2=$?
+[[ $rc1 == 0 && $rc2 == 0 ]] || fail "concurrent puts failed: $(cat "$T"/writer*.err)"
+cmp -s "$T/SMB/share/inbox/shared.conf" "$T/w1" || cmp -s "$T/SMB/share/inbox/shared.conf" "$T/w2" ||
+	fail "shared.conf is neither writer's file"
+assert_eq "temporary files left by concurrent puts" 0 \
+	"$(find "$T/SMB/share/inbox" -maxdepth 1 -name '.*.tmp' | wc -l)"
 
 # wrong password: a clear logon failure, no anonymous fallback
 printf 'username = napt\npassword = wrong\n' >"$T/bad.cred"
