@@ -11,8 +11,9 @@
  * malformed lines (or one that is not a regular file, too large, unreadable as text) is moved
  * whole into the quarantine directory after its good lines are stored, each bad line gets a
  * row in status_quarantine with its reason, a counter and a rate-limited log line; the
- * ingester goes on with the next file. Temporary names (".NAME.tmp", anything starting with
- * a dot) are left alone: napvd renames them when they are complete.
+ * ingester goes on with the next file. Temporary names (".NAME.XXXXXXXX.tmp", anything
+ * starting with a dot) are left alone: napvd renames them when they are complete; one
+ * untouched for a day (its writer stopped mid-put) is removed by the hourly pass.
  *
  * Retention ([status] keep, keep_daily): at start and hourly the same thread deletes messages
  * and quarantine rows older than keep and daily history rows older than keep_daily, oldest
@@ -53,6 +54,7 @@ struct napsited_ingest {
 	int64_t interval_ms;
 	int64_t keep, keep_daily; /* seconds, 0: forever */
 	int64_t next_prune_ms;    /* monotonic; 0: at once */
+	bool pruning;             /* a retention pass goes on after the inbox's turn */
 	int inofd;
 	int wake[2]; /* a pipe: stop */
 	pthread_t thread;
@@ -323,12 +325,45 @@ ingest_scan(struct napsited_ingest *in, struct nap_store *st)
 }
 
 #define INGEST_PRUNE_EVERY_MS (3600 * 1000) /* retention pass */
+#define INGEST_TMP_STALE_S    86400       /* a temporary file this old has no writer left */
 #define INGEST_PRUNE_BATCH 10000            /* rows per kind per transaction */
 #define INGEST_PRUNE_TURN  10               /* transactions, then files get their turn */
 
 /*
+ * Temporary files (".NAME.XXXXXXXX.tmp") whose writer stopped between creating and renaming
+ * them: each put has its own name, so nothing else would ever replace them.
+ */
+static void
+ingest_sweep_tmp(struct napsited_ingest *in, int64_t now)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *dh;
+
+	if ((dh = opendir(in->inbox)) == NULL)
+		return;
+	while ((de = readdir(dh)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' || n < 6 || strcmp(de->d_name + n - 4, ".tmp") != 0 ||
+		    fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || (int64_t)st.st_mtime > now - INGEST_TMP_STALE_S)
+			continue;
+		if (unlinkat(dirfd(dh), de->d_name, 0) == 0)
+			log_info("status: removed %s/%s, a temporary file untouched for a day (its "
+				 "writer stopped before renaming it)",
+				 in->inbox, de->d_name);
+		else
+			LOG_WARNX_RL("status: %s/%s: unlink: %s", in->inbox, de->d_name,
+				     strerror(errno));
+	}
+	closedir(dh);
+}
+
+/*
  * Retention: messages (and quarantine rows) older than keep, daily rows older than keep_daily,
- * in bounded transactions so that ingesting is held up for one at a time; at start and hourly.
+ * in bounded transactions so that ingesting is held up for one at a time; at start and hourly
+ * (with the sweep of stale temporary files).
  */
 static void
 ingest_prune(struct napsited_ingest *in, struct nap_store *st)
@@ -339,8 +374,14 @@ ingest_prune(struct napsited_ingest *in, struct nap_store *st)
 	bool more;
 	int turn = 0;
 
-	if ((in->keep == 0 && in->keep_daily == 0) || nap_mono_ms() < in->next_prune_ms)
+	if (nap_mono_ms() < in->next_prune_ms)
 		return;
+	if (!in->pruning)
+		ingest_sweep_tmp(in, now);
+	if (in->keep == 0 && in->keep_daily == 0) {
+		in->next_prune_ms = nap_mono_ms() + INGEST_PRUNE_EVERY_MS;
+		return;
+	}
 	before = in->keep > 0 ? now - in->keep : 0;
 	before_day = in->keep_daily > 0 ? (now - in->keep_daily) / 86400 : 0;
 	do {
@@ -363,6 +404,7 @@ ingest_prune(struct napsited_ingest *in, struct nap_store *st)
 			 total, in->keep / 86400, total_daily, in->keep_daily / 86400,
 			 more ? "; more after the inbox's turn" : "");
 	/* a large backlog (the first pass after an upgrade) goes in turns with the inbox */
+	in->pruning = more;
 	in->next_prune_ms = nap_mono_ms() + (more ? 0 : INGEST_PRUNE_EVERY_MS);
 }
 
