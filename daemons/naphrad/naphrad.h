@@ -36,6 +36,7 @@
 #define NAPHRAD_MAX_DNS_NAMES 4 /* SAN entries in a health certificate */
 #define NAPHRAD_MAX_PUBKEY 2048 /* SubjectPublicKeyInfo DER (RSA-4096 is ~550) */
 #define NAPHRAD_MAX_CERT 8192   /* one certificate, DER */
+#define NAPHRAD_SERIAL_LEN 16   /* certificate serial numbers: 128 random bits */
 #define NAPHRAD_MAX_CHAIN 4     /* CA certificate + intermediates */
 #define NAPHRAD_SIGNER_MSG_MAX 65536
 
@@ -140,7 +141,7 @@ struct naphrad_signer_reply {
 	char error[128];      /* status != 0 */
 	/* SIGN */
 	int64_t not_before, not_after;
-	uint8_t serial[16];
+	uint8_t serial[NAPHRAD_SERIAL_LEN];
 	const uint8_t *cert;  /* views into the decoded message */
 	size_t cert_len;
 	/* HELLO / RELOAD */

@@ -21,7 +21,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +47,7 @@
 #define SIGNER_BATCH 64
 #define SIGNER_IN_MAX (NAPHRAD_MAX_PUBKEY + 4096) /* a request datagram: template + framing */
 #define SIGNER_LOG_LINE 512
+#define SIGNER_SERIALS  64
 
 struct naphrad_signer {
 	struct naphrad_signer_conf conf; /* strings owned */
@@ -65,6 +65,13 @@ struct naphrad_signer {
 	int log_fd;
 	uint64_t log_size;
 	bool log_dirty;
+	/* the batch's log lines, written with one write() before the batch's fdatasync */
+	char log_buf[SIGNER_BATCH * SIGNER_LOG_LINE];
+	size_t log_buffered;
+	/* serial numbers drawn SIGNER_SERIALS at a time (one DRBG call, not one per certificate);
+	 * empty at start, so a pool is only ever filled in the process that issues from it */
+	uint8_t serials[SIGNER_SERIALS][NAPHRAD_SERIAL_LEN];
+	unsigned n_serials;
 };
 
 static void
@@ -330,30 +337,58 @@ signer_log_rotate(struct naphrad_signer *s, int64_t now)
 	return signer_log_open(s);
 }
 
+/* The lines buffered for the batch go to the file. */
+static int
+signer_log_flush(struct naphrad_signer *s)
+{
+	size_t done = 0;
+
+	while (done < s->log_buffered) {
+		ssize_t w = write(s->log_fd, s->log_buf + done, s->log_buffered - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+
+			/* what reached the file stays (a line for a certificate not issued, the
+			 * safe side); the rest of the batch is refused by the caller */
+			s->log_size += done;
+			s->log_buffered = 0;
+			s->log_dirty = s->log_dirty || done > 0;
+			return -e;
+		}
+		done += (size_t)w;
+	}
+	s->log_size += done;
+	s->log_buffered = 0;
+	s->log_dirty = s->log_dirty || done > 0;
+	return 0;
+}
+
 static int
 signer_log_append(struct naphrad_signer *s, const char *line, size_t n, int64_t now)
 {
-	ssize_t w;
+	int r;
 
-	if (s->log_size + n > s->conf.log_max_size) {
-		int r = signer_log_rotate(s, now);
-
-		if (r < 0)
+	if (s->log_size + s->log_buffered + n > s->conf.log_max_size) {
+		if ((r = signer_log_flush(s)) < 0 || (r = signer_log_rotate(s, now)) < 0)
 			return r;
 	}
-	w = write(s->log_fd, line, n);
-	if (w < 0)
-		return -errno;
-	if ((size_t)w != n)
-		return -EIO;
-	s->log_size += n;
-	s->log_dirty = true;
+	if (s->log_buffered + n > sizeof(s->log_buf) && (r = signer_log_flush(s)) < 0)
+		return r;
+	memcpy(s->log_buf + s->log_buffered, line, n);
+	s->log_buffered += n;
 	return 0;
 }
 
 int
 naphrad_signer_sync(struct naphrad_signer *s)
 {
+	int r;
+
+	if ((r = signer_log_flush(s)) < 0)
+		return r;
 	if (!s->log_dirty)
 		return 0;
 	if (fdatasync(s->log_fd) < 0)
@@ -697,10 +732,15 @@ naphrad_signer_issue(struct naphrad_signer *s, const struct naphrad_template *t,
 		return issue_fail(rp, -EKEYEXPIRED, "the CA certificate has expired");
 	}
 	/* 128 random bits, positive and non-zero (RFC 5280 4.1.2.2: at most 20 octets). */
-	if (RAND_bytes(rp->serial, sizeof(rp->serial)) != 1) {
-		X509_ALGOR_free(k.alg);
-		return issue_fail(rp, -EIO, "no randomness for the serial number");
+	if (s->n_serials == 0) {
+		if (RAND_bytes(&s->serials[0][0], sizeof(s->serials)) != 1) {
+			X509_ALGOR_free(k.alg);
+			return issue_fail(rp, -EIO, "no randomness for the serial number");
+		}
+		s->n_serials = SIGNER_SERIALS;
 	}
+	s->n_serials--;
+	memcpy(rp->serial, s->serials[s->n_serials], sizeof(rp->serial));
 	rp->serial[0] = (uint8_t)((rp->serial[0] & 0x7f) | 0x40);
 	if ((x = X509_new()) == NULL || (bn = BN_bin2bn(rp->serial, sizeof(rp->serial), NULL)) ==
 						NULL)
@@ -869,7 +909,8 @@ signer_one(struct naphrad_signer **sp, const char *conf_path, const uint8_t *in,
 
 /*
  * The loop: every request waiting is read with one recvmmsg() (up to SIGNER_BATCH), signed, the
- * issuance log synced once for the batch (group commit), the replies sent with one sendmmsg().
+ * batch's issuance log lines written with one write() and synced once (group commit), the
+ * replies sent with one sendmmsg().
  */
 int
 naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s)
@@ -881,25 +922,18 @@ naphrad_signer_main(int fd, const char *conf_path, struct naphrad_signer *s)
 	struct naphrad_signer_reply rp;
 
 	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
 		size_t n_out = 0, sent = 0;
 		int64_t now;
 		int got;
 
-		if (poll(&p, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_warn("signer: poll");
-			naphrad_signer_free(s);
-			return 1;
-		}
 		memset(mm, 0, sizeof(mm));
 		for (size_t i = 0; i < SIGNER_BATCH; i++) {
 			iov[i] = (struct iovec){.iov_base = in[i], .iov_len = sizeof(in[i])};
 			mm[i].msg_hdr.msg_iov = &iov[i];
 			mm[i].msg_hdr.msg_iovlen = 1;
 		}
-		got = recvmmsg(fd, mm, SIGNER_BATCH, MSG_DONTWAIT, NULL);
+		/* waits for the first request, then takes the others already waiting */
+		got = recvmmsg(fd, mm, SIGNER_BATCH, MSG_WAITFORONE, NULL);
 		if (got < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

@@ -605,6 +605,36 @@ test_signer_refusals(void **state)
 	EVP_PKEY_free(p521);
 }
 
+/* An issuance log that cannot be written (a full disk): the batch's sync fails, so the signer
+ * answers its certificates with an error instead of sending them. */
+static void
+test_signer_log_full(void **state)
+{
+	struct naphrad_signer_conf c = {0};
+	struct naphrad_signer *s;
+	struct naphrad_signer_reply rp;
+	struct naphrad_template t;
+	EVP_PKEY *ca = EVP_EC_gen("P-256"), *k = EVP_EC_gen("P-256");
+	char err[256];
+	X509 *x;
+
+	(void)state;
+	make_ca("fullca", ca, true, &c);
+	free(c.log);
+	c.log = strdup("/dev/full");
+	assert_int_equal(naphrad_signer_new(&c, &s, err, sizeof(err)), 0);
+	template_for(k, false, &t);
+	x = issue_ok(s, &t, (int64_t)time(NULL), &rp);
+	X509_free(x);
+	assert_int_equal(naphrad_signer_sync(s), -ENOSPC);
+	/* nothing buffered is carried into the next batch */
+	assert_int_equal(naphrad_signer_sync(s), 0);
+	naphrad_signer_free(s);
+	conf_free(&c);
+	EVP_PKEY_free(ca);
+	EVP_PKEY_free(k);
+}
+
 static void
 test_signer_rsa_ca_and_rotation(void **state)
 {
@@ -616,6 +646,7 @@ test_signer_rsa_ca_and_rotation(void **state)
 	char err[256], path[300];
 	int64_t now = (int64_t)time(NULL);
 	struct stat st;
+	uint8_t serials[100][NAPHRAD_SERIAL_LEN];
 
 	(void)state;
 	make_ca("rsaca", ca, true, &c);
@@ -626,6 +657,11 @@ test_signer_rsa_ca_and_rotation(void **state)
 	for (int i = 0; i < 100; i++) {
 		X509 *x = issue_ok(s, &t, now, &rp);
 
+		/* serials from the pool (refilled past 64): positive, 128 bits, never twice */
+		memcpy(serials[i], rp.serial, sizeof(rp.serial));
+		assert_int_equal(serials[i][0] & 0xc0, 0x40);
+		for (int j = 0; j < i; j++)
+			assert_memory_not_equal(serials[j], serials[i], sizeof(rp.serial));
 		if (i == 0) {
 			assert_int_equal(X509_get_signature_nid(x), NID_sha256WithRSAEncryption);
 			check_profile(x, ca, true, &rp, now, 4 * 3600);
@@ -661,6 +697,7 @@ main(void)
 		cmocka_unit_test(test_signer_profile),
 		cmocka_unit_test(test_signer_refusals),
 		cmocka_unit_test(test_signer_rsa_ca_and_rotation),
+		cmocka_unit_test(test_signer_log_full),
 	};
 	int r;
 	char cmd[96];
