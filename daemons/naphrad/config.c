@@ -182,8 +182,8 @@ handler(void *arg, const char *section, const char *key, const char *value)
 	struct parse *p = arg;
 	struct naphrad_config *c = p->c;
 	struct naphrad_signer_conf *sg = &c->signer;
-	unsigned u;
-	int64_t d;
+	unsigned u = 0;
+	int64_t d = 0;
 
 	if (p->failed)
 		return 0;
