@@ -329,35 +329,13 @@ ingest_scan(struct napsited_ingest *in, struct nap_store *st)
 #define INGEST_PRUNE_BATCH 10000            /* rows per kind per transaction */
 #define INGEST_PRUNE_TURN  10               /* transactions, then files get their turn */
 
-/*
- * Temporary files (".NAME.XXXXXXXX.tmp") whose writer stopped between creating and renaming
- * them: each put has its own name, so nothing else would ever replace them.
- */
 static void
-ingest_sweep_tmp(struct napsited_ingest *in, int64_t now)
+ingest_tmp_removed(const char *dir, const char *name, void *arg)
 {
-	struct dirent *de;
-	struct stat st;
-	DIR *dh;
-
-	if ((dh = opendir(in->inbox)) == NULL)
-		return;
-	while ((de = readdir(dh)) != NULL) {
-		size_t n = strlen(de->d_name);
-
-		if (de->d_name[0] != '.' || n < 6 || strcmp(de->d_name + n - 4, ".tmp") != 0 ||
-		    fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode) || (int64_t)st.st_mtime > now - INGEST_TMP_STALE_S)
-			continue;
-		if (unlinkat(dirfd(dh), de->d_name, 0) == 0)
-			log_info("status: removed %s/%s, a temporary file untouched for a day (its "
-				 "writer stopped before renaming it)",
-				 in->inbox, de->d_name);
-		else
-			LOG_WARNX_RL("status: %s/%s: unlink: %s", in->inbox, de->d_name,
-				     strerror(errno));
-	}
-	closedir(dh);
+	(void)arg;
+	log_info("status: removed %s/%s, a temporary file untouched for a day (its writer "
+		 "stopped before renaming it)",
+		 dir, name);
 }
 
 /*
@@ -377,7 +355,7 @@ ingest_prune(struct napsited_ingest *in, struct nap_store *st)
 	if (nap_mono_ms() < in->next_prune_ms)
 		return;
 	if (!in->pruning)
-		ingest_sweep_tmp(in, now);
+		nap_sweep_stale_tmp(in->inbox, "", now - INGEST_TMP_STALE_S, ingest_tmp_removed, NULL);
 	if (in->keep == 0 && in->keep_daily == 0) {
 		in->next_prune_ms = nap_mono_ms() + INGEST_PRUNE_EVERY_MS;
 		return;

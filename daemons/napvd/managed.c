@@ -28,6 +28,7 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -37,7 +38,8 @@
 #include "nap/util.h"
 #include "napvd.h"
 
-#define MANAGED_SETTLE_MS 200 /* after an inotify event: let a writer finish */
+#define MANAGED_SETTLE_MS   200   /* after an inotify event: let a writer finish */
+#define MANAGED_TMP_STALE_S 86400 /* a temporary file this old has no writer left */
 
 _Static_assert(NAP_SHV_MAX_KNOWN_ERRORS == NAPVD_MAX_KNOWN_ERRORS,
 	       "the settings file and napvd.conf hold as many known client errors");
@@ -405,6 +407,15 @@ napvd_managed_open(struct napvd *d, const char *conf_path)
 }
 
 static void
+managed_tmp_removed(const char *dir, const char *name, void *arg)
+{
+	(void)arg;
+	log_info("[managed] removed %s/%s, a temporary file untouched for a day (its writer "
+		 "stopped before renaming it)",
+		 dir, name);
+}
+
+static void
 managed_timer_cb(struct napvd_io *io, uint32_t events)
 {
 	struct napvd_managed *m = io->arg;
@@ -412,6 +423,9 @@ managed_timer_cb(struct napvd_io *io, uint32_t events)
 	(void)events;
 	napvd_timer_ack(io->fd);
 	napvd_managed_check(m->d);
+	/* a push that stopped half-way leaves ".nap-shv.conf.XXXXXXXX.tmp" (names are per put) */
+	nap_sweep_stale_tmp(m->dir, m->base, (int64_t)time(NULL) - MANAGED_TMP_STALE_S,
+			    managed_tmp_removed, NULL);
 }
 
 static void

@@ -58,6 +58,15 @@ int nap_tls_pair_check(const char *cert_pem, const char *key_pem, const char *ce
 		       const char *key_path, const char *who, char *err, size_t err_len);
 /* Write a file atomically (tmp + fsync + rename + fsync dir). */
 int nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode);
+/*
+ * Remove the temporary files of puts whose writer stopped between creating and renaming them:
+ * regular files in dir named ".PREFIX*.tmp" (prefix "" for any) last modified before
+ * older_than (Unix seconds). Each put has its own temporary name, so nothing else would ever
+ * replace them. removed (may be NULL) is told each name taken away. Returns how many were, or
+ * -errno when dir cannot be read.
+ */
+int nap_sweep_stale_tmp(const char *dir, const char *prefix, int64_t older_than,
+			void (*removed)(const char *dir, const char *name, void *arg), void *arg);
 
 /*
  * Read a one-line secret (a bind password) from a file only its owner may read: the path must

@@ -5,6 +5,7 @@
  * writing the pidfile. The hex decoder and the parsers see untrusted text (files, CLI).
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -255,6 +256,36 @@ nap_read_text_file(const char *path, size_t max, char **text, size_t *len, char 
 	if (len != NULL)
 		*len = n;
 	return 0;
+}
+
+int
+nap_sweep_stale_tmp(const char *dir, const char *prefix, int64_t older_than,
+		    void (*removed)(const char *dir, const char *name, void *arg), void *arg)
+{
+	size_t np = strlen(prefix);
+	struct dirent *de;
+	struct stat st;
+	int count = 0;
+	DIR *dh;
+
+	if ((dh = opendir(dir)) == NULL)
+		return -errno;
+	while ((de = readdir(dh)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' || n < np + 6 || strncmp(de->d_name + 1, prefix, np) != 0 ||
+		    strcmp(de->d_name + n - 4, ".tmp") != 0 ||
+		    fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || (int64_t)st.st_mtime >= older_than)
+			continue;
+		if (unlinkat(dirfd(dh), de->d_name, 0) == 0) {
+			count++;
+			if (removed != NULL)
+				removed(dir, de->d_name, arg);
+		}
+	}
+	closedir(dh);
+	return count;
 }
 
 int

@@ -69,6 +69,23 @@ assert_eq "accepted metric" 1 "$(metric napvd_managed_accepted_total)"
 
 out=$(shv status shv1)
 assert_match "status read back" 'shv1: revision 1 accepted' "$out"
+# a push that stopped half-way a day ago leaves its temporary file: napvd removes it on its
+# next check; a fresh one (a push under way) and other names stay
+printf 'x\n' >"$SHARE/.nap-shv.conf.0badf00d.tmp"
+touch -d '2 days ago' "$SHARE/.nap-shv.conf.0badf00d.tmp"
+printf 'x\n' >"$SHARE/.nap-shv.conf.5eed1e55.tmp"
+printf 'x\n' >"$SHARE/.other.0badf00d.tmp"
+touch -d '2 days ago' "$SHARE/.other.0badf00d.tmp"
+for ((i = 0; i < 50; i++)); do
+	[[ -e $SHARE/.nap-shv.conf.0badf00d.tmp ]] || break
+	sleep 0.1
+done
+[[ ! -e $SHARE/.nap-shv.conf.0badf00d.tmp ]] || fail "napvd left a stale temporary file"
+[[ -e $SHARE/.nap-shv.conf.5eed1e55.tmp ]] || fail "napvd removed a fresh temporary file"
+[[ -e $SHARE/.other.0badf00d.tmp ]] || fail "napvd removed a file that is not its"
+grep -q "removed .*0badf00d.tmp, a temporary file untouched" "$T/napvd.log" ||
+	fail "no log line for the stale temporary file"
+rm -f "$SHARE/.nap-shv.conf.5eed1e55.tmp" "$SHARE/.other.0badf00d.tmp"
 assert_eq "status stored" accepted "$(shv show shv1 --json | jget - 'j["status"]')"
 
 # --- a failure mapping and a second revision; SIGHUP keeps the managed settings ------------

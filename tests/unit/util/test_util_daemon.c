@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -151,6 +152,69 @@ test_pidfile(void **state)
 	rmdir(dir);
 }
 
+static void
+sweep_counted(const char *dir, const char *name, void *arg)
+{
+	(void)dir;
+	(void)name;
+	(*(int *)arg)++;
+}
+
+/* Stale temporary files of puts: only ".PREFIX*.tmp" regular files older than the bound. */
+static void
+test_sweep_stale_tmp(void **state)
+{
+	static const char *const names[] = {
+		".conf.aaaa.tmp",  /* old, ours: removed */
+		".conf.bbbb.tmp",  /* new, ours: stays */
+		".other.cccc.tmp", /* old, another prefix: stays with "conf", goes with "" */
+		"conf.dddd.tmp",   /* no leading dot: never */
+		".conf.eeee.tmpx", /* not .tmp: never */
+		".tmp",            /* too short: never */
+	};
+	char dir[] = "/tmp/test_util_sweep_XXXXXX", path[160];
+	struct timespec old[2] = {{.tv_sec = 1000000}, {.tv_sec = 1000000}};
+	struct stat st;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		close(open(path, O_WRONLY | O_CREAT, 0600));
+		if (i != 1)
+			assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+	}
+	/* an old directory and an old symbolic link with the right names: never */
+	snprintf(path, sizeof(path), "%s/.conf.ffff.tmp", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+	snprintf(path, sizeof(path), "%s/.conf.gggg.tmp", dir);
+	assert_int_equal(symlink("/nonexistent", path), 0);
+	assert_int_equal(utimensat(AT_FDCWD, path, old, AT_SYMLINK_NOFOLLOW), 0);
+
+	assert_int_equal(nap_sweep_stale_tmp(dir, "conf", 2000000, sweep_counted, &n), 1);
+	assert_int_equal(n, 1);
+	snprintf(path, sizeof(path), "%s/.conf.aaaa.tmp", dir);
+	assert_int_not_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/.conf.bbbb.tmp", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(nap_sweep_stale_tmp(dir, "", 2000000, NULL, NULL), 1); /* .other */
+	assert_int_equal(nap_sweep_stale_tmp(dir, "", 2000000, NULL, NULL), 0);
+	assert_int_equal(nap_sweep_stale_tmp("/nonexistent-dir", "", 0, NULL, NULL), -ENOENT);
+
+	static const char *const left[] = {".conf.bbbb.tmp", "conf.dddd.tmp", ".conf.eeee.tmpx",
+					   ".tmp", ".conf.gggg.tmp"};
+	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, left[i]);
+		assert_int_equal(lstat(path, &st), 0);
+		assert_int_equal(unlink(path), 0);
+	}
+	snprintf(path, sizeof(path), "%s/.conf.ffff.tmp", dir);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -158,6 +222,7 @@ main(void)
 		cmocka_unit_test(test_secret_bounds),
 		cmocka_unit_test(test_drop_privileges),
 		cmocka_unit_test(test_pidfile),
+		cmocka_unit_test(test_sweep_stale_tmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
