@@ -1019,6 +1019,17 @@ siteconf_prescan(const char *text, struct siteconf_parse *p, int *bad_line)
 			return siteconf_perr(p, "line longer than %d characters",
 					     SITECONF_LINE_MAX);
 		}
+		/* A control character (other than a tab) is no part of any value, and the INI
+		 * reader would take some of them (\v, \f) for blanks around a value and keep
+		 * others inside it. */
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)s[i];
+
+			if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+				*bad_line = line;
+				return siteconf_perr(p, "control character 0x%02x in the line", ch);
+			}
+		}
 		while (b < s + n && isspace((unsigned char)*b))
 			b++;
 		if (b < s + n && *b == '[') {

@@ -690,6 +690,8 @@ test_web(void **state)
 	parse_bad("[web]\nallow = ,\n",
 		  "t.conf:2: allow: empty (leave the key out for loopback only)");
 	parse_bad("[web]\nthreads = 0\n", "t.conf:2: threads: \"0\" is not a number 1..64");
+	parse_bad("[web]\nlisten = 127.0.0.1:1\v\n", "t.conf:2: control character 0x0b in the line");
+	parse_bad("# \x7f\n[web]\n", "t.conf:1: control character 0x7f in the line");
 	parse_bad("[web]\nrefresh = 1s\n", "t.conf:2: refresh: \"1s\" is outside 5s..1d");
 	parse_bad("[web]\nrefresh = often\n", "t.conf:2: refresh: bad duration \"often\" (e.g. 90s, 15m, 26h, 365d)");
 	parse_bad("[web]\nlisten = *:80\n",
