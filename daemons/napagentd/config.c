@@ -23,6 +23,7 @@
 #define AGENT_DEFAULT_STATE_DIR "/var/lib/napagentd"
 #define AGENT_DEFAULT_PIDFILE   "/run/napagentd.pid"
 #define AGENT_DEFAULT_STATUS    "/var/lib/dpkg/status"
+#define AGENT_CONF_MAX          (256 * 1024) /* napagentd.conf is a few hundred bytes */
 
 struct conf_parse {
 	struct agent_conf *c;
@@ -313,8 +314,9 @@ int
 agent_conf_parse_file(const char *path, struct agent_conf **out, char *err, size_t len)
 {
 	struct conf_parse p = {.err = err, .len = len};
-	FILE *f;
-	int r;
+	char *text = NULL, why[64];
+	size_t n;
+	int r, ln;
 
 	*out = NULL;
 	p.c = agent_conf_new();
@@ -323,15 +325,18 @@ agent_conf_parse_file(const char *path, struct agent_conf **out, char *err, size
 		snprintf(err, len, "out of memory");
 		return -ENOMEM;
 	}
-	f = fopen(path, "r");
-	if (f == NULL) {
-		r = -errno;
-		snprintf(err, len, "%s: %s", path, strerror(-r));
+	if ((r = nap_read_text_file(path, AGENT_CONF_MAX, &text, &n, err, len)) < 0) {
 		agent_conf_free(p.c);
 		return r;
 	}
-	r = ini_parse_file(f, conf_handler, &p);
-	fclose(f);
+	if (nap_conf_text_check(text, NAP_CONF_LINE_MAX, &ln, why, sizeof(why)) < 0) {
+		snprintf(err, len, "%s: line %d: %s", path, ln, why);
+		free(text);
+		agent_conf_free(p.c);
+		return -EINVAL;
+	}
+	r = ini_parse_string(text, conf_handler, &p);
+	free(text);
 	if (r < 0 && !p.failed)
 		conf_perr(&p, "cannot parse (out of memory)");
 	else if (r > 0 && !p.failed)

@@ -21,7 +21,6 @@
 #include "nap/util.h"
 #include "napdhcpd.h"
 
-#define DHCPD_CONF_LINE_MAX 197 /* inih's line limit less CR, LF and NUL */
 #define DHCPD_CONF_MAX_LEN  (4u << 20)
 
 void
@@ -865,24 +864,6 @@ dhcpd_config_finish(struct dhcpd_parse *p)
 }
 
 /* inih cuts long lines silently; refuse them instead. */
-static int
-dhcpd_check_lines(const char *text, struct dhcpd_parse *p)
-{
-	size_t line = 1, col = 0;
-
-	for (const char *s = text; *s != '\0'; s++) {
-		if (*s == '\n') {
-			line++;
-			col = 0;
-		} else if (++col > DHCPD_CONF_LINE_MAX) {
-			dhcpd_perr(p, "line %zu: longer than %d characters (repeat the key instead)",
-				   line, DHCPD_CONF_LINE_MAX);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 int
 dhcpd_config_parse_string(const char *text, const char *name, struct dhcpd_config **out,
 			  char *err, size_t err_len)
@@ -900,11 +881,16 @@ dhcpd_config_parse_string(const char *text, const char *name, struct dhcpd_confi
 		free(p);
 		return -ENOMEM;
 	}
-	if (dhcpd_check_lines(text, p) < 0) {
-		snprintf(msg, sizeof(msg), "%s", err);
-		snprintf(err, err_len, "%s: %s", name, msg);
-		r = -EINVAL;
-		goto fail;
+	{
+		char why[64];
+		int ln, rc = nap_conf_text_check(text, NAP_CONF_LINE_MAX, &ln, why, sizeof(why));
+
+		if (rc < 0) {
+			snprintf(err, err_len, "%s: line %d: %s%s", name, ln, why,
+				 rc == -E2BIG ? " (repeat the key instead)" : "");
+			r = -EINVAL;
+			goto fail;
+		}
 	}
 	line = ini_parse_string(text, dhcpd_ini_handler, p);
 	if (line != 0 || p->failed) {

@@ -424,6 +424,16 @@ naphrad_config_parse_string(const char *text, const char *name, struct naphrad_c
 	c->signer.log_keep = 8;
 	c->signer.log_max_age = 90 * 86400;
 	c->signer.rsa_min_bits = 2048;
+	{
+		char why[64];
+		int ln;
+
+		if (nap_conf_text_check(text, NAP_CONF_LINE_MAX, &ln, why, sizeof(why)) < 0) {
+			snprintf(err, len, "%s: line %d: %s", name, ln, why);
+			naphrad_config_free(c);
+			return -EINVAL;
+		}
+	}
 	line = ini_parse_string(text, handler, &p);
 	if (line != 0 || p.failed) {
 		char msg[512];

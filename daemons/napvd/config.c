@@ -25,9 +25,6 @@
 #include "nap/util.h"
 #include "napvd.h"
 
-/* inih's compiled-in line limit (INI_MAX_LINE) minus '\r', '\n' and NUL. */
-#define NAPVD_CONF_LINE_MAX 197
-
 static const char *const napvd_class_keys[NAPVD_CLASS_COUNT] = {
 	[NAPVD_CLASS_COMPLIANT] = "compliant",
 	[NAPVD_CLASS_NONCOMPLIANT] = "noncompliant",
@@ -1284,24 +1281,6 @@ napvd_config_finish(struct napvd_parse *p)
 }
 
 /* inih truncates long lines silently; refuse them instead. */
-static int
-napvd_check_lines(const char *text, struct napvd_parse *p)
-{
-	size_t line = 1, col = 0;
-
-	for (const char *s = text; *s != '\0'; s++) {
-		if (*s == '\n') {
-			line++;
-			col = 0;
-		} else if (++col > NAPVD_CONF_LINE_MAX) {
-			napvd_perr(p, "line %zu: longer than %d characters", line,
-				   NAPVD_CONF_LINE_MAX);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 /* The overlay's keys, through the same handler as the file's. */
 static int
 napvd_overlay_feed(struct napvd_parse *p)
@@ -1340,13 +1319,15 @@ napvd_config_parse_string_overlay(const char *text, const char *name,
 		free(p);
 		return -ENOMEM;
 	}
-	if (napvd_check_lines(text, p) < 0) {
-		char msg[512];
+	{
+		char why[64];
+		int ln;
 
-		snprintf(msg, sizeof(msg), "%s", err);
-		snprintf(err, err_len, "%s: %s", name, msg);
-		r = -EINVAL;
-		goto fail;
+		if (nap_conf_text_check(text, NAP_CONF_LINE_MAX, &ln, why, sizeof(why)) < 0) {
+			snprintf(err, err_len, "%s: line %d: %s", name, ln, why);
+			r = -EINVAL;
+			goto fail;
+		}
 	}
 	line = ini_parse_string(text, napvd_ini_handler, p);
 	if (line != 0 || p->failed) {

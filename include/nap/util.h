@@ -56,6 +56,17 @@ int nap_read_text_file(const char *path, size_t max, char **text, size_t *len, c
  */
 int nap_tls_pair_check(const char *cert_pem, const char *key_pem, const char *cert_path,
 		       const char *key_path, const char *who, char *err, size_t err_len);
+/*
+ * What every configuration file is checked for before the INI reader sees it (the reader cuts
+ * long lines and takes some control characters for blanks): no line longer than line_max
+ * characters (a CR before the LF not counted) and no control character but a tab. Returns 0,
+ * or -E2BIG (too long) or -EINVAL (a control character) with *line (from 1) and the reason in
+ * why ("longer than 197 characters", "control character 0x0b").
+ */
+int nap_conf_text_check(const char *text, size_t line_max, int *line, char *why, size_t why_len);
+/* inih's compiled-in line limit (INI_MAX_LINE 200) less CR, LF and NUL. */
+#define NAP_CONF_LINE_MAX 197
+
 /* Write a file atomically (tmp + fsync + rename + fsync dir). */
 int nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode);
 /*

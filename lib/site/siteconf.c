@@ -30,8 +30,6 @@
 #include "nap/util.h"
 
 #define SITECONF_MAX_LEN (256 * 1024)
-/* inih's compiled-in line limit (INI_MAX_LINE 200) minus '\r', '\n' and NUL. */
-#define SITECONF_LINE_MAX     197
 #define SITECONF_PASSWORD_MAX 4096
 
 #define SITECONF_DEFAULT_STATE_DIR  "/var/lib/nap"
@@ -988,10 +986,10 @@ siteconf_ini_handler(void *user, const char *section, const char *name, const ch
 	if ((val = strdup(value != NULL ? value : "")) == NULL)
 		return siteconf_perr(p, "out of memory");
 	/* What -n prints ("key = value") must read back: inih's line limit applies to it too. */
-	if (strlen(name) + 3 + strlen(siteconf_trim(val)) > SITECONF_LINE_MAX) {
+	if (strlen(name) + 3 + strlen(siteconf_trim(val)) > NAP_CONF_LINE_MAX) {
 		free(val);
 		return siteconf_perr(p, "%s: value longer than %zu characters", name,
-				     SITECONF_LINE_MAX - 3 - strlen(name));
+				     NAP_CONF_LINE_MAX - 3 - strlen(name));
 	}
 	r = siteconf_key_fns[sec](p, name, siteconf_trim(val));
 	free(val);
@@ -1005,7 +1003,11 @@ siteconf_ini_handler(void *user, const char *section, const char *name, const ch
 static int
 siteconf_prescan(const char *text, struct siteconf_parse *p, int *bad_line)
 {
+	char why[64];
 	int line = 1;
+
+	if (nap_conf_text_check(text, NAP_CONF_LINE_MAX, bad_line, why, sizeof(why)) < 0)
+		return siteconf_perr(p, "%s", why);
 
 	for (const char *s = text; *s != '\0'; line++) {
 		const char *nl = strchr(s, '\n');
@@ -1014,22 +1016,6 @@ siteconf_prescan(const char *text, struct siteconf_parse *p, int *bad_line)
 
 		if (n > 0 && s[n - 1] == '\r')
 			n--;
-		if (n > SITECONF_LINE_MAX) {
-			*bad_line = line;
-			return siteconf_perr(p, "line longer than %d characters",
-					     SITECONF_LINE_MAX);
-		}
-		/* A control character (other than a tab) is no part of any value, and the INI
-		 * reader would take some of them (\v, \f) for blanks around a value and keep
-		 * others inside it. */
-		for (size_t i = 0; i < n; i++) {
-			unsigned char ch = (unsigned char)s[i];
-
-			if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-				*bad_line = line;
-				return siteconf_perr(p, "control character 0x%02x in the line", ch);
-			}
-		}
 		while (b < s + n && isspace((unsigned char)*b))
 			b++;
 		if (b < s + n && *b == '[') {

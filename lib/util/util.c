@@ -259,6 +259,38 @@ nap_read_text_file(const char *path, size_t max, char **text, size_t *len, char 
 }
 
 int
+nap_conf_text_check(const char *text, size_t line_max, int *line, char *why, size_t why_len)
+{
+	int ln = 1;
+
+	for (const char *s = text; *s != '\0'; ln++) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - s) : strlen(s);
+
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)s[i];
+
+			if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+				*line = ln;
+				snprintf(why, why_len, "control character 0x%02x", ch);
+				return -EINVAL;
+			}
+		}
+		if (n > line_max) {
+			*line = ln;
+			snprintf(why, why_len, "longer than %zu characters", line_max);
+			return -E2BIG;
+		}
+		if (nl == NULL)
+			break;
+		s = nl + 1;
+	}
+	return 0;
+}
+
+int
 nap_sweep_stale_tmp(const char *dir, const char *prefix, int64_t older_than,
 		    void (*removed)(const char *dir, const char *name, void *arg), void *arg)
 {

@@ -176,6 +176,8 @@ test_errors(void **state)
 		{"[site]\npolicy_file = /p\n[remediation]\nbogus = 1\n", "[remediation]"},
 		{"[site]\npolicy_file = /p\n[dhcp]\nbogus = 1\n", "[dhcp]"},
 		{"[site\n", "syntax"},
+		{"[site]\npolicy_file = /p\v\n", "line 2: control character 0x0b"},
+		{"[site]\npolicy_file = /p\n; \x1b[31m\n", "line 3: control character 0x1b"},
 	};
 	char err[512];
 	int r;

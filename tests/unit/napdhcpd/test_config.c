@@ -224,7 +224,9 @@ test_refusals(void **state)
 
 		snprintf(big, sizeof(big), HEAD "; %0300d\n", 0);
 		refused(big, "line 3: longer than");
+		refused(big, "(repeat the key instead)");
 	}
+	refused(HEAD "; bell \a\n", "line 3: control character 0x07");
 	refused(HEAD "[scope s]\nsubnet = 10.0.0.0/8\npool = 10.0.0.1-10.255.255.254\n",
 		"the pools hold");
 }

@@ -111,6 +111,8 @@ test_config_errors(void **state)
 		{"[naphrad]\nafw_protection_level = 3\n", "from 1 to 2"},
 		{"[napvd]\nretries = -1\n", "from 0 to 10"},
 		{"[signer]\nrsa_min_bits = 1024\n", "from 2048 to 4096"},
+		{"[naphrad]\nnas_identifier = hra\f\n", "control character 0x0c"},
+		{"; x\r\n[naphrad]\r\nnas_identifier = hra\rx\n", "control character 0x0d"},
 	};
 	char err[512];
 

@@ -152,6 +152,39 @@ test_pidfile(void **state)
 	rmdir(dir);
 }
 
+/* The line checks every configuration file gets before the INI reader. */
+static void
+test_conf_text_check(void **state)
+{
+	char why[64], big[300];
+	int line = 0;
+
+	(void)state;
+	assert_int_equal(nap_conf_text_check("[a]\r\nk = v\tw\n\n; \xc3\xa9\n", 197, &line, why,
+					     sizeof(why)),
+			 0);
+	assert_int_equal(nap_conf_text_check("", 197, &line, why, sizeof(why)), 0);
+	assert_int_equal(nap_conf_text_check("[a]\nk = v\v\n", 197, &line, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(line, 2);
+	assert_string_equal(why, "control character 0x0b");
+	assert_int_equal(nap_conf_text_check("k = a\rb", 197, &line, why, sizeof(why)), -EINVAL);
+	assert_int_equal(line, 1);
+	assert_int_equal(nap_conf_text_check("a\nb\nc\x7f", 197, &line, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(line, 3);
+	assert_string_equal(why, "control character 0x7f");
+	/* exactly the limit passes (a CR before the LF not counted), one more does not */
+	memset(big, 'x', sizeof(big));
+	memcpy(big + 197, "\r\n", 3);
+	assert_int_equal(nap_conf_text_check(big, 197, &line, why, sizeof(why)), 0);
+	memset(big, 'x', sizeof(big));
+	big[198] = '\0';
+	assert_int_equal(nap_conf_text_check(big, 197, &line, why, sizeof(why)), -E2BIG);
+	assert_int_equal(line, 1);
+	assert_string_equal(why, "longer than 197 characters");
+}
+
 static void
 sweep_counted(const char *dir, const char *name, void *arg)
 {
@@ -223,6 +256,7 @@ main(void)
 		cmocka_unit_test(test_drop_privileges),
 		cmocka_unit_test(test_pidfile),
 		cmocka_unit_test(test_sweep_stale_tmp),
+		cmocka_unit_test(test_conf_text_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
