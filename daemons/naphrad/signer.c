@@ -68,6 +68,9 @@ struct naphrad_signer {
 	/* the batch's log lines, written with one write() before the batch's fdatasync */
 	char log_buf[SIGNER_BATCH * SIGNER_LOG_LINE];
 	size_t log_buffered;
+	/* a write or rotation of this batch failed: its sync fails, so no certificate of the batch
+	 * leaves, including those whose lines were buffered before the failure */
+	int log_error;
 	/* serial numbers drawn SIGNER_SERIALS at a time (one DRBG call, not one per certificate);
 	 * empty at start, so a pool is only ever filled in the process that issues from it */
 	uint8_t serials[SIGNER_SERIALS][NAPHRAD_SERIAL_LEN];
@@ -343,6 +346,15 @@ signer_log_flush(struct naphrad_signer *s)
 {
 	size_t done = 0;
 
+	/* after a rotation that could not open the new file: try again */
+	if (s->log_buffered > 0 && s->log_fd < 0) {
+		int r = signer_log_open(s);
+
+		if (r < 0) {
+			s->log_buffered = 0;
+			return r;
+		}
+	}
 	while (done < s->log_buffered) {
 		ssize_t w = write(s->log_fd, s->log_buf + done, s->log_buffered - done);
 
@@ -373,21 +385,28 @@ signer_log_append(struct naphrad_signer *s, const char *line, size_t n, int64_t 
 
 	if (s->log_size + s->log_buffered + n > s->conf.log_max_size) {
 		if ((r = signer_log_flush(s)) < 0 || (r = signer_log_rotate(s, now)) < 0)
-			return r;
+			goto fail;
 	}
 	if (s->log_buffered + n > sizeof(s->log_buf) && (r = signer_log_flush(s)) < 0)
-		return r;
+		goto fail;
 	memcpy(s->log_buf + s->log_buffered, line, n);
 	s->log_buffered += n;
 	return 0;
+fail:
+	if (s->log_error == 0)
+		s->log_error = r;
+	return r;
 }
 
 int
 naphrad_signer_sync(struct naphrad_signer *s)
 {
-	int r;
+	int r = signer_log_flush(s);
 
-	if ((r = signer_log_flush(s)) < 0)
+	if (r == 0 && s->log_error != 0)
+		r = s->log_error;
+	s->log_error = 0;
+	if (r < 0)
 		return r;
 	if (!s->log_dirty)
 		return 0;

@@ -632,6 +632,23 @@ test_signer_log_full(void **state)
 	/* nothing buffered is carried into the next batch */
 	assert_int_equal(naphrad_signer_sync(s), 0);
 	naphrad_signer_free(s);
+	/* a write failing half-way through a batch (here: the flush before a rotation) fails the
+	 * whole batch's sync, also for the certificates whose lines were buffered before it */
+	c.log_max_size = 300; /* one line fits, the second one rotates */
+	assert_int_equal(naphrad_signer_new(&c, &s, err, sizeof(err)), 0);
+	x = issue_ok(s, &t, (int64_t)time(NULL), &rp);
+	X509_free(x);
+	{
+		uint8_t *der = NULL;
+
+		memset(&rp, 0, sizeof(rp));
+		assert_int_not_equal(naphrad_signer_issue(s, &t, (int64_t)time(NULL), &rp, &der), 0);
+		assert_null(der);
+		assert_non_null(strstr(rp.error, "issuance log"));
+	}
+	assert_int_equal(naphrad_signer_sync(s), -ENOSPC);
+	assert_int_equal(naphrad_signer_sync(s), 0);
+	naphrad_signer_free(s);
 	conf_free(&c);
 	EVP_PKEY_free(ca);
 	EVP_PKEY_free(k);
