@@ -340,42 +340,29 @@ signer_log_rotate(struct naphrad_signer *s, int64_t now)
 	return signer_log_open(s);
 }
 
-/* The lines buffered for the batch go to the file. */
+/* The lines buffered for the batch go to the file. On a failure what reached the file stays (a
+ * line for a certificate not issued: the safe side) and the caller refuses the batch. */
 static int
 signer_log_flush(struct naphrad_signer *s)
 {
 	size_t done = 0;
+	int r = 0;
 
 	/* after a rotation that could not open the new file: try again */
-	if (s->log_buffered > 0 && s->log_fd < 0) {
-		int r = signer_log_open(s);
-
-		if (r < 0) {
-			s->log_buffered = 0;
-			return r;
-		}
-	}
-	while (done < s->log_buffered) {
+	if (s->log_buffered > 0 && s->log_fd < 0)
+		r = signer_log_open(s);
+	while (r == 0 && done < s->log_buffered) {
 		ssize_t w = write(s->log_fd, s->log_buf + done, s->log_buffered - done);
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = w < 0 ? errno : EIO;
-
-			/* what reached the file stays (a line for a certificate not issued, the
-			 * safe side); the rest of the batch is refused by the caller */
-			s->log_size += done;
-			s->log_buffered = 0;
-			s->log_dirty = s->log_dirty || done > 0;
-			return -e;
-		}
-		done += (size_t)w;
+		if (w > 0)
+			done += (size_t)w;
+		else if (w == 0 || errno != EINTR)
+			r = w < 0 ? -errno : -EIO;
 	}
 	s->log_size += done;
 	s->log_buffered = 0;
 	s->log_dirty = s->log_dirty || done > 0;
-	return 0;
+	return r;
 }
 
 static int

@@ -325,18 +325,8 @@ ingest_scan(struct napsited_ingest *in, struct nap_store *st)
 }
 
 #define INGEST_PRUNE_EVERY_MS (3600 * 1000) /* retention pass */
-#define INGEST_TMP_STALE_S    86400       /* a temporary file this old has no writer left */
 #define INGEST_PRUNE_BATCH 10000            /* rows per kind per transaction */
 #define INGEST_PRUNE_TURN  10               /* transactions, then files get their turn */
-
-static void
-ingest_tmp_removed(const char *dir, const char *name, void *arg)
-{
-	(void)arg;
-	log_info("status: removed %s/%s, a temporary file untouched for a day (its writer "
-		 "stopped before renaming it)",
-		 dir, name);
-}
 
 /*
  * Retention: messages (and quarantine rows) older than keep, daily rows older than keep_daily,
@@ -355,7 +345,7 @@ ingest_prune(struct napsited_ingest *in, struct nap_store *st)
 	if (nap_mono_ms() < in->next_prune_ms)
 		return;
 	if (!in->pruning)
-		nap_sweep_stale_tmp(in->inbox, "", now - INGEST_TMP_STALE_S, ingest_tmp_removed, NULL);
+		nap_sweep_stale_tmp(in->inbox, "", now - NAP_TMP_STALE_S, "status");
 	if (in->keep == 0 && in->keep_daily == 0) {
 		in->next_prune_ms = nap_mono_ms() + INGEST_PRUNE_EVERY_MS;
 		return;

@@ -38,8 +38,7 @@
 #include "nap/util.h"
 #include "napvd.h"
 
-#define MANAGED_SETTLE_MS   200   /* after an inotify event: let a writer finish */
-#define MANAGED_TMP_STALE_S 86400 /* a temporary file this old has no writer left */
+#define MANAGED_SETTLE_MS 200 /* after an inotify event: let a writer finish */
 
 _Static_assert(NAP_SHV_MAX_KNOWN_ERRORS == NAPVD_MAX_KNOWN_ERRORS,
 	       "the settings file and napvd.conf hold as many known client errors");
@@ -407,15 +406,6 @@ napvd_managed_open(struct napvd *d, const char *conf_path)
 }
 
 static void
-managed_tmp_removed(const char *dir, const char *name, void *arg)
-{
-	(void)arg;
-	log_info("[managed] removed %s/%s, a temporary file untouched for a day (its writer "
-		 "stopped before renaming it)",
-		 dir, name);
-}
-
-static void
 managed_timer_cb(struct napvd_io *io, uint32_t events)
 {
 	struct napvd_managed *m = io->arg;
@@ -424,8 +414,7 @@ managed_timer_cb(struct napvd_io *io, uint32_t events)
 	napvd_timer_ack(io->fd);
 	napvd_managed_check(m->d);
 	/* a push that stopped half-way leaves ".nap-shv.conf.XXXXXXXX.tmp" (names are per put) */
-	nap_sweep_stale_tmp(m->dir, m->base, (int64_t)time(NULL) - MANAGED_TMP_STALE_S,
-			    managed_tmp_removed, NULL);
+	nap_sweep_stale_tmp(m->dir, m->base, (int64_t)time(NULL) - NAP_TMP_STALE_S, "[managed]");
 }
 
 static void

@@ -72,12 +72,12 @@ int nap_write_file_atomic(const char *path, const void *p, size_t n, unsigned mo
 /*
  * Remove the temporary files of puts whose writer stopped between creating and renaming them:
  * regular files in dir named ".PREFIX*.tmp" (prefix "" for any) last modified before
- * older_than (Unix seconds). Each put has its own temporary name, so nothing else would ever
- * replace them. removed (may be NULL) is told each name taken away. Returns how many were, or
- * -errno when dir cannot be read.
+ * older_than (Unix seconds; now - NAP_TMP_STALE_S in the daemons). Each put has its own
+ * temporary name, so nothing else would ever replace them. Each removal is logged as "WHO:
+ * removed DIR/NAME ...". Returns how many were removed, or -errno when dir cannot be read.
  */
-int nap_sweep_stale_tmp(const char *dir, const char *prefix, int64_t older_than,
-			void (*removed)(const char *dir, const char *name, void *arg), void *arg);
+int nap_sweep_stale_tmp(const char *dir, const char *prefix, int64_t older_than, const char *who);
+#define NAP_TMP_STALE_S 86400 /* a temporary file untouched this long has no writer left */
 
 /*
  * Read a one-line secret (a bind password) from a file only its owner may read: the path must

@@ -25,6 +25,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "nap/log.h"
 #include "nap/util.h"
 
 uint64_t
@@ -291,8 +292,7 @@ nap_conf_text_check(const char *text, size_t line_max, int *line, char *why, siz
 }
 
 int
-nap_sweep_stale_tmp(const char *dir, const char *prefix, int64_t older_than,
-		    void (*removed)(const char *dir, const char *name, void *arg), void *arg)
+nap_sweep_stale_tmp(const char *dir, const char *prefix, int64_t older_than, const char *who)
 {
 	size_t np = strlen(prefix);
 	struct dirent *de;
@@ -312,8 +312,9 @@ nap_sweep_stale_tmp(const char *dir, const char *prefix, int64_t older_than,
 			continue;
 		if (unlinkat(dirfd(dh), de->d_name, 0) == 0) {
 			count++;
-			if (removed != NULL)
-				removed(dir, de->d_name, arg);
+			log_info("%s: removed %s/%s, a temporary file untouched for a day (its writer "
+				 "stopped before renaming it)",
+				 who, dir, de->d_name);
 		}
 	}
 	closedir(dh);
