@@ -559,12 +559,6 @@ struct dhcpd_nap {
 	struct nap_radius_builder b;
 };
 
-int64_t
-dhcpd_nap_now_ms(void)
-{
-	return nap_radclient_now_ms();
-}
-
 static void
 nap_backend_free(struct nap_backend *be)
 {
@@ -1670,7 +1664,7 @@ dhcpd_nap_metrics_write(const struct dhcpd_nap *nap, FILE *f)
 		st.radius.malformed, st.radius.unexpected, st.radius.bad_auth, st.bad_replies,
 		st.radius.outstanding);
 	if (nap->cur != NULL) {
-		int64_t now = nap_radclient_now_ms();
+		int64_t now = nap_mono_ms();
 
 		fprintf(f, "# HELP napdhcpd_napvd_server_up 1 unless the server is held down "
 			   "after a timeout.\n"

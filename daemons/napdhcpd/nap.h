@@ -149,10 +149,8 @@ void dhcpd_nap_free(struct dhcpd_nap *nap);
 size_t dhcpd_nap_pollfds(const struct dhcpd_nap *nap, struct pollfd *fds, size_t cap);
 /* After poll(): read the ready fds among fds[0..n) and run the timers due at now_ms. */
 void dhcpd_nap_events(struct dhcpd_nap *nap, const struct pollfd *fds, size_t n, int64_t now_ms);
-/* Earliest deadline (monotonic ms) or -1. */
+/* Earliest deadline (monotonic ms, the clock of nap_mono_ms()) or -1. */
 int64_t dhcpd_nap_next_deadline(const struct dhcpd_nap *nap);
-/* CLOCK_MONOTONIC in ms (the clock the functions above expect). */
-int64_t dhcpd_nap_now_ms(void);
 
 /* ---- per request ---- */
 

@@ -139,12 +139,6 @@ struct naphrad_req {
 
 static void rad_cancel(struct naphrad_rt *rt, struct naphrad_req *rq);
 
-static int64_t
-now_ms(void)
-{
-	return nap_radclient_now_ms();
-}
-
 /* ---- lists ---------------------------------------------------------------------------------- */
 
 static void
@@ -282,7 +276,7 @@ finish(struct naphrad_req *rq, enum naphrad_result res, unsigned status,
 	struct naphrad_rt *rt = h->rt;
 
 	count_result(h, res, status);
-	naphrad_hist_add(&h->m.request_latency, (double)(now_ms() - rq->t_start) / 1000.0);
+	naphrad_hist_add(&h->m.request_latency, (double)(nap_mono_ms() - rq->t_start) / 1000.0);
 	sig_del(rt, rq);
 	wait_del(rt, rq);
 	rq->status = status;
@@ -515,7 +509,7 @@ signer_answer(struct naphrad *h, struct naphrad_req *rq, const struct naphrad_si
 	uint8_t *body;
 	size_t len;
 
-	naphrad_hist_add(&h->m.signer_latency, (double)(now_ms() - rq->t_stage) / 1000.0);
+	naphrad_hist_add(&h->m.signer_latency, (double)(nap_mono_ms() - rq->t_stage) / 1000.0);
 	if (rp->status != 0) {
 		h->m.signer_errors++;
 		finish_error(rq, NAPHRAD_RES_SIGNER_ERROR, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -665,7 +659,7 @@ verdict_cb(void *arg, const struct nap_radclient_result *res)
 		return;
 	}
 	h->m.napvd_replies++;
-	naphrad_hist_add(&h->m.napvd_latency, (double)(now_ms() - rq->t_stage) / 1000.0);
+	naphrad_hist_add(&h->m.napvd_latency, (double)(nap_mono_ms() - rq->t_stage) / 1000.0);
 	if ((rq->v = malloc(sizeof(*rq->v))) == NULL) {
 		finish(rq, NAPHRAD_RES_SIGNER_ERROR, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
 		return;
@@ -710,7 +704,7 @@ verdict_cb(void *arg, const struct nap_radclient_result *res)
 	}
 	rq->signer_id = sr.id;
 	rq->state = RQ_SIGNER;
-	rq->t_stage = now_ms();
+	rq->t_stage = nap_mono_ms();
 	sig_add(rt, rq);
 	/* Sent with the others of this loop turn (naphrad_run). */
 }
@@ -874,7 +868,7 @@ hcep_process(struct naphrad_req *rq, const char *method)
 		return refuse(rq, NAPHRAD_RES_BAD_REQUEST, NAP_HCEP_HTTP_SERVER_ERROR,
 			      "SoH too large for a RADIUS request");
 	rq->state = RQ_NAPVD;
-	rq->t_stage = now_ms();
+	rq->t_stage = nap_mono_ms();
 	r = nap_radclient_request(rt->rc, &rt->rb, rq->t_stage, verdict_cb, rq, &rq->rad_handle);
 	if (r < 0) {
 		rq->state = RQ_BODY;
@@ -923,7 +917,7 @@ hcep_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
 		rq->h = in->h;
 		rq->in = in;
 		rq->conn = conn;
-		rq->t_start = now_ms();
+		rq->t_start = nap_mono_ms();
 		client_ip(rq);
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 			return refuse(rq, NAPHRAD_RES_BAD_REQUEST, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -1205,7 +1199,7 @@ instance_retire(struct naphrad *h, struct hra_instance *old, bool shared)
 	old->quiesced_fd = fd == MHD_INVALID_SOCKET ? -1 : fd;
 	if (!shared && old->quiesced_fd >= 0)
 		shutdown(old->quiesced_fd, SHUT_RDWR);
-	old->drain_deadline = now_ms() + (int64_t)h->conf->connection_timeout * 1000 +
+	old->drain_deadline = nap_mono_ms() + (int64_t)h->conf->connection_timeout * 1000 +
 			      HRA_DRAIN_MARGIN_MS;
 	old->next = rt->draining;
 	rt->draining = old;
@@ -1464,7 +1458,7 @@ int64_t
 naphrad_next_timeout_ms(struct naphrad *h)
 {
 	struct naphrad_rt *rt = h->rt;
-	int64_t now = now_ms(), t = -1, d;
+	int64_t now = nap_mono_ms(), t = -1, d;
 
 	d = nap_radclient_next_deadline(rt->rc);
 	if (d >= 0)
@@ -1556,7 +1550,7 @@ void
 naphrad_run(struct naphrad *h, const struct pollfd *fds, size_t n)
 {
 	struct naphrad_rt *rt = h->rt;
-	int64_t now = now_ms();
+	int64_t now = nap_mono_ms();
 
 	if (n > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0)
 		signer_read(h);

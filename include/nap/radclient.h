@@ -2,7 +2,7 @@
 /*
  * Non-blocking RADIUS client for enforcement points (napdhcpd; naphrad later) talking to one or
  * more napvd servers. Single-threaded, driven by the caller's poll() loop; no clock of its own:
- * every call that needs the time takes a monotonic now in milliseconds (nap_radclient_now_ms()
+ * every call that needs the time takes a monotonic now in milliseconds (nap_mono_ms()
  * in production, a fake clock in tests).
  *
  * Requests: the caller hands over the attributes (in a struct nap_radius_builder, code and
@@ -148,7 +148,5 @@ void nap_radclient_timers(struct nap_radclient *rc, int64_t now_ms);
 int64_t nap_radclient_next_deadline(const struct nap_radclient *rc);
 
 void nap_radclient_get_stats(const struct nap_radclient *rc, struct nap_radclient_stats *st);
-/* Monotonic clock in milliseconds (CLOCK_MONOTONIC). */
-int64_t nap_radclient_now_ms(void);
 
 #endif

@@ -84,12 +84,6 @@ struct nap_radclient {
 	bool reading; /* rbuf holds datagrams not yet handled: a callback's read waits */
 };
 
-int64_t
-nap_radclient_now_ms(void)
-{
-	return nap_mono_ms();
-}
-
 int
 nap_radclient_server_parse(struct nap_radclient_server *s, const char *hostport,
 			   const struct nap_radius_secret *secret)

@@ -138,7 +138,7 @@ main(int argc, char **argv)
 		int r;
 
 		q.xid = (uint32_t)n;
-		r = dhcpd_nap_check(nap, &q, dhcpd_nap_now_ms(), on_verdict, &res);
+		r = dhcpd_nap_check(nap, &q, nap_mono_ms(), on_verdict, &res);
 		if (r < 0) {
 			fprintf(stderr, "check: %s\n", strerror(-r));
 			return 1;
@@ -146,12 +146,12 @@ main(int argc, char **argv)
 		while (!res.done) {
 			struct pollfd fds[DHCPD_NAP_MAX_POLLFDS];
 			size_t nf = dhcpd_nap_pollfds(nap, fds, DHCPD_NAP_MAX_POLLFDS);
-			int64_t dl = dhcpd_nap_next_deadline(nap), now = dhcpd_nap_now_ms();
+			int64_t dl = dhcpd_nap_next_deadline(nap), now = nap_mono_ms();
 			int wait = dl < 0 ? 1000 : (int)(dl > now ? dl - now : 0);
 
 			if (poll(fds, nf, wait) < 0 && errno != EINTR)
 				return 1;
-			dhcpd_nap_events(nap, fds, nf, dhcpd_nap_now_ms());
+			dhcpd_nap_events(nap, fds, nf, nap_mono_ms());
 		}
 	}
 	dhcpd_nap_get_stats(nap, &st);
